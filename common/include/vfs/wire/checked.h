@@ -34,7 +34,9 @@ constexpr bool range_within(uint64_t start, uint64_t len, uint64_t base, uint64_
 }
 
 // True if x is a power of two (zero is not).
-constexpr bool is_power_of_two(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+constexpr bool is_power_of_two(uint64_t x) {
+    return x != 0 && (x & (x - 1)) == 0;
+}
 
 // x rounded up to a multiple of the power of two 'align'; false on overflow.
 constexpr bool align_up(uint64_t x, uint64_t align, uint64_t* out) {

@@ -20,8 +20,8 @@ template <class T>
 class [[nodiscard]] Result {
     static_assert(std::is_default_constructible_v<T>, "Result<T> needs a default T");
 
-public:
-    Result(T value) : value_(std::move(value)), error_(0) {}  // NOLINT: implicit by design
+  public:
+    Result(T value) : value_(std::move(value)), error_(0) {}          // NOLINT: implicit by design
     Result(Error e) : value_(), error_(e.code > 0 ? e.code : EIO) {}  // NOLINT
 
     bool ok() const { return error_ == 0; }
@@ -35,7 +35,7 @@ public:
     T& operator*() { return value_; }
     const T& operator*() const { return value_; }
 
-private:
+  private:
     T value_;
     int error_;
 };
@@ -43,7 +43,7 @@ private:
 // Result<void>: success or an errno.
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() : error_(0) {}
     Result(Error e) : error_(e.code > 0 ? e.code : EIO) {}  // NOLINT
 
@@ -51,7 +51,7 @@ public:
     explicit operator bool() const { return ok(); }
     int error() const { return error_; }
 
-private:
+  private:
     int error_;
 };
 

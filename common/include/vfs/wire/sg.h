@@ -22,10 +22,11 @@ struct Segment {
 
 // Sequential, bounds-checked reads across readable segments.
 class SgReader {
-public:
+  public:
     SgReader() = default;
     SgReader(const Segment* segs, uint32_t count) : segs_(segs), count_(count) {
-        for (uint32_t i = 0; i < count; ++i) remaining_ += segs[i].len;
+        for (uint32_t i = 0; i < count; ++i)
+            remaining_ += segs[i].len;
         skip_empty();
     }
 
@@ -98,7 +99,7 @@ public:
         return used;
     }
 
-private:
+  private:
     void advance(uint64_t n) {
         off_ += n;
         remaining_ -= n;
@@ -120,10 +121,11 @@ private:
 
 // Sequential, bounds-checked writes across writable segments.
 class SgWriter {
-public:
+  public:
     SgWriter() = default;
     SgWriter(const Segment* segs, uint32_t count) : segs_(segs), count_(count) {
-        for (uint32_t i = 0; i < count; ++i) capacity_ += segs[i].len;
+        for (uint32_t i = 0; i < count; ++i)
+            capacity_ += segs[i].len;
         skip_empty();
     }
 
@@ -186,7 +188,7 @@ public:
         return used;
     }
 
-private:
+  private:
     void advance(uint64_t n) {
         off_ += n;
         written_ += n;
