@@ -67,3 +67,19 @@ TEST(Checked, RangesAndOverflow) {
     ASSERT_TRUE(align_up(4097, 4096, &out));
     EXPECT_EQ(out, 8192u);
 }
+
+TEST(SgReader, ReadUntilCopiesAcrossSegmentsAndConsumesNothingOnMiss) {
+    uint8_t a[2] = {'a', 'b'}, b[3] = {'c', 0, 'x'};
+    Segment segs[] = {{a, 2}, {nullptr, 0}, {b, 3}};
+    SgReader r(segs, 3);
+    char out[8] = {};
+    EXPECT_EQ(r.read_until(0, out, 3).error(), ENOENT);  // NUL is the 4th byte
+    EXPECT_EQ(r.remaining(), 5u);
+    auto n = r.read_until(0, out, 8);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 4u);
+    EXPECT_STREQ(out, "abc");
+    EXPECT_EQ(r.remaining(), 1u);
+    EXPECT_EQ(r.read_until(0, out, 8).error(), ENOENT);  // 'x' and then the end
+    EXPECT_EQ(r.remaining(), 1u);
+}

@@ -2,6 +2,10 @@
 #pragma once
 
 #include "vfs/wire/checked.h"
+#include "vfs/wire/fuse_client.h"
+#include "vfs/wire/fuse_opcodes.h"
+#include "vfs/wire/fuse_reply.h"
+#include "vfs/wire/fuse_request.h"
 #include "vfs/wire/result.h"
 #include "vfs/wire/sg.h"
 #include "vfs/wire/virtqueue_device.h"
@@ -9,6 +13,48 @@
 #include "vfs/wire/virtqueue_layout.h"
 
 namespace vfs::wire {
+
+// The FUSE codec, both sides: build a LOOKUP, parse it, reply, decode the reply.
+inline void fuse_codec_selfcheck() {
+    uint8_t buf[16] = {};
+    Segment seg{buf, sizeof(buf)};
+
+    static uint8_t req_buf[kRequestBufMax];
+    static uint8_t head[kReplyHeadMax];
+    static ParsedRequest parsed;
+    ClientRequest rq;
+    rq.opcode = FUSE_LOOKUP;
+    rq.unique = 1;
+    rq.names[0] = NameView{"a", 1};
+    Segment segs[4];
+    const Proto proto = Proto::current();
+    auto n = build_request(rq, proto, req_buf, sizeof(req_buf), segs, 4);
+    if (n.ok()) {
+        SgReader in(segs, *n);
+        (void)parse_request(in, proto, &parsed);
+        (void)parsed.arg<fuse_write_in>();
+    }
+    auto m = build_reply_segments(rq, proto, head, sizeof(head), nullptr, 0, segs, 4);
+    if (m.ok()) {
+        SgWriter out(segs, *m);
+        fuse_entry_out e{};
+        (void)reply_entry(out, rq.unique, proto.minor, e);
+        fuse_entry_out got{};
+        (void)decode_reply(rq, proto, head, 0, out.written(), &got, sizeof(got));
+    }
+    SgWriter out(&seg, 1);
+    auto p = reply_begin(out, 2);
+    if (p.ok()) {
+        DirentPacker pack(out, out.remaining());
+        (void)pack.add(1, 1, 4, ".", 1);
+        (void)reply_finish(*p, out, pack.bytes());
+        (void)reply_abort(*p, EIO);
+    }
+    DirentReader dr(buf, sizeof(buf), true);
+    DirEntry de;
+    (void)dr.next(&de);
+    (void)reply_error(out, 3, ENOSYS);
+}
 
 // Instantiates the templates the guest uses so the freestanding link sees their code.
 inline void freestanding_selfcheck() {
@@ -40,6 +86,8 @@ inline void freestanding_selfcheck() {
     (void)dev.flush();
     (void)dev.enable_notifications();
     (void)drv.reclaim();
+
+    fuse_codec_selfcheck();
 }
 
 }  // namespace vfs::wire

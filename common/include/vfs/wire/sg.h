@@ -78,6 +78,36 @@ class SgReader {
         return p;
     }
 
+    // Copies bytes up to and including the first 'delim' found within the next max bytes
+    // into dst (room for max bytes) and consumes them; returns how many were copied.
+    // Fails with ENOENT, consuming nothing, if no delim lies within min(max, remaining())
+    // bytes. Each source byte is read exactly once, so a peer that rewrites shared memory
+    // meanwhile cannot make the copy disagree with what the caller then checks.
+    Result<uint64_t> read_until(uint8_t delim, void* dst, uint64_t max) {
+        SgReader probe = *this;
+        auto* out = static_cast<uint8_t*>(dst);
+        uint64_t n = 0;
+        if (max > remaining_) max = remaining_;
+        while (n < max) {
+            probe.skip_empty();
+            const Segment& s = probe.segs_[probe.seg_];
+            uint64_t avail = s.len - probe.off_;
+            if (avail > max - n) avail = max - n;
+            const uint8_t* p = s.data + probe.off_;
+            for (uint64_t i = 0; i < avail; ++i) {
+                const uint8_t c = p[i];
+                out[n++] = c;
+                if (c == delim) {
+                    probe.advance(i + 1);
+                    *this = probe;
+                    return n;
+                }
+            }
+            probe.advance(avail);
+        }
+        return Error{ENOENT};
+    }
+
     // Describes the next n bytes as segments (for zero-copy I/O into the chain) without
     // copying; writes at most max_out entries. Returns how many were written, or fails
     // with EINVAL if fewer than n bytes remain or more than max_out segments are needed.
