@@ -1,0 +1,38 @@
+#include "fs/credentials.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace vfs::host {
+namespace {
+
+// setfsuid/setfsgid return the previous id and never fail loudly; asking again with an
+// invalid id (-1) reports the current one, which tells whether the switch took.
+uid_t set_fsuid(uid_t uid) {
+    return static_cast<uid_t>(syscall(SYS_setfsuid, uid));
+}
+gid_t set_fsgid(gid_t gid) {
+    return static_cast<gid_t>(syscall(SYS_setfsgid, gid));
+}
+uid_t current_fsuid() {
+    return set_fsuid(static_cast<uid_t>(-1));
+}
+gid_t current_fsgid() {
+    return set_fsgid(static_cast<gid_t>(-1));
+}
+
+}  // namespace
+
+ScopedFsCredentials::ScopedFsCredentials(uid_t uid, gid_t gid) {
+    // Group first: once the fsuid is no longer root we may lack the right to change it.
+    old_gid_ = set_fsgid(gid);
+    old_uid_ = set_fsuid(uid);
+    ok_ = current_fsgid() == gid && current_fsuid() == uid;
+}
+
+ScopedFsCredentials::~ScopedFsCredentials() {
+    set_fsuid(old_uid_);
+    set_fsgid(old_gid_);
+}
+
+}  // namespace vfs::host

@@ -1,0 +1,109 @@
+// The filesystem interface the FUSE server dispatches to: one method per FUSE operation,
+// in host types, with errors as errno values.
+//
+// The FUSE server decodes and validates the wire format; implementations (passthrough,
+// and wrappers such as read-only) only see checked node ids, handles and single-component
+// names. Implementations never trust a node id or fh: an unknown one is EBADF/ENOENT.
+#pragma once
+
+#include <linux/fuse.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "vfs/wire/result.h"
+
+namespace vfs::host {
+
+using vfs::wire::Error;
+using vfs::wire::Result;
+using vfs::wire::Status;
+
+// Who is asking, from the request's fuse_in_header.
+struct RequestContext {
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    uint32_t pid = 0;
+};
+
+struct CreateResult {
+    fuse_entry_out entry{};
+    fuse_open_out open{};
+};
+
+// One directory entry for READDIR/READDIRPLUS. For READDIRPLUS `entry` is set; its
+// nodeid is 0 for "." and "..", which carry no lookup.
+struct DirEntry {
+    std::string_view name;
+    uint64_t ino = 0;
+    uint32_t type = 0;  // DT_* value
+    uint64_t next_offset = 0;
+    const fuse_entry_out* entry = nullptr;
+};
+
+// Returns false when the reply is full; the entry was then not taken.
+using DirEntrySink = std::function<bool(const DirEntry&)>;
+
+class Filesystem {
+  public:
+    virtual ~Filesystem() = default;
+
+    virtual Result<fuse_entry_out> lookup(const RequestContext& ctx, uint64_t parent,
+                                          std::string_view name) = 0;
+    virtual void forget(uint64_t nodeid, uint64_t nlookup) = 0;
+    virtual Result<fuse_attr_out> getattr(uint64_t nodeid, const uint64_t* fh) = 0;
+    virtual Result<fuse_attr_out> setattr(const RequestContext& ctx, uint64_t nodeid,
+                                          const fuse_setattr_in& in) = 0;
+    virtual Result<size_t> readlink(uint64_t nodeid, char* buf, size_t cap) = 0;
+    virtual Result<fuse_entry_out> mknod(const RequestContext& ctx, uint64_t parent,
+                                         std::string_view name, uint32_t mode, uint32_t rdev,
+                                         uint32_t umask) = 0;
+    virtual Result<fuse_entry_out> mkdir(const RequestContext& ctx, uint64_t parent,
+                                         std::string_view name, uint32_t mode, uint32_t umask) = 0;
+    virtual Result<fuse_entry_out> symlink(const RequestContext& ctx, uint64_t parent,
+                                           std::string_view name, std::string_view target) = 0;
+    virtual Result<fuse_entry_out> link(const RequestContext& ctx, uint64_t nodeid,
+                                        uint64_t newparent, std::string_view newname) = 0;
+    virtual Status unlink(const RequestContext& ctx, uint64_t parent, std::string_view name) = 0;
+    virtual Status rmdir(const RequestContext& ctx, uint64_t parent, std::string_view name) = 0;
+    virtual Status rename(const RequestContext& ctx, uint64_t parent, std::string_view name,
+                          uint64_t newparent, std::string_view newname, uint32_t flags) = 0;
+    virtual Result<fuse_open_out> open(const RequestContext& ctx, uint64_t nodeid,
+                                       uint32_t flags) = 0;
+    virtual Result<CreateResult> create(const RequestContext& ctx, uint64_t parent,
+                                        std::string_view name, uint32_t mode, uint32_t flags,
+                                        uint32_t umask) = 0;
+    virtual Result<CreateResult> tmpfile(const RequestContext& ctx, uint64_t parent, uint32_t mode,
+                                         uint32_t flags, uint32_t umask) = 0;
+    virtual Status release(uint64_t fh) = 0;
+    virtual Status flush(uint64_t fh) = 0;
+    virtual Status fsync(uint64_t fh, bool datasync) = 0;
+    virtual Result<fuse_open_out> opendir(const RequestContext& ctx, uint64_t nodeid,
+                                          uint32_t flags) = 0;
+    virtual Status readdir(const RequestContext& ctx, uint64_t fh, uint64_t offset, bool plus,
+                           const DirEntrySink& sink) = 0;
+    virtual Status releasedir(uint64_t fh) = 0;
+    virtual Status fsyncdir(uint64_t fh, bool datasync) = 0;
+    virtual Result<fuse_kstatfs> statfs(uint64_t nodeid) = 0;
+    virtual Status setxattr(uint64_t nodeid, std::string_view name, const void* value, size_t size,
+                            uint32_t flags) = 0;
+    // With cap == 0, returns the size needed.
+    virtual Result<size_t> getxattr(uint64_t nodeid, std::string_view name, void* buf,
+                                    size_t cap) = 0;
+    virtual Result<size_t> listxattr(uint64_t nodeid, char* buf, size_t cap) = 0;
+    virtual Status removexattr(uint64_t nodeid, std::string_view name) = 0;
+    virtual Status fallocate(uint64_t fh, uint32_t mode, uint64_t offset, uint64_t length) = 0;
+    virtual Result<uint64_t> lseek(uint64_t fh, uint64_t offset, uint32_t whence) = 0;
+    virtual Result<size_t> copy_file_range(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
+                                           uint64_t off_out, size_t len, uint32_t flags) = 0;
+    virtual Status syncfs() = 0;
+
+    // The host fd behind an open file, for the I/O engine's zero-copy READ and WRITE.
+    // Returns -1 for an unknown handle. The fd stays valid while `keep` is held.
+    virtual int data_fd(uint64_t fh, std::shared_ptr<void>* keep) = 0;
+};
+
+}  // namespace vfs::host

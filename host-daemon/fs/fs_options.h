@@ -1,0 +1,56 @@
+// What the passthrough filesystem is allowed to do, as set on the command line.
+//
+// The CLI fills this once at start-up; the filesystem only reads it. Cache modes follow
+// virtiofsd: they decide entry/attribute timeouts and the open flags (DIRECT_IO,
+// KEEP_CACHE) the guest is given.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace vfs::host {
+
+enum class CacheMode { kNever, kMetadata, kAuto, kAlways };
+enum class InodeFileHandles { kNever, kPrefer, kMandatory };
+
+struct FsOptions {
+    std::string shared_dir;
+    CacheMode cache = CacheMode::kAuto;
+    InodeFileHandles inode_file_handles = InodeFileHandles::kNever;
+    bool readonly = false;
+    bool writeback = false;
+    bool allow_direct_io = false;
+    bool allow_mmap = false;
+    bool readdirplus = true;
+    bool xattr = false;
+    bool posix_acl = false;
+    bool announce_submounts = true;
+    bool killpriv_v2 = false;
+    bool preserve_noatime = false;
+    bool posix_lock = true;
+    bool flock = false;
+};
+
+// Timeouts and open behaviour derived from the cache mode.
+struct CachePolicy {
+    double entry_timeout_s;
+    double attr_timeout_s;
+    bool direct_io;   // FOPEN_DIRECT_IO on every open
+    bool keep_cache;  // FOPEN_KEEP_CACHE on every open
+
+    static CachePolicy from(CacheMode mode) {
+        switch (mode) {
+            case CacheMode::kNever:
+                return {0.0, 0.0, true, false};
+            case CacheMode::kMetadata:
+                return {86400.0, 86400.0, true, false};
+            case CacheMode::kAlways:
+                return {86400.0, 86400.0, false, true};
+            case CacheMode::kAuto:
+                break;
+        }
+        return {1.0, 1.0, false, false};
+    }
+};
+
+}  // namespace vfs::host

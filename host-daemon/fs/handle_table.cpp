@@ -1,0 +1,32 @@
+#include "fs/handle_table.h"
+
+namespace vfs::host {
+
+uint64_t HandleTable::add(HandleRef h) {
+    std::lock_guard lock(mu_);
+    const uint64_t fh = next_++;
+    handles_.emplace(fh, std::move(h));
+    return fh;
+}
+
+HandleRef HandleTable::get(uint64_t fh) const {
+    std::lock_guard lock(mu_);
+    auto it = handles_.find(fh);
+    return it == handles_.end() ? nullptr : it->second;
+}
+
+HandleRef HandleTable::remove(uint64_t fh) {
+    std::lock_guard lock(mu_);
+    auto it = handles_.find(fh);
+    if (it == handles_.end()) return nullptr;
+    HandleRef h = std::move(it->second);
+    handles_.erase(it);
+    return h;
+}
+
+size_t HandleTable::size() const {
+    std::lock_guard lock(mu_);
+    return handles_.size();
+}
+
+}  // namespace vfs::host

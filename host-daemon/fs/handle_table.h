@@ -1,0 +1,40 @@
+// Open files and directories, by the FUSE file handle (fh) given to the guest.
+//
+// Like node ids, handles are opaque numbers: a forged fh finds nothing. A handle keeps
+// its inode alive and owns a real (non-O_PATH) fd. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "fs/inode_table.h"
+#include "fs/unique_fd.h"
+
+namespace vfs::host {
+
+struct Handle {
+    UniqueFd fd;
+    InodeRef inode;
+    bool is_dir = false;
+    std::mutex dir_mu;  // serializes seek+getdents on a directory stream
+};
+
+using HandleRef = std::shared_ptr<Handle>;
+
+class HandleTable {
+  public:
+    uint64_t add(HandleRef h);
+    HandleRef get(uint64_t fh) const;
+    // Removes and returns the handle; nullptr if unknown.
+    HandleRef remove(uint64_t fh);
+    size_t size() const;
+
+  private:
+    mutable std::mutex mu_;
+    std::unordered_map<uint64_t, HandleRef> handles_;
+    uint64_t next_ = 1;
+};
+
+}  // namespace vfs::host

@@ -1,0 +1,65 @@
+// The inode table: FUSE node ids for the host files a guest has looked up.
+//
+// A node id is an opaque number the guest sends back; it is never a pointer, so a forged
+// id finds nothing. Each inode is keyed by (st_dev, st_ino, mount id) so hard links and
+// repeated lookups share one node, holds an O_PATH fd to its host file, and counts the
+// lookups the guest still owes a FORGET for. When the count drops to zero the inode and
+// its fd go away. Thread-safe: every queue worker uses it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "fs/unique_fd.h"
+
+namespace vfs::host {
+
+struct InodeKey {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    uint64_t mnt_id = 0;
+    auto operator<=>(const InodeKey&) const = default;
+};
+
+struct Inode {
+    uint64_t nodeid = 0;
+    InodeKey key;
+    mode_t type = 0;  // S_IFMT bits, fixed for the inode's life
+    UniqueFd fd;      // O_PATH
+    uint64_t nlookup = 0;
+};
+
+using InodeRef = std::shared_ptr<Inode>;
+
+class InodeTable {
+  public:
+    // Installs the root (node id FUSE_ROOT_ID), which is never forgotten.
+    void set_root(InodeKey key, mode_t type, UniqueFd fd);
+
+    // The inode for a node id, or nullptr if the guest names one it does not hold.
+    InodeRef get(uint64_t nodeid) const;
+
+    // After a successful lookup of (key): the existing inode with one more lookup, or a
+    // new one that takes `fd`. The caller's fd is closed if an inode already existed.
+    InodeRef add_lookup(InodeKey key, mode_t type, UniqueFd fd);
+
+    // Drops n lookups; the inode goes when none remain. Unknown ids are ignored, as a
+    // FORGET has no reply to carry an error.
+    void forget(uint64_t nodeid, uint64_t n);
+
+    size_t size() const;
+
+  private:
+    mutable std::shared_mutex mu_;
+    std::unordered_map<uint64_t, InodeRef> by_id_;
+    std::map<InodeKey, uint64_t> by_key_;
+    uint64_t next_id_ = 2;  // 1 is the root
+};
+
+}  // namespace vfs::host

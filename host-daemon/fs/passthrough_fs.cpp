@@ -1,0 +1,681 @@
+#include "fs/passthrough_fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "fs/credentials.h"
+#include "fs/names.h"
+
+namespace vfs::host {
+namespace {
+
+Error errno_error() {
+    return Error{errno > 0 ? errno : EIO};
+}
+
+void split_timeout(double seconds, uint64_t* s, uint32_t* ns) {
+    *s = static_cast<uint64_t>(seconds);
+    *ns = static_cast<uint32_t>((seconds - static_cast<double>(*s)) * 1e9);
+}
+
+// The decimal name of an fd under /proc/self/fd, on the stack.
+struct FdName {
+    explicit FdName(int fd) {
+        auto r = std::to_chars(buf, buf + sizeof(buf) - 1, fd);
+        *r.ptr = '\0';
+    }
+    char buf[16];
+};
+
+// Files a guest creates get the guest's uid/gid when we are root; an unprivileged
+// daemon creates everything as itself.
+class CreateCredentials {
+  public:
+    explicit CreateCredentials(const RequestContext& ctx) {
+        if (geteuid() == 0) creds_.emplace(ctx.uid, ctx.gid);
+    }
+    bool ok() const { return !creds_ || creds_->ok(); }
+
+  private:
+    std::optional<ScopedFsCredentials> creds_;
+};
+
+bool fits_off_t(uint64_t v) {
+    return v <= static_cast<uint64_t>(INT64_MAX);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PassthroughFs>> PassthroughFs::create(const FsOptions& opts) {
+    // Modes the guest asks for are applied exactly (the guest already folded in its
+    // umask, or sends it for us to apply): the daemon's own umask must not interfere.
+    umask(0);
+    std::unique_ptr<PassthroughFs> fs(new PassthroughFs(opts));
+    fs->proc_self_fd_.reset(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fs->proc_self_fd_.valid()) return errno_error();
+    UniqueFd root(::open(opts.shared_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) return errno_error();
+    uint64_t mnt_id = 0;
+    auto attr = fs->stat_inode(root.get(), 0, &mnt_id);
+    if (!attr) return Error{attr.error()};
+    struct stat st {};
+    if (fstat(root.get(), &st) != 0) return errno_error();
+    fs->inodes_.set_root(InodeKey{st.st_dev, st.st_ino, mnt_id}, S_IFDIR, std::move(root));
+    return fs;
+}
+
+PassthroughFs::PassthroughFs(const FsOptions& opts)
+    : opts_(opts), cache_(CachePolicy::from(opts.cache)) {}
+
+Result<InodeRef> PassthroughFs::inode(uint64_t nodeid) const {
+    InodeRef i = inodes_.get(nodeid);
+    if (!i) return Error{ENOENT};
+    return i;
+}
+
+Result<InodeRef> PassthroughFs::dir_inode(uint64_t nodeid) const {
+    auto i = inode(nodeid);
+    if (i && (*i)->type != S_IFDIR) return Error{ENOTDIR};
+    return i;
+}
+
+Result<UniqueFd> PassthroughFs::reopen(const Inode& inode, int flags) const {
+    // Through our own fd's magic link: the inode itself, never a path the guest chose.
+    // A symlink inode is refused, so the reopen can never follow one.
+    if (inode.type == S_IFLNK) return Error{ELOOP};
+    FdName n(inode.fd.get());
+    int fd = openat(proc_self_fd_.get(), n.buf, (flags & ~O_NOFOLLOW) | O_CLOEXEC);
+    if (fd < 0) return errno_error();
+    return UniqueFd(fd);
+}
+
+Result<fuse_attr> PassthroughFs::stat_inode(int fd, uint64_t parent_mnt_id,
+                                            uint64_t* mnt_id) const {
+    struct statx stx {};
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+              STATX_BASIC_STATS | STATX_MNT_ID, &stx) != 0)
+        return errno_error();
+    fuse_attr a{};
+    a.ino = stx.stx_ino;
+    a.size = stx.stx_size;
+    a.blocks = stx.stx_blocks;
+    a.atime = static_cast<uint64_t>(stx.stx_atime.tv_sec);
+    a.mtime = static_cast<uint64_t>(stx.stx_mtime.tv_sec);
+    a.ctime = static_cast<uint64_t>(stx.stx_ctime.tv_sec);
+    a.atimensec = stx.stx_atime.tv_nsec;
+    a.mtimensec = stx.stx_mtime.tv_nsec;
+    a.ctimensec = stx.stx_ctime.tv_nsec;
+    a.mode = stx.stx_mode;
+    a.nlink = stx.stx_nlink;
+    a.uid = stx.stx_uid;
+    a.gid = stx.stx_gid;
+    a.rdev = static_cast<uint32_t>(makedev(stx.stx_rdev_major, stx.stx_rdev_minor));
+    a.blksize = stx.stx_blksize;
+    const uint64_t mnt = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
+    if (mnt_id) *mnt_id = mnt;
+    // A directory on another mount than its parent is a submount: the guest gives it
+    // its own superblock so inode numbers from two filesystems never collide.
+    if (opts_.announce_submounts && S_ISDIR(stx.stx_mode) && parent_mnt_id != 0 &&
+        mnt != parent_mnt_id)
+        a.flags |= FUSE_ATTR_SUBMOUNT;
+    return a;
+}
+
+Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd) {
+    uint64_t mnt_id = 0;
+    auto attr = stat_inode(fd.get(), parent.key.mnt_id, &mnt_id);
+    if (!attr) return Error{attr.error()};
+    struct stat st {};
+    if (fstat(fd.get(), &st) != 0) return errno_error();
+    InodeRef in = inodes_.add_lookup(InodeKey{st.st_dev, st.st_ino, mnt_id}, attr->mode & S_IFMT,
+                                     std::move(fd));
+    fuse_entry_out e{};
+    e.nodeid = in->nodeid;
+    e.generation = 0;
+    split_timeout(cache_.entry_timeout_s, &e.entry_valid, &e.entry_valid_nsec);
+    split_timeout(cache_.attr_timeout_s, &e.attr_valid, &e.attr_valid_nsec);
+    e.attr = *attr;
+    return e;
+}
+
+Result<fuse_entry_out> PassthroughFs::lookup_child(const Inode& parent, std::string_view name) {
+    auto n = ComponentName::from(name);
+    if (!n) return Error{n.error()};
+    int fd = -1;
+    if (n->view() == "." || (n->view() == ".." && parent.nodeid == FUSE_ROOT_ID)) {
+        // ".." of the share root is the root: the guest can never climb out.
+        fd = openat(parent.fd.get(), ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    } else if (n->view() == "..") {
+        fd = openat(parent.fd.get(), "..", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    } else {
+        if (have_openat2_) {
+            open_how how{};
+            how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+            how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+            fd = static_cast<int>(
+                syscall(SYS_openat2, parent.fd.get(), n->c_str(), &how, sizeof(how)));
+            if (fd < 0 && errno == ENOSYS) have_openat2_ = false;
+        }
+        if (!have_openat2_)
+            fd = openat(parent.fd.get(), n->c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) return errno_error();
+    return entry_for(parent, UniqueFd(fd));
+}
+
+Result<fuse_entry_out> PassthroughFs::lookup(const RequestContext&, uint64_t parent,
+                                             std::string_view name) {
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    return lookup_child(**p, name);
+}
+
+void PassthroughFs::forget(uint64_t nodeid, uint64_t nlookup) {
+    inodes_.forget(nodeid, nlookup);
+}
+
+Result<fuse_attr_out> PassthroughFs::getattr(uint64_t nodeid, const uint64_t*) {
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    auto attr = stat_inode((*i)->fd.get(), 0, nullptr);
+    if (!attr) return Error{attr.error()};
+    fuse_attr_out out{};
+    split_timeout(cache_.attr_timeout_s, &out.attr_valid, &out.attr_valid_nsec);
+    out.attr = *attr;
+    return out;
+}
+
+Result<fuse_attr_out> PassthroughFs::setattr(const RequestContext&, uint64_t nodeid,
+                                             const fuse_setattr_in& in) {
+    auto ir = inode(nodeid);
+    if (!ir) return Error{ir.error()};
+    const Inode& i = **ir;
+    HandleRef h;
+    if (in.valid & FATTR_FH) {
+        h = handles_.get(in.fh);
+        if (!h || h->inode.get() != &i) return Error{EBADF};
+    }
+    FdName n(i.fd.get());
+    if (in.valid & FATTR_MODE) {
+        if (i.type == S_IFLNK) return Error{EOPNOTSUPP};
+        const int r = h ? fchmod(h->fd.get(), in.mode & 07777)
+                        : fchmodat(proc_self_fd_.get(), n.buf, in.mode & 07777, 0);
+        if (r != 0) return errno_error();
+    }
+    if (in.valid & (FATTR_UID | FATTR_GID)) {
+        const uid_t uid = (in.valid & FATTR_UID) ? in.uid : static_cast<uid_t>(-1);
+        const gid_t gid = (in.valid & FATTR_GID) ? in.gid : static_cast<gid_t>(-1);
+        if (fchownat(i.fd.get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+            return errno_error();
+    }
+    if (in.valid & FATTR_SIZE) {
+        if (!fits_off_t(in.size)) return Error{EFBIG};
+        if (h) {
+            if (ftruncate(h->fd.get(), static_cast<off_t>(in.size)) != 0) return errno_error();
+        } else {
+            if (i.type != S_IFREG) return Error{i.type == S_IFDIR ? EISDIR : EINVAL};
+            auto fd = reopen(i, O_WRONLY);
+            if (!fd) return Error{fd.error()};
+            if (ftruncate(fd->get(), static_cast<off_t>(in.size)) != 0) return errno_error();
+        }
+    }
+    if (in.valid & (FATTR_ATIME | FATTR_MTIME)) {
+        if (i.type == S_IFLNK) return Error{EOPNOTSUPP};
+        timespec ts[2];
+        ts[0].tv_nsec = UTIME_OMIT;
+        ts[1].tv_nsec = UTIME_OMIT;
+        if (in.valid & FATTR_ATIME) {
+            ts[0].tv_sec = static_cast<time_t>(in.atime);
+            ts[0].tv_nsec = (in.valid & FATTR_ATIME_NOW) ? UTIME_NOW : in.atimensec;
+        }
+        if (in.valid & FATTR_MTIME) {
+            ts[1].tv_sec = static_cast<time_t>(in.mtime);
+            ts[1].tv_nsec = (in.valid & FATTR_MTIME_NOW) ? UTIME_NOW : in.mtimensec;
+        }
+        const int r = h ? futimens(h->fd.get(), ts) : utimensat(proc_self_fd_.get(), n.buf, ts, 0);
+        if (r != 0) return errno_error();
+    }
+    return getattr(nodeid, nullptr);
+}
+
+Result<size_t> PassthroughFs::readlink(uint64_t nodeid, char* buf, size_t cap) {
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    if ((*i)->type != S_IFLNK) return Error{EINVAL};
+    const ssize_t n = readlinkat((*i)->fd.get(), "", buf, cap);
+    if (n < 0) return errno_error();
+    return static_cast<size_t>(n);
+}
+
+Result<fuse_entry_out> PassthroughFs::mknod(const RequestContext& ctx, uint64_t parent,
+                                            std::string_view name, uint32_t mode, uint32_t rdev,
+                                            uint32_t umask) {
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    auto n = ComponentName::from(name);
+    if (!n) return Error{n.error()};
+    if (n->is_dot_or_dotdot()) return Error{EEXIST};
+    {
+        CreateCredentials creds(ctx);
+        if (!creds.ok()) return Error{EPERM};
+        const mode_t m = (mode & S_IFMT) | (mode & 07777 & ~umask);
+        if (mknodat((*p)->fd.get(), n->c_str(), m, rdev) != 0) return errno_error();
+    }
+    return lookup_child(**p, n->view());
+}
+
+Result<fuse_entry_out> PassthroughFs::mkdir(const RequestContext& ctx, uint64_t parent,
+                                            std::string_view name, uint32_t mode, uint32_t umask) {
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    auto n = ComponentName::from(name);
+    if (!n) return Error{n.error()};
+    if (n->is_dot_or_dotdot()) return Error{EEXIST};
+    {
+        CreateCredentials creds(ctx);
+        if (!creds.ok()) return Error{EPERM};
+        if (mkdirat((*p)->fd.get(), n->c_str(), mode & 07777 & ~umask) != 0) return errno_error();
+    }
+    return lookup_child(**p, n->view());
+}
+
+Result<fuse_entry_out> PassthroughFs::symlink(const RequestContext& ctx, uint64_t parent,
+                                              std::string_view name, std::string_view target) {
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    auto n = ComponentName::from(name);
+    if (!n) return Error{n.error()};
+    if (n->is_dot_or_dotdot()) return Error{EEXIST};
+    // The target is stored, never resolved on the host, so any text is allowed.
+    if (target.empty() || target.size() >= PATH_MAX || target.find('\0') != std::string_view::npos)
+        return Error{target.empty() ? ENOENT : ENAMETOOLONG};
+    std::string t(target);
+    {
+        CreateCredentials creds(ctx);
+        if (!creds.ok()) return Error{EPERM};
+        if (symlinkat(t.c_str(), (*p)->fd.get(), n->c_str()) != 0) return errno_error();
+    }
+    return lookup_child(**p, n->view());
+}
+
+Result<fuse_entry_out> PassthroughFs::link(const RequestContext&, uint64_t nodeid,
+                                           uint64_t newparent, std::string_view newname) {
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    if ((*i)->type == S_IFDIR) return Error{EPERM};
+    auto p = dir_inode(newparent);
+    if (!p) return Error{p.error()};
+    auto n = ComponentName::from(newname);
+    if (!n) return Error{n.error()};
+    if (n->is_dot_or_dotdot()) return Error{EEXIST};
+    if (linkat((*i)->fd.get(), "", (*p)->fd.get(), n->c_str(), AT_EMPTY_PATH) != 0)
+        return errno_error();
+    return lookup_child(**p, n->view());
+}
+
+Status PassthroughFs::unlink(const RequestContext&, uint64_t parent, std::string_view name) {
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    auto n = ComponentName::from(name);
+    if (!n) return Error{n.error()};
+    if (n->is_dot_or_dotdot()) return Error{EISDIR};
+    if (unlinkat((*p)->fd.get(), n->c_str(), 0) != 0) return errno_error();
+    return {};
+}
+
+Status PassthroughFs::rmdir(const RequestContext&, uint64_t parent, std::string_view name) {
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    auto n = ComponentName::from(name);
+    if (!n) return Error{n.error()};
+    if (n->is_dot_or_dotdot()) return Error{n->view() == "." ? EINVAL : ENOTEMPTY};
+    if (unlinkat((*p)->fd.get(), n->c_str(), AT_REMOVEDIR) != 0) return errno_error();
+    return {};
+}
+
+Status PassthroughFs::rename(const RequestContext&, uint64_t parent, std::string_view name,
+                             uint64_t newparent, std::string_view newname, uint32_t flags) {
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return Error{EINVAL};
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    auto np = dir_inode(newparent);
+    if (!np) return Error{np.error()};
+    auto n = ComponentName::from(name);
+    if (!n) return Error{n.error()};
+    auto nn = ComponentName::from(newname);
+    if (!nn) return Error{nn.error()};
+    if (n->is_dot_or_dotdot() || nn->is_dot_or_dotdot()) return Error{EBUSY};
+    if (syscall(SYS_renameat2, (*p)->fd.get(), n->c_str(), (*np)->fd.get(), nn->c_str(), flags) !=
+        0)
+        return errno_error();
+    return {};
+}
+
+int PassthroughFs::open_flags_for_host(uint32_t guest_flags) const {
+    // Only flags that mean the same on the host pass; creation is handled by CREATE.
+    int allowed =
+        O_ACCMODE | O_APPEND | O_TRUNC | O_DSYNC | O_SYNC | O_NONBLOCK | O_LARGEFILE | O_DIRECTORY;
+    if (opts_.allow_direct_io) allowed |= O_DIRECT;
+    if (opts_.preserve_noatime) allowed |= O_NOATIME;
+    int f = static_cast<int>(guest_flags) & allowed;
+    if (opts_.writeback) {
+        // The guest's page cache may read back pages of a write-only file and owns
+        // append ordering, so the host file must be readable and not O_APPEND.
+        if ((f & O_ACCMODE) == O_WRONLY) f = (f & ~O_ACCMODE) | O_RDWR;
+        f &= ~O_APPEND;
+    }
+    return f;
+}
+
+fuse_open_out PassthroughFs::open_reply(uint64_t fh, bool dir) const {
+    fuse_open_out o{};
+    o.fh = fh;
+    if (!dir) {
+        if (cache_.direct_io) o.open_flags |= FOPEN_DIRECT_IO;
+        if (cache_.keep_cache) o.open_flags |= FOPEN_KEEP_CACHE;
+    } else if (cache_.keep_cache) {
+        o.open_flags |= FOPEN_CACHE_DIR;
+    }
+    return o;
+}
+
+Result<fuse_open_out> PassthroughFs::open(const RequestContext&, uint64_t nodeid, uint32_t flags) {
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    // The guest opens special files itself; only regular files are opened here, so a
+    // FIFO or device on the host can never block or reach a host driver.
+    if ((*i)->type != S_IFREG) return Error{(*i)->type == S_IFDIR ? EISDIR : EACCES};
+    auto fd = reopen(**i, open_flags_for_host(flags) & ~O_DIRECTORY);
+    if (!fd) return Error{fd.error()};
+    auto h = std::make_shared<Handle>();
+    h->fd = std::move(*fd);
+    h->inode = *i;
+    return open_reply(handles_.add(std::move(h)), false);
+}
+
+Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t parent,
+                                           std::string_view name, uint32_t mode, uint32_t flags,
+                                           uint32_t umask) {
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    auto n = ComponentName::from(name);
+    if (!n) return Error{n.error()};
+    if (n->is_dot_or_dotdot()) return Error{EISDIR};
+    int fd = -1;
+    {
+        CreateCredentials creds(ctx);
+        if (!creds.ok()) return Error{EPERM};
+        const int f = (open_flags_for_host(flags) & ~O_DIRECTORY) | O_CREAT |
+                      (static_cast<int>(flags) & O_EXCL) | O_NOFOLLOW | O_CLOEXEC;
+        fd = openat((*p)->fd.get(), n->c_str(), f, mode & 07777 & ~umask);
+        if (fd < 0) return errno_error();
+    }
+    UniqueFd file(fd);
+    auto e = lookup_child(**p, n->view());
+    if (!e) return Error{e.error()};
+    CreateResult r;
+    r.entry = *e;
+    auto h = std::make_shared<Handle>();
+    h->fd = std::move(file);
+    h->inode = inodes_.get(e->nodeid);
+    r.open = open_reply(handles_.add(std::move(h)), false);
+    return r;
+}
+
+Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t parent,
+                                            uint32_t mode, uint32_t flags, uint32_t umask) {
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    int fd = -1;
+    {
+        CreateCredentials creds(ctx);
+        if (!creds.ok()) return Error{EPERM};
+        int f = open_flags_for_host(flags) & ~(O_DIRECTORY | O_ACCMODE);
+        f |= ((flags & O_ACCMODE) == O_RDONLY ? O_RDWR : (flags & O_ACCMODE)) | O_TMPFILE;
+        fd = openat((*p)->fd.get(), ".", f | O_CLOEXEC, mode & 07777 & ~umask);
+        if (fd < 0) return errno_error();
+    }
+    UniqueFd file(fd);
+    FdName fn(file.get());
+    UniqueFd path_fd(openat(proc_self_fd_.get(), fn.buf, O_PATH | O_CLOEXEC));
+    if (!path_fd.valid()) return errno_error();
+    auto e = entry_for(**p, std::move(path_fd));
+    if (!e) return Error{e.error()};
+    CreateResult r;
+    r.entry = *e;
+    auto h = std::make_shared<Handle>();
+    h->fd = std::move(file);
+    h->inode = inodes_.get(e->nodeid);
+    r.open = open_reply(handles_.add(std::move(h)), false);
+    return r;
+}
+
+Status PassthroughFs::release(uint64_t fh) {
+    auto h = handles_.remove(fh);
+    if (!h || h->is_dir) return Error{EBADF};
+    return {};
+}
+
+Status PassthroughFs::flush(uint64_t fh) {
+    auto h = handles_.get(fh);
+    if (!h || h->is_dir) return Error{EBADF};
+    // Closing a duplicate releases the guest process's POSIX locks, as close() would.
+    const int dup_fd = dup(h->fd.get());
+    if (dup_fd < 0) return errno_error();
+    if (::close(dup_fd) != 0) return errno_error();
+    return {};
+}
+
+Status PassthroughFs::fsync(uint64_t fh, bool datasync) {
+    auto h = handles_.get(fh);
+    if (!h) return Error{EBADF};
+    if ((datasync ? fdatasync(h->fd.get()) : ::fsync(h->fd.get())) != 0) return errno_error();
+    return {};
+}
+
+Result<fuse_open_out> PassthroughFs::opendir(const RequestContext&, uint64_t nodeid, uint32_t) {
+    auto i = dir_inode(nodeid);
+    if (!i) return Error{i.error()};
+    auto fd = reopen(**i, O_RDONLY | O_DIRECTORY);
+    if (!fd) return Error{fd.error()};
+    auto h = std::make_shared<Handle>();
+    h->fd = std::move(*fd);
+    h->inode = *i;
+    h->is_dir = true;
+    return open_reply(handles_.add(std::move(h)), true);
+}
+
+Status PassthroughFs::readdir(const RequestContext&, uint64_t fh, uint64_t offset, bool plus,
+                              const DirEntrySink& sink) {
+    auto h = handles_.get(fh);
+    if (!h || !h->is_dir) return Error{EBADF};
+    if (!fits_off_t(offset)) return Error{EINVAL};
+    std::lock_guard lock(h->dir_mu);
+    if (::lseek(h->fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return errno_error();
+    alignas(8) static thread_local char buf[32 * 1024];
+    for (;;) {
+        const long n = syscall(SYS_getdents64, h->fd.get(), buf, sizeof(buf));
+        if (n < 0) return errno_error();
+        if (n == 0) return {};
+        for (long pos = 0; pos < n;) {
+            auto* d = reinterpret_cast<struct dirent64*>(buf + pos);
+            pos += d->d_reclen;
+            DirEntry de;
+            de.name = d->d_name;
+            de.ino = d->d_ino;
+            de.type = d->d_type;
+            de.next_offset = static_cast<uint64_t>(d->d_off);
+            fuse_entry_out entry{};
+            if (plus) {
+                if (de.name == "." || de.name == "..") {
+                    entry.attr.ino = d->d_ino;
+                    entry.attr.mode = static_cast<uint32_t>(DTTOIF(d->d_type));
+                } else {
+                    auto e = lookup_child(*h->inode, de.name);
+                    if (!e) continue;  // raced with an unlink on the host: skip it
+                    entry = *e;
+                }
+                de.entry = &entry;
+            }
+            if (!sink(de)) {
+                // Not sent: the guest will never FORGET this lookup, so undo it here.
+                if (plus && entry.nodeid != 0) inodes_.forget(entry.nodeid, 1);
+                return {};
+            }
+        }
+    }
+}
+
+Status PassthroughFs::releasedir(uint64_t fh) {
+    auto h = handles_.remove(fh);
+    if (!h || !h->is_dir) return Error{EBADF};
+    return {};
+}
+
+Status PassthroughFs::fsyncdir(uint64_t fh, bool datasync) {
+    return fsync(fh, datasync);
+}
+
+Result<fuse_kstatfs> PassthroughFs::statfs(uint64_t nodeid) {
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    struct statfs s {};
+    if (fstatfs((*i)->fd.get(), &s) != 0) return errno_error();
+    fuse_kstatfs k{};
+    k.blocks = s.f_blocks;
+    k.bfree = s.f_bfree;
+    k.bavail = s.f_bavail;
+    k.files = s.f_files;
+    k.ffree = s.f_ffree;
+    k.bsize = static_cast<uint32_t>(s.f_bsize);
+    k.namelen = static_cast<uint32_t>(s.f_namelen);
+    k.frsize = static_cast<uint32_t>(s.f_frsize);
+    return k;
+}
+
+namespace {
+// xattrs are reached through a real fd on regular files and directories only.
+bool xattr_capable(const Inode& i) {
+    return i.type == S_IFREG || i.type == S_IFDIR;
+}
+}  // namespace
+
+Status PassthroughFs::setxattr(uint64_t nodeid, std::string_view name, const void* value,
+                               size_t size, uint32_t flags) {
+    if (!opts_.xattr) return Error{ENOSYS};
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    if (!xattr_capable(**i)) return Error{EPERM};
+    auto fd = reopen(**i, O_RDONLY);
+    if (!fd) return Error{fd.error()};
+    std::string n(name);
+    if (fsetxattr(fd->get(), n.c_str(), value, size, static_cast<int>(flags)) != 0)
+        return errno_error();
+    return {};
+}
+
+Result<size_t> PassthroughFs::getxattr(uint64_t nodeid, std::string_view name, void* buf,
+                                       size_t cap) {
+    if (!opts_.xattr) return Error{ENOSYS};
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    if (!xattr_capable(**i)) return Error{ENODATA};
+    auto fd = reopen(**i, O_RDONLY);
+    if (!fd) return Error{fd.error()};
+    std::string n(name);
+    const ssize_t r = fgetxattr(fd->get(), n.c_str(), cap ? buf : nullptr, cap);
+    if (r < 0) return errno_error();
+    return static_cast<size_t>(r);
+}
+
+Result<size_t> PassthroughFs::listxattr(uint64_t nodeid, char* buf, size_t cap) {
+    if (!opts_.xattr) return Error{ENOSYS};
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    if (!xattr_capable(**i)) return size_t{0};
+    auto fd = reopen(**i, O_RDONLY);
+    if (!fd) return Error{fd.error()};
+    const ssize_t r = flistxattr(fd->get(), cap ? buf : nullptr, cap);
+    if (r < 0) return errno_error();
+    return static_cast<size_t>(r);
+}
+
+Status PassthroughFs::removexattr(uint64_t nodeid, std::string_view name) {
+    if (!opts_.xattr) return Error{ENOSYS};
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    if (!xattr_capable(**i)) return Error{EPERM};
+    auto fd = reopen(**i, O_RDONLY);
+    if (!fd) return Error{fd.error()};
+    std::string n(name);
+    if (fremovexattr(fd->get(), n.c_str()) != 0) return errno_error();
+    return {};
+}
+
+Status PassthroughFs::fallocate(uint64_t fh, uint32_t mode, uint64_t offset, uint64_t length) {
+    auto h = handles_.get(fh);
+    if (!h || h->is_dir) return Error{EBADF};
+    if (!fits_off_t(offset) || !fits_off_t(length)) return Error{EINVAL};
+    if (::fallocate(h->fd.get(), static_cast<int>(mode), static_cast<off_t>(offset),
+                    static_cast<off_t>(length)) != 0)
+        return errno_error();
+    return {};
+}
+
+Result<uint64_t> PassthroughFs::lseek(uint64_t fh, uint64_t offset, uint32_t whence) {
+    auto h = handles_.get(fh);
+    if (!h || h->is_dir) return Error{EBADF};
+    if (!fits_off_t(offset)) return Error{EINVAL};
+    if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END && whence != SEEK_DATA &&
+        whence != SEEK_HOLE)
+        return Error{EINVAL};
+    const off_t r = ::lseek(h->fd.get(), static_cast<off_t>(offset), static_cast<int>(whence));
+    if (r < 0) return errno_error();
+    return static_cast<uint64_t>(r);
+}
+
+Result<size_t> PassthroughFs::copy_file_range(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
+                                              uint64_t off_out, size_t len, uint32_t flags) {
+    if (flags != 0) return Error{EINVAL};
+    auto in = handles_.get(fh_in);
+    auto out = handles_.get(fh_out);
+    if (!in || !out || in->is_dir || out->is_dir) return Error{EBADF};
+    if (!fits_off_t(off_in) || !fits_off_t(off_out)) return Error{EINVAL};
+    off_t oi = static_cast<off_t>(off_in), oo = static_cast<off_t>(off_out);
+    const ssize_t r = ::copy_file_range(in->fd.get(), &oi, out->fd.get(), &oo, len, 0);
+    if (r < 0) return errno_error();
+    return static_cast<size_t>(r);
+}
+
+Status PassthroughFs::syncfs() {
+    auto root = inode(FUSE_ROOT_ID);
+    if (!root) return Error{root.error()};
+    // syncfs needs a real fd on the filesystem; O_PATH is not enough.
+    auto fd = reopen(**root, O_RDONLY | O_DIRECTORY);
+    if (!fd) return Error{fd.error()};
+    if (::syncfs(fd->get()) != 0) return errno_error();
+    return {};
+}
+
+int PassthroughFs::data_fd(uint64_t fh, std::shared_ptr<void>* keep) {
+    auto h = handles_.get(fh);
+    if (!h || h->is_dir) return -1;
+    const int fd = h->fd.get();
+    *keep = std::move(h);
+    return fd;
+}
+
+}  // namespace vfs::host

@@ -1,0 +1,93 @@
+// The passthrough filesystem: serves one host directory (--shared-dir) to the guest.
+//
+// Confinement is structural, not a path check: every inode is an O_PATH fd, every
+// operation is an *at call relative to one, every name is a single component, lookups
+// use openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) where the kernel has it, and
+// symlinks are never followed on the host ("." and ".." never leave the share root).
+// Reopening an inode goes through /proc/self/fd, which names our own fds only.
+#pragma once
+
+#include <memory>
+
+#include "fs/filesystem.h"
+#include "fs/fs_options.h"
+#include "fs/handle_table.h"
+#include "fs/inode_table.h"
+
+namespace vfs::host {
+
+class PassthroughFs final : public Filesystem {
+  public:
+    // Opens the shared directory; fails if it is missing or not a directory.
+    static Result<std::unique_ptr<PassthroughFs>> create(const FsOptions& opts);
+
+    Result<fuse_entry_out> lookup(const RequestContext& ctx, uint64_t parent,
+                                  std::string_view name) override;
+    void forget(uint64_t nodeid, uint64_t nlookup) override;
+    Result<fuse_attr_out> getattr(uint64_t nodeid, const uint64_t* fh) override;
+    Result<fuse_attr_out> setattr(const RequestContext& ctx, uint64_t nodeid,
+                                  const fuse_setattr_in& in) override;
+    Result<size_t> readlink(uint64_t nodeid, char* buf, size_t cap) override;
+    Result<fuse_entry_out> mknod(const RequestContext& ctx, uint64_t parent, std::string_view name,
+                                 uint32_t mode, uint32_t rdev, uint32_t umask) override;
+    Result<fuse_entry_out> mkdir(const RequestContext& ctx, uint64_t parent, std::string_view name,
+                                 uint32_t mode, uint32_t umask) override;
+    Result<fuse_entry_out> symlink(const RequestContext& ctx, uint64_t parent,
+                                   std::string_view name, std::string_view target) override;
+    Result<fuse_entry_out> link(const RequestContext& ctx, uint64_t nodeid, uint64_t newparent,
+                                std::string_view newname) override;
+    Status unlink(const RequestContext& ctx, uint64_t parent, std::string_view name) override;
+    Status rmdir(const RequestContext& ctx, uint64_t parent, std::string_view name) override;
+    Status rename(const RequestContext& ctx, uint64_t parent, std::string_view name,
+                  uint64_t newparent, std::string_view newname, uint32_t flags) override;
+    Result<fuse_open_out> open(const RequestContext& ctx, uint64_t nodeid, uint32_t flags) override;
+    Result<CreateResult> create(const RequestContext& ctx, uint64_t parent, std::string_view name,
+                                uint32_t mode, uint32_t flags, uint32_t umask) override;
+    Result<CreateResult> tmpfile(const RequestContext& ctx, uint64_t parent, uint32_t mode,
+                                 uint32_t flags, uint32_t umask) override;
+    Status release(uint64_t fh) override;
+    Status flush(uint64_t fh) override;
+    Status fsync(uint64_t fh, bool datasync) override;
+    Result<fuse_open_out> opendir(const RequestContext& ctx, uint64_t nodeid,
+                                  uint32_t flags) override;
+    Status readdir(const RequestContext& ctx, uint64_t fh, uint64_t offset, bool plus,
+                   const DirEntrySink& sink) override;
+    Status releasedir(uint64_t fh) override;
+    Status fsyncdir(uint64_t fh, bool datasync) override;
+    Result<fuse_kstatfs> statfs(uint64_t nodeid) override;
+    Status setxattr(uint64_t nodeid, std::string_view name, const void* value, size_t size,
+                    uint32_t flags) override;
+    Result<size_t> getxattr(uint64_t nodeid, std::string_view name, void* buf, size_t cap) override;
+    Result<size_t> listxattr(uint64_t nodeid, char* buf, size_t cap) override;
+    Status removexattr(uint64_t nodeid, std::string_view name) override;
+    Status fallocate(uint64_t fh, uint32_t mode, uint64_t offset, uint64_t length) override;
+    Result<uint64_t> lseek(uint64_t fh, uint64_t offset, uint32_t whence) override;
+    Result<size_t> copy_file_range(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
+                                   uint64_t off_out, size_t len, uint32_t flags) override;
+    Status syncfs() override;
+    int data_fd(uint64_t fh, std::shared_ptr<void>* keep) override;
+
+    const InodeTable& inodes() const { return inodes_; }
+    const HandleTable& handles() const { return handles_; }
+
+  private:
+    explicit PassthroughFs(const FsOptions& opts);
+
+    Result<InodeRef> inode(uint64_t nodeid) const;
+    Result<InodeRef> dir_inode(uint64_t nodeid) const;
+    Result<UniqueFd> reopen(const Inode& inode, int flags) const;
+    Result<fuse_entry_out> lookup_child(const Inode& parent, std::string_view name);
+    Result<fuse_entry_out> entry_for(const Inode& parent, UniqueFd fd);
+    Result<fuse_attr> stat_inode(int fd, uint64_t parent_mnt_id, uint64_t* mnt_id) const;
+    int open_flags_for_host(uint32_t guest_flags) const;
+    fuse_open_out open_reply(uint64_t fh, bool dir) const;
+
+    FsOptions opts_;
+    CachePolicy cache_;
+    UniqueFd proc_self_fd_;
+    InodeTable inodes_;
+    HandleTable handles_;
+    bool have_openat2_ = true;
+};
+
+}  // namespace vfs::host

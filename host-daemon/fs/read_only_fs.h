@@ -1,0 +1,107 @@
+// --readonly as a wrapper: every mutation answers EROFS before it reaches the
+// passthrough layer, so no code path in the passthrough can be missed by an if.
+#pragma once
+
+#include <memory>
+
+#include "fs/filesystem.h"
+
+namespace vfs::host {
+
+class ReadOnlyFs final : public Filesystem {
+  public:
+    explicit ReadOnlyFs(std::unique_ptr<Filesystem> inner) : inner_(std::move(inner)) {}
+
+    Result<fuse_entry_out> lookup(const RequestContext& ctx, uint64_t parent,
+                                  std::string_view name) override {
+        return inner_->lookup(ctx, parent, name);
+    }
+    void forget(uint64_t nodeid, uint64_t nlookup) override { inner_->forget(nodeid, nlookup); }
+    Result<fuse_attr_out> getattr(uint64_t nodeid, const uint64_t* fh) override {
+        return inner_->getattr(nodeid, fh);
+    }
+    Result<fuse_attr_out> setattr(const RequestContext&, uint64_t,
+                                  const fuse_setattr_in&) override {
+        return Error{EROFS};
+    }
+    Result<size_t> readlink(uint64_t nodeid, char* buf, size_t cap) override {
+        return inner_->readlink(nodeid, buf, cap);
+    }
+    Result<fuse_entry_out> mknod(const RequestContext&, uint64_t, std::string_view, uint32_t,
+                                 uint32_t, uint32_t) override {
+        return Error{EROFS};
+    }
+    Result<fuse_entry_out> mkdir(const RequestContext&, uint64_t, std::string_view, uint32_t,
+                                 uint32_t) override {
+        return Error{EROFS};
+    }
+    Result<fuse_entry_out> symlink(const RequestContext&, uint64_t, std::string_view,
+                                   std::string_view) override {
+        return Error{EROFS};
+    }
+    Result<fuse_entry_out> link(const RequestContext&, uint64_t, uint64_t,
+                                std::string_view) override {
+        return Error{EROFS};
+    }
+    Status unlink(const RequestContext&, uint64_t, std::string_view) override {
+        return Error{EROFS};
+    }
+    Status rmdir(const RequestContext&, uint64_t, std::string_view) override {
+        return Error{EROFS};
+    }
+    Status rename(const RequestContext&, uint64_t, std::string_view, uint64_t, std::string_view,
+                  uint32_t) override {
+        return Error{EROFS};
+    }
+    Result<fuse_open_out> open(const RequestContext& ctx, uint64_t nodeid, uint32_t flags) override;
+    Result<CreateResult> create(const RequestContext&, uint64_t, std::string_view, uint32_t,
+                                uint32_t, uint32_t) override {
+        return Error{EROFS};
+    }
+    Result<CreateResult> tmpfile(const RequestContext&, uint64_t, uint32_t, uint32_t,
+                                 uint32_t) override {
+        return Error{EROFS};
+    }
+    Status release(uint64_t fh) override { return inner_->release(fh); }
+    Status flush(uint64_t fh) override { return inner_->flush(fh); }
+    Status fsync(uint64_t fh, bool datasync) override { return inner_->fsync(fh, datasync); }
+    Result<fuse_open_out> opendir(const RequestContext& ctx, uint64_t nodeid,
+                                  uint32_t flags) override {
+        return inner_->opendir(ctx, nodeid, flags);
+    }
+    Status readdir(const RequestContext& ctx, uint64_t fh, uint64_t offset, bool plus,
+                   const DirEntrySink& sink) override {
+        return inner_->readdir(ctx, fh, offset, plus, sink);
+    }
+    Status releasedir(uint64_t fh) override { return inner_->releasedir(fh); }
+    Status fsyncdir(uint64_t fh, bool datasync) override { return inner_->fsyncdir(fh, datasync); }
+    Result<fuse_kstatfs> statfs(uint64_t nodeid) override { return inner_->statfs(nodeid); }
+    Status setxattr(uint64_t, std::string_view, const void*, size_t, uint32_t) override {
+        return Error{EROFS};
+    }
+    Result<size_t> getxattr(uint64_t nodeid, std::string_view name, void* buf,
+                            size_t cap) override {
+        return inner_->getxattr(nodeid, name, buf, cap);
+    }
+    Result<size_t> listxattr(uint64_t nodeid, char* buf, size_t cap) override {
+        return inner_->listxattr(nodeid, buf, cap);
+    }
+    Status removexattr(uint64_t, std::string_view) override { return Error{EROFS}; }
+    Status fallocate(uint64_t, uint32_t, uint64_t, uint64_t) override { return Error{EROFS}; }
+    Result<uint64_t> lseek(uint64_t fh, uint64_t offset, uint32_t whence) override {
+        return inner_->lseek(fh, offset, whence);
+    }
+    Result<size_t> copy_file_range(uint64_t, uint64_t, uint64_t, uint64_t, size_t,
+                                   uint32_t) override {
+        return Error{EROFS};
+    }
+    Status syncfs() override { return inner_->syncfs(); }
+    int data_fd(uint64_t fh, std::shared_ptr<void>* keep) override {
+        return inner_->data_fd(fh, keep);
+    }
+
+  private:
+    std::unique_ptr<Filesystem> inner_;
+};
+
+}  // namespace vfs::host

@@ -1,0 +1,302 @@
+// The passthrough filesystem against a real temporary directory: every operation, lookup
+// counting, and confinement (a canary outside the share must stay unreachable).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "fs/passthrough_fs.h"
+#include "fs/read_only_fs.h"
+
+namespace fs = std::filesystem;
+using namespace vfs::host;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), {}};
+}
+
+class PassthroughFsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/vfs-fs-test-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        top_ = tmpl;
+        share_ = top_ / "share";
+        fs::create_directory(share_);
+        std::ofstream(top_ / "canary") << "outside";
+        std::ofstream(share_ / "hello.txt") << "hello world";
+        fs::create_directory(share_ / "sub");
+        FsOptions o;
+        o.shared_dir = share_;
+        o.xattr = true;
+        auto r = PassthroughFs::create(o);
+        ASSERT_TRUE(r.ok()) << r.error();
+        pfs_ = std::move(*r);
+    }
+    void TearDown() override {
+        pfs_.reset();
+        fs::remove_all(top_);
+    }
+    void expect_canary_intact() { EXPECT_EQ(slurp(top_ / "canary"), "outside"); }
+
+    fuse_entry_out lookup_ok(uint64_t parent, std::string_view name) {
+        auto e = pfs_->lookup(ctx_, parent, name);
+        EXPECT_TRUE(e.ok()) << name << ": " << e.error();
+        return e.ok() ? *e : fuse_entry_out{};
+    }
+
+    fs::path top_, share_;
+    std::unique_ptr<PassthroughFs> pfs_;
+    RequestContext ctx_{0, 0, 1};
+};
+
+}  // namespace
+
+TEST_F(PassthroughFsTest, LookupGetattrAndForget) {
+    auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
+    EXPECT_GT(e.nodeid, FUSE_ROOT_ID);
+    EXPECT_EQ(e.attr.size, 11u);
+    EXPECT_TRUE(S_ISREG(e.attr.mode));
+    auto again = lookup_ok(FUSE_ROOT_ID, "hello.txt");
+    EXPECT_EQ(again.nodeid, e.nodeid);  // same host inode, same node id
+    EXPECT_EQ(pfs_->lookup(ctx_, FUSE_ROOT_ID, "missing").error(), ENOENT);
+
+    pfs_->forget(e.nodeid, 1);
+    EXPECT_TRUE(pfs_->getattr(e.nodeid, nullptr).ok());  // one lookup left
+    pfs_->forget(e.nodeid, 1);
+    EXPECT_EQ(pfs_->getattr(e.nodeid, nullptr).error(), ENOENT);
+    EXPECT_EQ(pfs_->inodes().size(), 1u);  // only the root
+    pfs_->forget(FUSE_ROOT_ID, 100);       // the root is never forgotten
+    EXPECT_TRUE(pfs_->getattr(FUSE_ROOT_ID, nullptr).ok());
+}
+
+TEST_F(PassthroughFsTest, HardLinksShareANodeId) {
+    auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
+    auto l = pfs_->link(ctx_, e.nodeid, FUSE_ROOT_ID, "alias");
+    ASSERT_TRUE(l.ok());
+    EXPECT_EQ(l->nodeid, e.nodeid);
+    EXPECT_EQ(l->attr.nlink, 2u);
+}
+
+TEST_F(PassthroughFsTest, CreateWriteReadThroughDataFd) {
+    auto c = pfs_->create(ctx_, FUSE_ROOT_ID, "new.bin", 0644, O_RDWR, 022);
+    ASSERT_TRUE(c.ok()) << c.error();
+    std::shared_ptr<void> keep;
+    int fd = pfs_->data_fd(c->open.fh, &keep);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(pwrite(fd, "abcdef", 6, 0), 6);
+    EXPECT_TRUE(pfs_->fsync(c->open.fh, false).ok());
+    EXPECT_TRUE(pfs_->flush(c->open.fh).ok());
+    EXPECT_TRUE(pfs_->release(c->open.fh).ok());
+    EXPECT_EQ(pfs_->release(c->open.fh).error(), EBADF);
+    EXPECT_EQ(slurp(share_ / "new.bin"), "abcdef");
+    EXPECT_EQ(fs::status(share_ / "new.bin").permissions(),
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                  fs::perms::others_read);
+
+    auto o = pfs_->open(ctx_, c->entry.nodeid, O_RDONLY);
+    ASSERT_TRUE(o.ok());
+    fd = pfs_->data_fd(o->fh, &keep);
+    char buf[8] = {};
+    EXPECT_EQ(pread(fd, buf, sizeof(buf), 2), 4);
+    EXPECT_EQ(std::string(buf, 4), "cdef");
+    EXPECT_EQ(pfs_->create(ctx_, FUSE_ROOT_ID, "new.bin", 0644, O_RDWR | O_EXCL, 0).error(),
+              EEXIST);
+}
+
+TEST_F(PassthroughFsTest, SetattrSizeModeTimes) {
+    auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
+    fuse_setattr_in in{};
+    in.valid = FATTR_SIZE | FATTR_MODE | FATTR_MTIME | FATTR_ATIME;
+    in.size = 5;
+    in.mode = 0600;
+    in.mtime = 1000000000;
+    in.atime = 1000000001;
+    auto a = pfs_->setattr(ctx_, e.nodeid, in);
+    ASSERT_TRUE(a.ok()) << a.error();
+    EXPECT_EQ(a->attr.size, 5u);
+    EXPECT_EQ(a->attr.mode & 07777, 0600u);
+    EXPECT_EQ(a->attr.mtime, 1000000000u);
+    EXPECT_EQ(slurp(share_ / "hello.txt"), "hello");
+    in.valid = FATTR_FH | FATTR_SIZE;
+    in.fh = 12345;  // forged
+    EXPECT_EQ(pfs_->setattr(ctx_, e.nodeid, in).error(), EBADF);
+}
+
+TEST_F(PassthroughFsTest, DirectoriesRenameAndReaddir) {
+    auto d = pfs_->mkdir(ctx_, FUSE_ROOT_ID, "dir", 0755, 0);
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(S_ISDIR(d->attr.mode));
+    for (int i = 0; i < 300; ++i) {
+        auto c = pfs_->create(ctx_, d->nodeid, "f" + std::to_string(i), 0600, O_WRONLY, 0);
+        ASSERT_TRUE(c.ok());
+        ASSERT_TRUE(pfs_->release(c->open.fh).ok());
+        pfs_->forget(c->entry.nodeid, 1);  // CREATE counts as a lookup
+    }
+    auto od = pfs_->opendir(ctx_, d->nodeid, 0);
+    ASSERT_TRUE(od.ok());
+    // Read in small batches, resuming from the last offset, as the guest does.
+    std::set<std::string> names;
+    uint64_t off = 0;
+    for (int batch = 0; batch < 1000; ++batch) {
+        int taken = 0;
+        ASSERT_TRUE(pfs_->readdir(ctx_, od->fh, off, batch % 2 == 1,
+                                  [&](const DirEntry& de) {
+                                      if (taken == 7) return false;
+                                      ++taken;
+                                      names.insert(std::string(de.name));
+                                      off = de.next_offset;
+                                      if (de.entry && de.entry->nodeid)
+                                          pfs_->forget(de.entry->nodeid, 1);
+                                      return true;
+                                  })
+                        .ok());
+        if (taken == 0) break;
+    }
+    EXPECT_EQ(names.size(), 302u);  // 300 files, "." and ".."
+    EXPECT_TRUE(pfs_->releasedir(od->fh).ok());
+    // Every READDIRPLUS lookup was either forgotten by us or undone by the filesystem.
+    EXPECT_EQ(pfs_->inodes().size(), 2u);  // root and "dir"
+
+    EXPECT_TRUE(pfs_->rename(ctx_, d->nodeid, "f1", FUSE_ROOT_ID, "moved", 0).ok());
+    EXPECT_TRUE(fs::exists(share_ / "moved"));
+    EXPECT_EQ(pfs_->rename(ctx_, d->nodeid, "f2", FUSE_ROOT_ID, "moved", RENAME_NOREPLACE).error(),
+              EEXIST);
+    EXPECT_TRUE(
+        pfs_->rename(ctx_, d->nodeid, "f2", FUSE_ROOT_ID, "hello.txt", RENAME_EXCHANGE).ok());
+    EXPECT_EQ(slurp(share_ / "dir" / "f2"), "hello world");
+    EXPECT_EQ(pfs_->rmdir(ctx_, FUSE_ROOT_ID, "dir").error(), ENOTEMPTY);
+    EXPECT_TRUE(pfs_->unlink(ctx_, FUSE_ROOT_ID, "moved").ok());
+    EXPECT_EQ(pfs_->rmdir(ctx_, FUSE_ROOT_ID, "sub").ok(), true);
+}
+
+TEST_F(PassthroughFsTest, SymlinksAreStoredNotFollowed) {
+    auto s = pfs_->symlink(ctx_, FUSE_ROOT_ID, "to-etc", "/etc");
+    ASSERT_TRUE(s.ok());
+    EXPECT_TRUE(S_ISLNK(s->attr.mode));
+    char buf[64];
+    auto n = pfs_->readlink(s->nodeid, buf, sizeof(buf));
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(std::string(buf, *n), "/etc");
+    EXPECT_EQ(pfs_->lookup(ctx_, s->nodeid, "passwd").error(), ENOTDIR);
+    EXPECT_EQ(pfs_->open(ctx_, s->nodeid, O_RDONLY).error(), EACCES);
+    EXPECT_EQ(pfs_->opendir(ctx_, s->nodeid, 0).error(), ENOTDIR);
+}
+
+TEST_F(PassthroughFsTest, ConfinementEscapesFail) {
+    fs::create_symlink("../canary", share_ / "up");
+    fs::create_symlink(top_ / "canary", share_ / "abs");
+    fs::create_symlink("..", share_ / "dotdot");
+
+    // ".." at the root is the root.
+    auto up = lookup_ok(FUSE_ROOT_ID, "..");
+    EXPECT_EQ(up.nodeid, FUSE_ROOT_ID);
+    auto dot = lookup_ok(FUSE_ROOT_ID, ".");
+    EXPECT_EQ(dot.nodeid, FUSE_ROOT_ID);
+    // ".." from a subdirectory lands back on the root, not above it.
+    auto sub = lookup_ok(FUSE_ROOT_ID, "sub");
+    EXPECT_EQ(lookup_ok(sub.nodeid, "..").nodeid, FUSE_ROOT_ID);
+
+    // Multi-component and malformed names never reach the host.
+    EXPECT_EQ(pfs_->lookup(ctx_, FUSE_ROOT_ID, "../canary").error(), EINVAL);
+    EXPECT_EQ(pfs_->lookup(ctx_, FUSE_ROOT_ID, "sub/../../canary").error(), EINVAL);
+    EXPECT_EQ(pfs_->lookup(ctx_, FUSE_ROOT_ID, "").error(), EINVAL);
+    EXPECT_EQ(pfs_->lookup(ctx_, FUSE_ROOT_ID, std::string_view("a\0b", 3)).error(), EINVAL);
+    EXPECT_EQ(pfs_->lookup(ctx_, FUSE_ROOT_ID, std::string(256, 'x')).error(), ENAMETOOLONG);
+
+    // Symlinks pointing out are inodes of their own; nothing follows them.
+    for (const char* name : {"up", "abs", "dotdot"}) {
+        auto l = lookup_ok(FUSE_ROOT_ID, name);
+        EXPECT_TRUE(S_ISLNK(l.attr.mode)) << name;
+        EXPECT_NE(pfs_->open(ctx_, l.nodeid, O_RDWR | O_TRUNC).error(), 0);
+        EXPECT_EQ(pfs_->lookup(ctx_, l.nodeid, "canary").error(), ENOTDIR);
+        fuse_setattr_in in{};
+        in.valid = FATTR_SIZE;
+        in.size = 0;
+        EXPECT_NE(pfs_->setattr(ctx_, l.nodeid, in).error(), 0) << name;
+        in.valid = FATTR_MODE;
+        in.mode = 0777;
+        EXPECT_NE(pfs_->setattr(ctx_, l.nodeid, in).error(), 0) << name;
+    }
+    // Creating through a symlink name must not create or truncate its target.
+    EXPECT_EQ(pfs_->create(ctx_, FUSE_ROOT_ID, "up", 0644, O_RDWR | O_TRUNC, 0).error(), ELOOP);
+    EXPECT_EQ(pfs_->create(ctx_, FUSE_ROOT_ID, "../canary", 0644, O_RDWR, 0).error(), EINVAL);
+    EXPECT_EQ(pfs_->mkdir(ctx_, FUSE_ROOT_ID, "..", 0755, 0).error(), EEXIST);
+    EXPECT_EQ(pfs_->unlink(ctx_, FUSE_ROOT_ID, "../canary").error(), EINVAL);
+    EXPECT_EQ(pfs_->rename(ctx_, FUSE_ROOT_ID, "hello.txt", FUSE_ROOT_ID, "../x", 0).error(),
+              EINVAL);
+    EXPECT_EQ(pfs_->rename(ctx_, FUSE_ROOT_ID, "..", FUSE_ROOT_ID, "x", 0).error(), EBUSY);
+    // A hard link to the outside needs an inode from the outside, which cannot be named.
+    auto hello = lookup_ok(FUSE_ROOT_ID, "hello.txt");
+    EXPECT_EQ(pfs_->link(ctx_, hello.nodeid, FUSE_ROOT_ID, "../stolen").error(), EINVAL);
+    EXPECT_FALSE(fs::exists(top_ / "stolen"));
+    expect_canary_intact();
+}
+
+TEST_F(PassthroughFsTest, ForgedIdsFindNothing) {
+    EXPECT_EQ(pfs_->getattr(999, nullptr).error(), ENOENT);
+    EXPECT_EQ(pfs_->lookup(ctx_, 999, "x").error(), ENOENT);
+    EXPECT_EQ(pfs_->open(ctx_, 0, O_RDONLY).error(), ENOENT);
+    EXPECT_EQ(pfs_->release(77).error(), EBADF);
+    EXPECT_EQ(pfs_->readdir(ctx_, 77, 0, false, [](const DirEntry&) { return true; }).error(),
+              EBADF);
+    std::shared_ptr<void> keep;
+    EXPECT_EQ(pfs_->data_fd(77, &keep), -1);
+    auto hello = lookup_ok(FUSE_ROOT_ID, "hello.txt");
+    EXPECT_EQ(pfs_->lookup(ctx_, hello.nodeid, "x").error(), ENOTDIR);
+}
+
+TEST_F(PassthroughFsTest, XattrsStatfsLseekFallocate) {
+    auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
+    ASSERT_TRUE(pfs_->setxattr(e.nodeid, "user.k", "v1", 2, 0).ok());
+    auto need = pfs_->getxattr(e.nodeid, "user.k", nullptr, 0);
+    ASSERT_TRUE(need.ok());
+    EXPECT_EQ(*need, 2u);
+    char buf[64];
+    auto got = pfs_->getxattr(e.nodeid, "user.k", buf, sizeof(buf));
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(std::string(buf, *got), "v1");
+    auto list = pfs_->listxattr(e.nodeid, buf, sizeof(buf));
+    ASSERT_TRUE(list.ok());
+    EXPECT_NE(std::string(buf, *list).find("user.k"), std::string::npos);
+    EXPECT_TRUE(pfs_->removexattr(e.nodeid, "user.k").ok());
+    EXPECT_EQ(pfs_->getxattr(e.nodeid, "user.k", buf, sizeof(buf)).error(), ENODATA);
+
+    auto st = pfs_->statfs(FUSE_ROOT_ID);
+    ASSERT_TRUE(st.ok());
+    EXPECT_GT(st->blocks, 0u);
+
+    auto o = pfs_->open(ctx_, e.nodeid, O_RDWR);
+    ASSERT_TRUE(o.ok());
+    ASSERT_TRUE(pfs_->fallocate(o->fh, 0, 0, 1 << 20).ok());
+    auto hole = pfs_->lseek(o->fh, 0, SEEK_HOLE);
+    ASSERT_TRUE(hole.ok());
+    EXPECT_LE(*hole, uint64_t{1} << 20);
+    EXPECT_EQ(pfs_->lseek(o->fh, 0, 99).error(), EINVAL);
+    EXPECT_EQ(pfs_->fallocate(o->fh, 0, UINT64_MAX, 1).error(), EINVAL);
+}
+
+TEST_F(PassthroughFsTest, ReadOnlyWrapperRefusesEveryMutation) {
+    ReadOnlyFs ro(std::move(pfs_));
+    auto e = ro.lookup(ctx_, FUSE_ROOT_ID, "hello.txt");
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(ro.open(ctx_, e->nodeid, O_RDWR).error(), EROFS);
+    EXPECT_EQ(ro.open(ctx_, e->nodeid, O_RDONLY | O_TRUNC).error(), EROFS);
+    EXPECT_TRUE(ro.open(ctx_, e->nodeid, O_RDONLY).ok());
+    EXPECT_EQ(ro.create(ctx_, FUSE_ROOT_ID, "x", 0644, O_RDWR, 0).error(), EROFS);
+    EXPECT_EQ(ro.mkdir(ctx_, FUSE_ROOT_ID, "x", 0755, 0).error(), EROFS);
+    EXPECT_EQ(ro.unlink(ctx_, FUSE_ROOT_ID, "hello.txt").error(), EROFS);
+    EXPECT_EQ(ro.rename(ctx_, FUSE_ROOT_ID, "hello.txt", FUSE_ROOT_ID, "y", 0).error(), EROFS);
+    EXPECT_EQ(ro.setattr(ctx_, e->nodeid, fuse_setattr_in{}).error(), EROFS);
+    EXPECT_EQ(ro.setxattr(e->nodeid, "user.a", "b", 1, 0).error(), EROFS);
+    EXPECT_EQ(slurp(share_ / "hello.txt"), "hello world");
+}
