@@ -1,0 +1,216 @@
+#include "queue/queue_worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include <spdlog/spdlog.h>
+
+namespace vfs::host {
+
+namespace {
+
+// user_data of an SQE: the slot index + 1 in the high half (0 = the worker's own reads),
+// the handler's cookie in the low half.
+constexpr uint32_t kKickCookie = 1;
+constexpr uint32_t kControlCookie = 2;
+constexpr unsigned kUringEntries = 256;
+
+uint64_t tag(uint32_t slot_plus_one, uint32_t cookie) {
+    return (uint64_t{slot_plus_one} << 32) | cookie;
+}
+
+}  // namespace
+
+vfs::wire::Result<std::unique_ptr<QueueWorker>> QueueWorker::start(QueueWorkerConfig config) {
+    if (!config.memory || !config.handler || !config.call || !config.err || !config.kick.valid())
+        return vfs::wire::Error{EINVAL};
+    std::unique_ptr<QueueWorker> w(new QueueWorker(std::move(config)));
+    if (auto s = w->dq_.init(w->cfg_.size, w->cfg_.rings, w->cfg_.event_idx, w->cfg_.base); !s)
+        return vfs::wire::Error{s.error()};
+    const int efd = ::eventfd(0, EFD_CLOEXEC);
+    if (efd < 0) return vfs::wire::Error{errno};
+    w->control_.reset(efd);
+    if (const int r = io_uring_queue_init(kUringEntries, &w->ring_, 0); r < 0)
+        return vfs::wire::Error{-r};
+    w->ring_ready_ = true;
+
+    // Every request slot and its segment array up front: nothing is allocated per request.
+    const uint32_t n = w->cfg_.size;
+    w->seg_storage_.reset(new vfs::wire::Segment[size_t{n} * kMaxChainSegments]);
+    w->slots_.resize(n);
+    w->free_slots_.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+        w->slots_[i].index = i;
+        w->slots_[i].segs = &w->seg_storage_[size_t{i} * kMaxChainSegments];
+        w->free_slots_.push_back(n - 1 - i);
+    }
+    w->enabled_.store(w->cfg_.enabled);
+    w->mem_generation_ = w->cfg_.memory->generation();
+    w->mem_ = w->cfg_.memory->get();
+    w->thread_ = std::thread([raw = w.get()] { raw->run(); });
+    return w;
+}
+
+QueueWorker::QueueWorker(QueueWorkerConfig config) : cfg_(std::move(config)) {}
+
+QueueWorker::~QueueWorker() {
+    if (thread_.joinable()) stop();
+    if (ring_ready_) io_uring_queue_exit(&ring_);
+}
+
+void QueueWorker::wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(control_.get(), &one, sizeof(one));
+}
+
+void QueueWorker::set_enabled(bool enabled) {
+    enabled_.store(enabled, std::memory_order_release);
+    wake();
+}
+
+uint16_t QueueWorker::stop() {
+    stopping_.store(true, std::memory_order_release);
+    wake();
+    if (thread_.joinable()) thread_.join();
+    return dq_.last_avail_idx();
+}
+
+void QueueWorker::arm_read(int fd, uint64_t* buf, uint32_t cookie) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) {
+        io_uring_submit(&ring_);
+        sqe = io_uring_get_sqe(&ring_);
+    }
+    if (!sqe) return;  // cannot happen with the worker's two reads on a 256-entry ring
+    io_uring_prep_read(sqe, fd, buf, sizeof(*buf), 0);
+    io_uring_sqe_set_data64(sqe, tag(0, cookie));
+}
+
+void QueueWorker::refresh_memory() {
+    const uint64_t g = cfg_.memory->generation();
+    if (g == mem_generation_) return;
+    mem_generation_ = g;
+    mem_ = cfg_.memory->get();
+}
+
+void QueueWorker::run() {
+    arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
+    kick_armed_ = true;
+    arm_read(control_.get(), &control_buf_, kControlCookie);
+    for (;;) {
+        const bool stopping = stopping_.load(std::memory_order_acquire);
+        refresh_memory();
+        if (!stopping && enabled_.load(std::memory_order_acquire) && !broken()) {
+            process_available();
+        }
+        publish_used();
+        if (stopping && in_flight_ == 0) break;
+
+        const int r = io_uring_submit_and_wait(&ring_, 1);
+        if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+            spdlog::error("queue {}: io_uring wait failed: {}", cfg_.queue_index, strerror(-r));
+            mark_broken("io_uring failure");
+            if (in_flight_ == 0) {
+                // Nothing more can arrive; wait for stop() without spinning.
+                while (!stopping_.load(std::memory_order_acquire)) {
+                    uint64_t v;
+                    [[maybe_unused]] ssize_t n = ::read(control_.get(), &v, sizeof(v));
+                }
+                break;
+            }
+        }
+        io_uring_cqe* cqe;
+        unsigned head;
+        unsigned seen = 0;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            ++seen;
+            const uint64_t data = io_uring_cqe_get_data64(cqe);
+            const uint32_t slot_plus_one = static_cast<uint32_t>(data >> 32);
+            const uint32_t cookie = static_cast<uint32_t>(data);
+            if (slot_plus_one == 0) {
+                if (cookie == kKickCookie) {
+                    kick_armed_ = false;
+                    if (cqe->res < 0) {
+                        spdlog::error("queue {}: reading the kick eventfd failed: {}",
+                                      cfg_.queue_index, strerror(-cqe->res));
+                        mark_broken("kick eventfd unreadable");
+                    } else {
+                        arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
+                        kick_armed_ = true;
+                    }
+                } else if (cookie == kControlCookie) {
+                    arm_read(control_.get(), &control_buf_, kControlCookie);
+                }
+                continue;
+            }
+            if (slot_plus_one > slots_.size()) continue;  // never tagged by us
+            cfg_.handler->on_io_complete(*this, slots_[slot_plus_one - 1], cookie, cqe->res);
+        }
+        io_uring_cq_advance(&ring_, seen);
+    }
+    // The reads still pending on the kick and control eventfds are cancelled when the
+    // ring is torn down in the destructor.
+    publish_used();
+}
+
+void QueueWorker::process_available() {
+    auto translate = [this](uint64_t addr, uint64_t len) -> uint8_t* {
+        return mem_->translate_gpa(addr, len);
+    };
+    for (;;) {
+        dq_.disable_notifications();
+        while (!free_slots_.empty()) {
+            RequestSlot& slot = slots_[free_slots_.back()];
+            auto popped = dq_.pop(translate, slot.segs, kMaxChainSegments, &slot.chain);
+            if (!popped) {
+                spdlog::error("queue {}: malformed descriptor chain at avail index {}: {}",
+                              cfg_.queue_index, dq_.last_avail_idx(), strerror(popped.error()));
+                mark_broken("malformed chain");
+                return;
+            }
+            if (!*popped) break;
+            free_slots_.pop_back();
+            ++in_flight_;
+            slot.memory = mem_;
+            cfg_.handler->handle(*this, slot);
+            if (broken()) return;
+        }
+        // Out of slots: completions will call us again; keep the guest from kicking.
+        if (free_slots_.empty()) return;
+        if (!dq_.enable_notifications()) return;
+    }
+}
+
+void QueueWorker::publish_used() {
+    if (dq_.flush()) cfg_.call->signal();
+}
+
+void QueueWorker::complete(RequestSlot& slot, uint32_t written) {
+    // The handler promised never to report more than the chain's writable bytes; clamp so
+    // a handler bug can never claim bytes the guest did not give us.
+    const uint64_t cap = slot.chain.writable_bytes;
+    dq_.push(slot.chain.head, written <= cap ? written : static_cast<uint32_t>(cap));
+    slot.memory.reset();
+    free_slots_.push_back(slot.index);
+    --in_flight_;
+}
+
+io_uring_sqe* QueueWorker::get_sqe(RequestSlot& slot, uint32_t cookie) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) {
+        io_uring_submit(&ring_);
+        sqe = io_uring_get_sqe(&ring_);
+    }
+    if (sqe) io_uring_sqe_set_data64(sqe, tag(slot.index + 1, cookie));
+    return sqe;
+}
+
+void QueueWorker::mark_broken(const char* why) {
+    if (broken_.exchange(true)) return;
+    spdlog::error("queue {}: marked broken ({}); it serves nothing until restarted",
+                  cfg_.queue_index, why);
+    cfg_.err->signal();
+}
+
+}  // namespace vfs::host

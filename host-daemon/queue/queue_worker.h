@@ -1,0 +1,98 @@
+// One thread per started virtqueue: waits on the kick eventfd through its own io_uring,
+// pops and validates chains with common/'s DeviceQueue, hands each to the RequestHandler,
+// and publishes used entries in batches, signalling the call eventfd only when the ring's
+// event index (or flags) ask for it.
+//
+// The connection thread owns the worker's lifetime: start() when a ring starts, stop()
+// for GET_VRING_BASE (which drains in-flight requests before it returns the ring index).
+// The worker never touches vhost-user state; a hostile chain marks the queue broken (an
+// error logged, the err eventfd signalled) and the worker then only drains.
+#pragma once
+
+#include <liburing.h>
+#include <stdint.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "queue/event_notifier.h"
+#include "queue/request_handler.h"
+#include "vfs/wire/virtqueue_device.h"
+#include "vhost_user/guest_memory.h"
+#include "vhost_user/unique_fd.h"
+
+namespace vfs::host {
+
+struct QueueWorkerConfig {
+    uint32_t queue_index = 0;
+    uint32_t size = 0;
+    vfs::wire::DeviceQueue::Rings rings;
+    // Keeps the mappings the rings live in alive while the worker runs.
+    std::shared_ptr<const vhost_user::MemoryMap> ring_memory;
+    uint16_t base = 0;
+    bool event_idx = false;
+    bool enabled = false;
+    vhost_user::UniqueFd kick;  // the worker's own dup of the kick eventfd
+    EventNotifier* call = nullptr;
+    EventNotifier* err = nullptr;
+    vhost_user::MemoryHandle* memory = nullptr;
+    RequestHandler* handler = nullptr;
+};
+
+class QueueWorker final : private QueueContext {
+  public:
+    static vfs::wire::Result<std::unique_ptr<QueueWorker>> start(QueueWorkerConfig config);
+    ~QueueWorker();
+    QueueWorker(const QueueWorker&) = delete;
+    QueueWorker& operator=(const QueueWorker&) = delete;
+
+    // SET_VRING_ENABLE: a disabled ring keeps its kicks but pops nothing.
+    void set_enabled(bool enabled);
+    // Stops popping, waits for in-flight requests, publishes their used entries, joins the
+    // thread and returns the next available index to resume from.
+    uint16_t stop();
+    bool broken() const { return broken_.load(std::memory_order_acquire); }
+
+  private:
+    explicit QueueWorker(QueueWorkerConfig config);
+
+    void run();
+    void process_available();
+    void publish_used();
+    void refresh_memory();
+    void arm_read(int fd, uint64_t* buf, uint32_t cookie);
+    void wake();
+
+    // QueueContext
+    uint32_t queue_index() const override { return cfg_.queue_index; }
+    uint32_t slot_count() const override { return static_cast<uint32_t>(slots_.size()); }
+    void complete(RequestSlot& slot, uint32_t written) override;
+    io_uring_sqe* get_sqe(RequestSlot& slot, uint32_t cookie) override;
+    void mark_broken(const char* why) override;
+
+    QueueWorkerConfig cfg_;
+    vfs::wire::DeviceQueue dq_;
+    io_uring ring_{};
+    bool ring_ready_ = false;
+    vhost_user::UniqueFd control_;  // eventfd: enable/stop requests from the connection
+    std::shared_ptr<const vhost_user::MemoryMap> mem_;
+    uint64_t mem_generation_ = 0;
+
+    std::vector<RequestSlot> slots_;
+    std::unique_ptr<vfs::wire::Segment[]> seg_storage_;
+    std::vector<uint32_t> free_slots_;
+    uint32_t in_flight_ = 0;
+    bool kick_armed_ = false;
+    uint64_t kick_buf_ = 0;
+    uint64_t control_buf_ = 0;
+
+    std::atomic<bool> enabled_{false};
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> broken_{false};
+    std::thread thread_;
+};
+
+}  // namespace vfs::host

@@ -1,0 +1,413 @@
+#include "vhost_user/backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/virtio_fs.h>
+#include <string.h>
+
+#include <spdlog/spdlog.h>
+
+#include "vfs/wire/virtqueue_layout.h"
+
+namespace vfs::host::vhost_user {
+
+namespace {
+
+Status refuse(int err, const char* why) {
+    spdlog::error("vhost-user: {}", why);
+    return Error{err};
+}
+
+}  // namespace
+
+// Indexed by request number; a null entry is a request we never offered.
+const Backend::Handler Backend::kHandlers[] = {
+    nullptr,                          // 0
+    &Backend::get_features,           // GET_FEATURES
+    &Backend::set_features,           // SET_FEATURES
+    &Backend::set_owner,              // SET_OWNER
+    &Backend::reset_owner,            // RESET_OWNER
+    &Backend::set_mem_table,          // SET_MEM_TABLE
+    nullptr,                          // SET_LOG_BASE: LOG_SHMFD not offered
+    nullptr,                          // SET_LOG_FD
+    &Backend::set_vring_num,          // SET_VRING_NUM
+    &Backend::set_vring_addr,         // SET_VRING_ADDR
+    &Backend::set_vring_base,         // SET_VRING_BASE
+    &Backend::get_vring_base,         // GET_VRING_BASE
+    &Backend::set_vring_kick,         // SET_VRING_KICK
+    &Backend::set_vring_call,         // SET_VRING_CALL
+    &Backend::set_vring_err,          // SET_VRING_ERR
+    &Backend::get_protocol_features,  // GET_PROTOCOL_FEATURES
+    &Backend::set_protocol_features,  // SET_PROTOCOL_FEATURES
+    &Backend::get_queue_num,          // GET_QUEUE_NUM
+    &Backend::set_vring_enable,       // SET_VRING_ENABLE
+    nullptr,                          // SEND_RARP
+    nullptr,                          // NET_SET_MTU
+    &Backend::set_backend_req_fd,     // SET_BACKEND_REQ_FD
+    nullptr,                          // IOTLB_MSG
+    nullptr,                          // SET_VRING_ENDIAN
+    &Backend::get_config,             // GET_CONFIG
+    &Backend::set_config,             // SET_CONFIG
+    nullptr,                          // CREATE_CRYPTO_SESSION
+    nullptr,                          // CLOSE_CRYPTO_SESSION
+    nullptr,                          // POSTCOPY_ADVISE
+    nullptr,                          // POSTCOPY_LISTEN
+    nullptr,                          // POSTCOPY_END
+    nullptr,                          // GET_INFLIGHT_FD
+    nullptr,                          // SET_INFLIGHT_FD
+    nullptr,                          // GPU_SET_SOCKET
+    &Backend::reset_device,           // RESET_DEVICE
+    nullptr,                          // VRING_KICK: INBAND_NOTIFICATIONS not offered
+    &Backend::get_max_mem_slots,      // GET_MAX_MEM_SLOTS
+    &Backend::add_mem_reg,            // ADD_MEM_REG
+    &Backend::rem_mem_reg,            // REM_MEM_REG
+    &Backend::set_status,             // SET_STATUS
+    &Backend::get_status,             // GET_STATUS
+};
+
+Backend::Backend(BackendConfig config)
+    : cfg_(std::move(config)), vrings_(new Vring[cfg_.max_queues]) {}
+
+Backend::~Backend() {
+    stop_all();
+}
+
+Status Backend::handle(Connection& conn, Message& msg) {
+    static_assert(sizeof(kHandlers) / sizeof(kHandlers[0]) == static_cast<size_t>(Request::kCount));
+    const Header& h = msg.hdr;
+    const char* name = request_name(h.request);
+    if (Status v = validate(h, msg.payload, msg.nfds); !v) {
+        spdlog::error("vhost-user: malformed {} (request {}, size {}, {} fds, flags {:#x}): {}",
+                      name, h.request, h.size, msg.nfds, h.flags, strerror(v.error()));
+        return v;
+    }
+    const Handler fn = kHandlers[h.request];
+    if (!fn) return refuse(ENOSYS, fmt::format("unsupported request {}", name).c_str());
+    spdlog::debug("vhost-user: {}", name);
+
+    Reply reply;
+    Status s = (this->*fn)(msg, reply);
+    msg.clear_fds();  // whatever a handler did not take is closed now
+    if (!s) {
+        spdlog::error("vhost-user: {} refused: {}", name, strerror(s.error()));
+        return s;
+    }
+    if (reply.present) return conn.send_reply(h.request, reply.data, reply.size);
+    if ((h.flags & kFlagNeedReply) && (acked_protocol_features_ & protocol_feature::kReplyAck)) {
+        const uint64_t ok = 0;
+        return conn.send_reply(h.request, &ok, sizeof(ok));
+    }
+    return {};
+}
+
+uint64_t Backend::offered_protocol_features() const {
+    return kOfferedProtocolFeatures | (cfg_.tag ? protocol_feature::kConfig : 0);
+}
+
+Vring* Backend::vring_at(uint32_t index) {
+    if (index >= cfg_.max_queues) {
+        spdlog::error("vhost-user: queue index {} out of range (max {})", index, cfg_.max_queues);
+        return nullptr;
+    }
+    return &vrings_[index];
+}
+
+Status Backend::get_features(Message&, Reply& r) {
+    r.set(kOfferedFeatures);
+    return {};
+}
+
+Status Backend::set_features(Message& m, Reply&) {
+    const auto v = payload_as<uint64_t>(m.payload);
+    if (v & ~kOfferedFeatures) return refuse(EINVAL, "SET_FEATURES acks features never offered");
+    acked_features_ = v;
+    spdlog::info("vhost-user: features set {:#x}", v);
+    return {};
+}
+
+Status Backend::set_owner(Message&, Reply&) {
+    owned_ = true;
+    return {};
+}
+
+Status Backend::reset_owner(Message&, Reply&) {
+    reset_state();
+    return {};
+}
+
+Status Backend::reset_device(Message&, Reply&) {
+    reset_state();
+    spdlog::info("vhost-user: device reset");
+    return {};
+}
+
+Status Backend::get_protocol_features(Message&, Reply& r) {
+    r.set(offered_protocol_features());
+    return {};
+}
+
+Status Backend::set_protocol_features(Message& m, Reply&) {
+    const auto v = payload_as<uint64_t>(m.payload);
+    if (v & ~offered_protocol_features())
+        return refuse(EINVAL, "SET_PROTOCOL_FEATURES acks features never offered");
+    acked_protocol_features_ = v;
+    spdlog::info("vhost-user: protocol features set {:#x}", v);
+    return {};
+}
+
+Status Backend::get_queue_num(Message&, Reply& r) {
+    r.set(uint64_t{cfg_.max_queues});
+    return {};
+}
+
+Status Backend::get_max_mem_slots(Message&, Reply& r) {
+    r.set(uint64_t{kMaxMemSlots});
+    return {};
+}
+
+Status Backend::set_mem_table(Message& m, Reply&) {
+    MemoryTable t;
+    __builtin_memcpy(&t, m.payload, m.hdr.size);  // validate() bounded size to the table
+    std::shared_ptr<const MemoryMap> map = std::make_shared<const MemoryMap>();
+    for (uint32_t i = 0; i < t.num_regions; ++i) {
+        auto region = map_region(t.regions[i], m.fds[i].get());
+        if (!region) return refuse(region.error(), "cannot mmap a memory region");
+        auto next = map->with_region(std::move(*region));
+        if (!next) return refuse(next.error(), "memory regions overlap");
+        map = std::move(*next);
+    }
+    memory_.set(std::move(map));
+    spdlog::info("vhost-user: memory table received: {} regions", t.num_regions);
+    for (uint32_t i = 0; i < t.num_regions; ++i) {
+        const auto& r = t.regions[i];
+        spdlog::debug("  region {}: gpa {:#x} size {:#x} uva {:#x} offset {:#x}", i,
+                      r.guest_phys_addr, r.memory_size, r.userspace_addr, r.mmap_offset);
+    }
+    return {};
+}
+
+Status Backend::add_mem_reg(Message& m, Reply&) {
+    const auto d = payload_as<SingleMemoryRegion>(m.payload).region;
+    auto region = map_region(d, m.fds[0].get());
+    if (!region) return refuse(region.error(), "cannot mmap a memory region");
+    auto next = memory_.get()->with_region(std::move(*region));
+    if (!next) return refuse(next.error(), "ADD_MEM_REG overlaps a region or exceeds the slots");
+    memory_.set(std::move(*next));
+    spdlog::info("vhost-user: memory region added: gpa {:#x} size {:#x}", d.guest_phys_addr,
+                 d.memory_size);
+    return {};
+}
+
+Status Backend::rem_mem_reg(Message& m, Reply&) {
+    const auto d = payload_as<SingleMemoryRegion>(m.payload).region;
+    auto next = memory_.get()->without_region(d);
+    if (!next) return refuse(next.error(), "REM_MEM_REG names no mapped region");
+    memory_.set(std::move(*next));
+    spdlog::info("vhost-user: memory region removed: gpa {:#x} size {:#x}", d.guest_phys_addr,
+                 d.memory_size);
+    return {};
+}
+
+Status Backend::set_vring_num(Message& m, Reply&) {
+    const auto s = payload_as<VringState>(m.payload);
+    Vring* v = vring_at(s.index);
+    if (!v) return Error{EINVAL};
+    if (s.num == 0 || !vfs::wire::valid_queue_size(s.num))
+        return refuse(EINVAL, "SET_VRING_NUM: size is not a power of two up to 32768");
+    if (v->started()) return refuse(EBUSY, "SET_VRING_NUM on a started ring");
+    v->num = s.num;
+    return {};
+}
+
+Status Backend::set_vring_addr(Message& m, Reply&) {
+    const auto a = payload_as<VringAddr>(m.payload);
+    Vring* v = vring_at(a.index);
+    if (!v) return Error{EINVAL};
+    if (a.flags & ~kVringAddrFlagLog) return refuse(EINVAL, "SET_VRING_ADDR: unknown flags");
+    if (a.flags & kVringAddrFlagLog) return refuse(EINVAL, "SET_VRING_ADDR: logging not offered");
+    if (v->started()) return refuse(EBUSY, "SET_VRING_ADDR on a started ring");
+    v->addr = a;
+    v->addr_set = true;
+    return {};
+}
+
+Status Backend::set_vring_base(Message& m, Reply&) {
+    const auto s = payload_as<VringState>(m.payload);
+    Vring* v = vring_at(s.index);
+    if (!v) return Error{EINVAL};
+    if (s.num > 0xffff) return refuse(EINVAL, "SET_VRING_BASE: index above 65535");
+    if (v->started()) return refuse(EBUSY, "SET_VRING_BASE on a started ring");
+    v->base = static_cast<uint16_t>(s.num);
+    return {};
+}
+
+Status Backend::get_vring_base(Message& m, Reply& r) {
+    const auto s = payload_as<VringState>(m.payload);
+    Vring* v = vring_at(s.index);
+    if (!v) return Error{EINVAL};
+    stop_ring(s.index);
+    r.set(VringState{s.index, v->base});
+    return {};
+}
+
+Status Backend::set_vring_kick(Message& m, Reply&) {
+    const auto u = payload_as<uint64_t>(m.payload);
+    const auto index = static_cast<uint32_t>(u & kVringIndexMask);
+    Vring* v = vring_at(index);
+    if (!v) return Error{EINVAL};
+    if (u & kVringNoFdFlag)
+        return refuse(EINVAL, "SET_VRING_KICK without an fd: polling not supported");
+    // A new kick fd on a started ring: restart it where it stands.
+    if (v->started()) stop_ring(index);
+    v->kick = std::move(m.fds[0]);
+    return start_ring(index);
+}
+
+Status Backend::set_vring_call(Message& m, Reply&) {
+    const auto u = payload_as<uint64_t>(m.payload);
+    Vring* v = vring_at(static_cast<uint32_t>(u & kVringIndexMask));
+    if (!v) return Error{EINVAL};
+    if (u & kVringNoFdFlag) {
+        v->call.clear();
+    } else {
+        v->call.set(std::move(m.fds[0]));
+    }
+    return {};
+}
+
+Status Backend::set_vring_err(Message& m, Reply&) {
+    const auto u = payload_as<uint64_t>(m.payload);
+    Vring* v = vring_at(static_cast<uint32_t>(u & kVringIndexMask));
+    if (!v) return Error{EINVAL};
+    if (u & kVringNoFdFlag) {
+        v->err.clear();
+    } else {
+        v->err.set(std::move(m.fds[0]));
+    }
+    return {};
+}
+
+Status Backend::set_vring_enable(Message& m, Reply&) {
+    const auto s = payload_as<VringState>(m.payload);
+    Vring* v = vring_at(s.index);
+    if (!v) return Error{EINVAL};
+    if (s.num > 1) return refuse(EINVAL, "SET_VRING_ENABLE: state is neither 0 nor 1");
+    v->enabled = s.num == 1;
+    if (v->started()) v->worker->set_enabled(v->enabled);
+    spdlog::debug("vhost-user: queue {} {}", s.index, v->enabled ? "enabled" : "disabled");
+    return {};
+}
+
+Status Backend::set_backend_req_fd(Message& m, Reply&) {
+    backend_req_ = std::move(m.fds[0]);
+    spdlog::info("vhost-user: backend request channel received");
+    return {};
+}
+
+Status Backend::get_config(Message& m, Reply& r) {
+    if (!cfg_.tag || !(acked_protocol_features_ & protocol_feature::kConfig))
+        return refuse(EINVAL, "GET_CONFIG without the CONFIG protocol feature");
+    const auto h = payload_as<ConfigHeader>(m.payload);
+    uint8_t space[kMaxConfigBytes] = {};
+    virtio_fs_config fs{};
+    const size_t n = std::min(cfg_.tag->size(), sizeof(fs.tag));
+    __builtin_memcpy(fs.tag, cfg_.tag->data(), n);
+    fs.num_request_queues = cfg_.max_queues - 1;
+    __builtin_memcpy(space, &fs, sizeof(fs));
+    // validate() checked offset + size <= kMaxConfigBytes.
+    __builtin_memcpy(r.data, &h, sizeof(h));
+    __builtin_memcpy(r.data + sizeof(h), space + h.offset, h.size);
+    r.size = static_cast<uint32_t>(sizeof(h) + h.size);
+    r.present = true;
+    return {};
+}
+
+Status Backend::set_config(Message&, Reply&) {
+    return refuse(EPERM, "SET_CONFIG: virtio-fs config space is read-only");
+}
+
+Status Backend::set_status(Message& m, Reply&) {
+    status_ = static_cast<uint8_t>(payload_as<uint64_t>(m.payload));
+    spdlog::info("vhost-user: device status {:#x}", status_);
+    return {};
+}
+
+Status Backend::get_status(Message&, Reply& r) {
+    r.set(uint64_t{status_});
+    return {};
+}
+
+Status Backend::start_ring(uint32_t index) {
+    Vring& v = vrings_[index];
+    if (v.num == 0 || !v.addr_set)
+        return refuse(EINVAL, "ring started before its size and addresses");
+    auto mem = memory_.get();
+    vfs::wire::DeviceQueue::Rings rings;
+    rings.desc = reinterpret_cast<vring_desc*>(
+        mem->translate_uva(v.addr.desc_user_addr, vfs::wire::desc_table_bytes(v.num)));
+    rings.avail = reinterpret_cast<vring_avail*>(
+        mem->translate_uva(v.addr.avail_user_addr, vfs::wire::avail_ring_bytes(v.num)));
+    rings.used = reinterpret_cast<vring_used*>(
+        mem->translate_uva(v.addr.used_user_addr, vfs::wire::used_ring_bytes(v.num)));
+    if (!rings.desc || !rings.avail || !rings.used)
+        return refuse(EFAULT,
+                      fmt::format("queue {}: ring addresses outside guest memory", index).c_str());
+
+    const int kick = ::fcntl(v.kick.get(), F_DUPFD_CLOEXEC, 0);
+    if (kick < 0) return refuse(errno, "cannot duplicate the kick fd");
+    QueueWorkerConfig c;
+    c.queue_index = index;
+    c.size = v.num;
+    c.rings = rings;
+    c.ring_memory = mem;
+    c.base = v.base;
+    c.event_idx = (acked_features_ & feature::kRingEventIdx) != 0;
+    // Without PROTOCOL_FEATURES there is no SET_VRING_ENABLE: a started ring is enabled.
+    c.enabled = !(acked_features_ & feature::kProtocolFeatures) || v.enabled;
+    c.kick = UniqueFd(kick);
+    c.call = &v.call;
+    c.err = &v.err;
+    c.memory = &memory_;
+    c.handler = cfg_.handler;
+    auto w = QueueWorker::start(std::move(c));
+    if (!w)
+        return refuse(w.error(), fmt::format("queue {}: cannot start its worker", index).c_str());
+    v.worker = std::move(*w);
+    spdlog::info("vhost-user: queue {} started (size {}, base {}, event_idx {})", index, v.num,
+                 v.base, (acked_features_ & feature::kRingEventIdx) != 0);
+    return {};
+}
+
+void Backend::stop_ring(uint32_t index) {
+    Vring& v = vrings_[index];
+    if (!v.started()) return;
+    v.base = v.worker->stop();
+    v.worker.reset();
+    spdlog::info("vhost-user: queue {} stopped at avail index {}", index, v.base);
+}
+
+void Backend::stop_all() {
+    for (uint32_t i = 0; i < cfg_.max_queues; ++i)
+        stop_ring(i);
+}
+
+void Backend::reset_state() {
+    stop_all();
+    for (uint32_t i = 0; i < cfg_.max_queues; ++i) {
+        Vring& v = vrings_[i];
+        v.num = 0;
+        v.addr = VringAddr{};
+        v.addr_set = false;
+        v.base = 0;
+        v.enabled = false;
+        v.kick.reset();
+        v.call.clear();
+        v.err.clear();
+    }
+    // The front-end re-sends SET_FEATURES (and the memory table) when it starts the
+    // device again, but not the protocol features, which belong to the connection.
+    acked_features_ = 0;
+    status_ = 0;
+}
+
+}  // namespace vfs::host::vhost_user

@@ -1,0 +1,45 @@
+// The daemon's listening side: a unix socket at --socket-path (a stale one unlinked) or an
+// inherited listening fd (--fd), one front-end at a time, served until it goes away.
+//
+// It owns the event loop of the connection thread: poll on the socket and on a signalfd,
+// receive, hand to the Backend, close on any refused message. It never retries a broken
+// connection and never serves a second front-end: like virtiofsd, the process ends when
+// its front-end does.
+#pragma once
+
+#include <string>
+
+#include "vhost_user/backend.h"
+#include "vhost_user/unique_fd.h"
+
+namespace vfs::host::vhost_user {
+
+// How serving ended, which becomes the process's exit status.
+enum class ServeOutcome {
+    kFrontendDisconnected,  // exit 0, as virtiofsd does
+    kSignalled,             // SIGTERM/SIGINT: exit 0
+    kProtocolError,         // a refused message closed the connection: exit 1
+};
+
+class Server {
+  public:
+    // Binds and listens on path, unlinking a stale socket first.
+    static Result<Server> listen_on_path(const std::string& path);
+    // Adopts an already listening socket (--fd).
+    static Server adopt_listener(int fd);
+
+    Server() = default;
+    Server(Server&&) = default;
+    Server& operator=(Server&&) = default;
+    ~Server();
+
+    // Accepts one front-end and serves it until it disconnects, a message is refused, or
+    // signal_fd (a signalfd) becomes readable.
+    Result<ServeOutcome> serve_one(Backend& backend, int signal_fd);
+
+  private:
+    UniqueFd listener_;
+    std::string path_;  // unlinked on destruction if we created it
+};
+
+}  // namespace vfs::host::vhost_user
