@@ -7,6 +7,7 @@
 // Reopening an inode goes through /proc/self/fd, which names our own fds only.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "fs/filesystem.h"
@@ -87,7 +88,7 @@ class PassthroughFs final : public Filesystem {
     UniqueFd proc_self_fd_;
     InodeTable inodes_;
     HandleTable handles_;
-    bool have_openat2_ = true;
+    std::atomic<bool> have_openat2_{true};  // cleared once if the kernel lacks openat2
 };
 
 }  // namespace vfs::host

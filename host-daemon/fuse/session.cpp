@@ -1,0 +1,44 @@
+#include "fuse/session.h"
+
+#include <cstddef>
+
+namespace vfs::host {
+
+vfs::wire::Result<Negotiated> negotiate_init(const fuse_init_in& in, uint32_t arg_len,
+                                             const FsOptions& opts) {
+    if (in.major != FUSE_KERNEL_VERSION) return vfs::wire::Error{EPROTO};
+    Negotiated n;
+    n.proto.minor = in.minor < FUSE_KERNEL_MINOR_VERSION ? in.minor : FUSE_KERNEL_MINOR_VERSION;
+    // flags2 exists only in the 7.36+ form of fuse_init_in and only with INIT_EXT.
+    uint64_t offered = in.flags;
+    if ((in.flags & FUSE_INIT_EXT) && arg_len >= offsetof(fuse_init_in, flags2) + 4)
+        offered |= static_cast<uint64_t>(in.flags2) << 32;
+
+    uint64_t want = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | FUSE_BIG_WRITES |
+                    FUSE_DONT_MASK | FUSE_AUTO_INVAL_DATA | FUSE_ASYNC_DIO | FUSE_PARALLEL_DIROPS |
+                    FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_INIT_EXT;
+    if (opts.readdirplus) want |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
+    if (opts.flock) want |= FUSE_FLOCK_LOCKS;
+    if (opts.writeback) want |= FUSE_WRITEBACK_CACHE;
+    if (opts.posix_acl) want |= FUSE_POSIX_ACL;
+    if (opts.announce_submounts) want |= FUSE_SUBMOUNTS;
+    // KILLPRIV_V2 moves suid/sgid clearing to us on every write and truncate; without it,
+    // v1 asks us to clear them on chown/truncate only.
+    want |= opts.killpriv_v2 ? FUSE_HANDLE_KILLPRIV_V2 : FUSE_HANDLE_KILLPRIV;
+    n.flags = offered & want;
+
+    fuse_init_out& o = n.out;
+    o.major = FUSE_KERNEL_VERSION;
+    o.minor = n.proto.minor;
+    o.max_readahead = in.max_readahead;
+    o.flags = static_cast<uint32_t>(n.flags);
+    o.flags2 = static_cast<uint32_t>(n.flags >> 32);
+    o.max_background = 0;  // the guest kernel's default
+    o.congestion_threshold = 0;
+    o.max_write = kMaxWrite;
+    o.time_gran = 1;
+    o.max_pages = (n.flags & FUSE_MAX_PAGES) ? kMaxPages : 0;
+    return n;
+}
+
+}  // namespace vfs::host

@@ -1,0 +1,436 @@
+// The FUSE server end to end below the transport: requests built with the driver-side
+// codec, served by FuseServer over a real PassthroughFs and a real io_uring, replies
+// decoded and checked against the files on disk.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <liburing.h>
+#include <linux/fs.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fs/passthrough_fs.h"
+#include "fuse/fuse_server.h"
+#include "vfs/wire/fuse_client.h"
+
+namespace fs = std::filesystem;
+using namespace vfs::host;
+using namespace vfs::wire;
+
+namespace {
+
+// Plays the queue worker: one slot, a real io_uring, completions reaped synchronously.
+class TestQueue final : public QueueContext {
+  public:
+    TestQueue() {
+        EXPECT_EQ(io_uring_queue_init(8, &ring_, 0), 0);
+        slot_.index = 0;
+        slot_.segs = segs_.data();
+    }
+    ~TestQueue() { io_uring_queue_exit(&ring_); }
+
+    uint32_t queue_index() const override { return 1; }
+    uint32_t slot_count() const override { return 1; }
+    void complete(RequestSlot&, uint32_t written) override {
+        done_ = true;
+        written_ = written;
+    }
+    io_uring_sqe* get_sqe(RequestSlot&, uint32_t cookie) override {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        if (sqe) io_uring_sqe_set_data64(sqe, cookie);
+        ++async_ops_;
+        return sqe;
+    }
+    void mark_broken(const char*) override { broken_ = true; }
+
+    // Runs one chain through the server; returns the used length.
+    uint32_t run(FuseServer& server, const Segment* readable, uint32_t nr, const Segment* writable,
+                 uint32_t nw) {
+        uint32_t i = 0;
+        for (; i < nr; ++i)
+            segs_[i] = readable[i];
+        for (uint32_t j = 0; j < nw; ++j)
+            segs_[i + j] = writable[j];
+        slot_.chain = DeviceChain{};
+        slot_.chain.segs = segs_.data();
+        slot_.chain.n_readable = nr;
+        slot_.chain.n_writable = nw;
+        done_ = false;
+        server.handle(*this, slot_);
+        while (!done_) {
+            io_uring_cqe* cqe = nullptr;
+            EXPECT_EQ(io_uring_submit_and_wait(&ring_, 1), 1);
+            EXPECT_EQ(io_uring_wait_cqe(&ring_, &cqe), 0);
+            const auto cookie = static_cast<uint32_t>(io_uring_cqe_get_data64(cqe));
+            const int32_t res = cqe->res;
+            io_uring_cqe_seen(&ring_, cqe);
+            server.on_io_complete(*this, slot_, cookie, res);
+        }
+        return written_;
+    }
+
+    int async_ops_ = 0;
+    bool broken_ = false;
+
+  private:
+    io_uring ring_{};
+    RequestSlot slot_;
+    std::array<Segment, kMaxChainSegments> segs_{};
+    bool done_ = false;
+    uint32_t written_ = 0;
+};
+
+class FuseServerTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/vfs-fuse-test-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        top_ = tmpl;
+        share_ = top_ / "share";
+        fs::create_directory(share_);
+        std::ofstream(share_ / "hello.txt") << "hello world";
+        opts_.shared_dir = share_;
+        opts_.xattr = true;
+        auto r = PassthroughFs::create(opts_);
+        ASSERT_TRUE(r.ok());
+        pfs_ = std::move(*r);
+        server_ = std::make_unique<FuseServer>(*pfs_, opts_);
+    }
+    void TearDown() override {
+        server_.reset();
+        pfs_.reset();
+        fs::remove_all(top_);
+    }
+
+    // Sends one request; data goes out as `out_data`, replies land in `in_data`.
+    template <class Out>
+    Result<ClientReply> call(ClientRequest rq, Out* out, std::vector<Segment> out_data = {},
+                             std::vector<Segment> in_data = {}) {
+        rq.unique = ++unique_;
+        rq.data = out_data.data();
+        rq.data_count = static_cast<uint32_t>(out_data.size());
+        Segment rd[kMaxChainSegments], wr[kMaxChainSegments];
+        auto nr = build_request(rq, proto_, req_buf_.data(), kRequestBufMax, rd, kMaxChainSegments);
+        if (!nr) return Error{nr.error()};
+        auto nw =
+            build_reply_segments(rq, proto_, head_buf_.data(), kReplyHeadMax, in_data.data(),
+                                 static_cast<uint32_t>(in_data.size()), wr, kMaxChainSegments);
+        if (!nw) return Error{nw.error()};
+        const uint32_t used = queue_.run(*server_, rd, *nr, wr, *nw);
+        if (*nw == 0) return ClientReply{};
+        uint64_t cap = 0;
+        for (auto& s : in_data)
+            cap += s.len;
+        return decode_reply(rq, proto_, head_buf_.data(), cap, used, out, sizeof(Out));
+    }
+
+    void init() {
+        fuse_init_in in{};
+        in.major = FUSE_KERNEL_VERSION;
+        in.minor = FUSE_KERNEL_MINOR_VERSION;
+        in.max_readahead = 128 * 1024;
+        in.flags = FUSE_ASYNC_READ | FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES | FUSE_INIT_EXT |
+                   FUSE_DONT_MASK | FUSE_WRITEBACK_CACHE;
+        fuse_init_out out{};
+        auto r = call(ClientRequest{.opcode = FUSE_INIT, .arg = &in}, &out);
+        ASSERT_TRUE(r.ok());
+        ASSERT_EQ(r->error, 0);
+        EXPECT_EQ(out.major, 7u);
+        EXPECT_EQ(out.max_write, kMaxWrite);
+        EXPECT_EQ(out.max_pages, kMaxPages);
+        EXPECT_TRUE(out.flags & FUSE_DO_READDIRPLUS);
+        EXPECT_FALSE(out.flags & FUSE_WRITEBACK_CACHE);  // not enabled on the command line
+        proto_.minor = out.minor;
+    }
+
+    ClientRequest req(uint32_t opcode, uint64_t nodeid, const void* arg = nullptr,
+                      std::string_view n0 = {}, std::string_view n1 = {}) {
+        ClientRequest rq{.opcode = opcode, .nodeid = nodeid, .uid = 0, .gid = 0, .pid = 42};
+        rq.arg = arg;
+        names_[0] = std::string(n0);
+        names_[1] = std::string(n1);
+        rq.names[0] = NameView{names_[0].c_str(), static_cast<uint32_t>(names_[0].size())};
+        rq.names[1] = NameView{names_[1].c_str(), static_cast<uint32_t>(names_[1].size())};
+        return rq;
+    }
+
+    fs::path top_, share_;
+    FsOptions opts_;
+    std::unique_ptr<PassthroughFs> pfs_;
+    std::unique_ptr<FuseServer> server_;
+    TestQueue queue_;
+    Proto proto_{FUSE_KERNEL_MINOR_VERSION, false};
+    uint64_t unique_ = 0;
+    std::string names_[2];
+    std::vector<uint8_t> req_buf_ = std::vector<uint8_t>(kRequestBufMax);
+    std::vector<uint8_t> head_buf_ = std::vector<uint8_t>(kReplyHeadMax);
+};
+
+}  // namespace
+
+TEST_F(FuseServerTest, RequestsBeforeInitFailAndSecondInitIsRefused) {
+    fuse_entry_out e{};
+    auto r = call(req(FUSE_LOOKUP, FUSE_ROOT_ID, nullptr, "hello.txt"), &e);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->error, EIO);
+    init();
+    fuse_init_in in{};
+    in.major = 7;
+    in.minor = 38;
+    fuse_init_out out{};
+    r = call(req(FUSE_INIT, 0, &in), &out);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->error, EPROTO);
+}
+
+TEST_F(FuseServerTest, WrongMajorIsRefused) {
+    fuse_init_in in{};
+    in.major = 6;
+    fuse_init_out out{};
+    auto r = call(req(FUSE_INIT, 0, &in), &out);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->error, EPROTO);
+    EXPECT_FALSE(server_->session().initialized());
+}
+
+TEST_F(FuseServerTest, LookupGetattrReadThroughIoUring) {
+    init();
+    fuse_entry_out e{};
+    auto r = call(req(FUSE_LOOKUP, FUSE_ROOT_ID, nullptr, "hello.txt"), &e);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_EQ(e.attr.size, 11u);
+    fuse_getattr_in gin{};
+    fuse_attr_out a{};
+    r = call(req(FUSE_GETATTR, e.nodeid, &gin), &a);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_EQ(a.attr.ino, e.attr.ino);
+
+    fuse_open_in oin{};
+    oin.flags = O_RDONLY;
+    fuse_open_out o{};
+    r = call(req(FUSE_OPEN, e.nodeid, &oin), &o);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+
+    // Read into two separate guest buffers, as a scatter list.
+    uint8_t a1[4], a2[64];
+    fuse_read_in rin{};
+    rin.fh = o.fh;
+    rin.offset = 2;
+    rin.size = sizeof(a1) + sizeof(a2);
+    const int before = queue_.async_ops_;
+    fuse_out_header none{};
+    r = call(req(FUSE_READ, e.nodeid, &rin), &none, {}, {{a1, sizeof(a1)}, {a2, sizeof(a2)}});
+    ASSERT_TRUE(r.ok()) << r.error();
+    ASSERT_EQ(r->error, 0);
+    EXPECT_EQ(queue_.async_ops_, before + 1);  // went through the ring
+    ASSERT_EQ(r->data_len, 9u);
+    EXPECT_EQ(std::string((char*)a1, 4) + std::string((char*)a2, 5), "llo world");
+}
+
+TEST_F(FuseServerTest, CreateWriteLargeScatteredThenReadBack) {
+    init();
+    fuse_create_in cin{};
+    cin.flags = O_RDWR;
+    cin.mode = S_IFREG | 0640;
+    struct {
+        fuse_entry_out entry;
+        fuse_open_out open;
+    } created{};
+    auto r = call(req(FUSE_CREATE, FUSE_ROOT_ID, &cin, "big.bin"), &created);
+    ASSERT_TRUE(r.ok() && r->error == 0) << (r.ok() ? r->error : r.error());
+
+    // 1 MiB in 256 page-sized segments, the largest WRITE Linux sends.
+    std::vector<uint8_t> data(kMaxWrite);
+    for (size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<uint8_t>(i * 7 + i / 4096);
+    std::vector<Segment> segs;
+    for (size_t off = 0; off < data.size(); off += 4096)
+        segs.push_back({data.data() + off, 4096});
+    fuse_write_in win{};
+    win.fh = created.open.fh;
+    win.offset = 4096;
+    win.size = kMaxWrite;
+    fuse_write_out wout{};
+    r = call(req(FUSE_WRITE, created.entry.nodeid, &win), &wout, segs);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_EQ(wout.size, kMaxWrite);
+
+    fuse_fsync_in fin{};
+    fin.fh = created.open.fh;
+    fuse_out_header none{};
+    r = call(req(FUSE_FSYNC, created.entry.nodeid, &fin), &none);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+
+    std::ifstream f(share_ / "big.bin", std::ios::binary);
+    std::vector<uint8_t> disk((std::istreambuf_iterator<char>(f)), {});
+    ASSERT_EQ(disk.size(), 4096 + data.size());
+    EXPECT_TRUE(std::equal(data.begin(), data.end(), disk.begin() + 4096));
+    EXPECT_EQ(fs::status(share_ / "big.bin").permissions(),
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+
+    std::vector<uint8_t> back(kMaxWrite);
+    std::vector<Segment> in;
+    for (size_t off = 0; off < back.size(); off += 4096)
+        in.push_back({back.data() + off, 4096});
+    fuse_read_in rin{};
+    rin.fh = created.open.fh;
+    rin.offset = 4096;
+    rin.size = kMaxWrite;
+    r = call(req(FUSE_READ, created.entry.nodeid, &rin), &none, {}, in);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    ASSERT_EQ(r->data_len, kMaxWrite);
+    EXPECT_EQ(back, data);
+
+    fuse_release_in rel{};
+    rel.fh = created.open.fh;
+    r = call(req(FUSE_RELEASE, created.entry.nodeid, &rel), &none);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    r = call(req(FUSE_READ, created.entry.nodeid, &rin), &none, {}, in);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->error, EBADF);  // the handle is gone
+}
+
+TEST_F(FuseServerTest, NamespaceOperations) {
+    init();
+    fuse_mkdir_in min{};
+    min.mode = 0755;
+    fuse_entry_out d{};
+    auto r = call(req(FUSE_MKDIR, FUSE_ROOT_ID, &min, "dir"), &d);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    fuse_entry_out s{};
+    r = call(req(FUSE_SYMLINK, d.nodeid, nullptr, "link", "../hello.txt"), &s);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    char target[64];
+    fuse_out_header none{};
+    r = call(req(FUSE_READLINK, s.nodeid), &none, {}, {{(uint8_t*)target, sizeof(target)}});
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_EQ(std::string(target, r->data_len), "../hello.txt");
+    EXPECT_EQ(fs::read_symlink(share_ / "dir" / "link"), "../hello.txt");
+
+    fuse_rename2_in rin{};
+    rin.newdir = FUSE_ROOT_ID;
+    rin.flags = RENAME_NOREPLACE;
+    r = call(req(FUSE_RENAME2, d.nodeid, &rin, "link", "hello.txt"), &none);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->error, EEXIST);
+    rin.flags = 0;
+    r = call(req(FUSE_RENAME2, d.nodeid, &rin, "link", "moved"), &none);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_TRUE(fs::is_symlink(share_ / "moved"));
+    r = call(req(FUSE_UNLINK, FUSE_ROOT_ID, nullptr, "moved"), &none);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    r = call(req(FUSE_RMDIR, FUSE_ROOT_ID, nullptr, "dir"), &none);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_FALSE(fs::exists(share_ / "dir"));
+
+    fuse_statfs_out st{};
+    r = call(req(FUSE_STATFS, FUSE_ROOT_ID), &st);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_GT(st.st.blocks, 0u);
+}
+
+TEST_F(FuseServerTest, ReaddirplusPagesThroughABigDirectory) {
+    init();
+    for (int i = 0; i < 500; ++i)
+        std::ofstream(share_ / ("file-" + std::to_string(i)));
+    fuse_open_in oin{};
+    fuse_open_out o{};
+    auto r = call(req(FUSE_OPENDIR, FUSE_ROOT_ID, &oin), &o);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    std::set<std::string> seen;
+    uint64_t off = 0;
+    std::vector<uint8_t> buf(4096);
+    for (int round = 0; round < 1000; ++round) {
+        fuse_read_in rin{};
+        rin.fh = o.fh;
+        rin.offset = off;
+        rin.size = static_cast<uint32_t>(buf.size());
+        fuse_out_header none{};
+        r = call(req(FUSE_READDIRPLUS, FUSE_ROOT_ID, &rin), &none, {},
+                 {{buf.data(), static_cast<uint32_t>(buf.size())}});
+        ASSERT_TRUE(r.ok() && r->error == 0);
+        if (r->data_len == 0) break;
+        DirentReader reader(buf.data(), r->data_len, true);
+        vfs::wire::DirEntry de;
+        for (;;) {
+            auto more = reader.next(&de);
+            ASSERT_TRUE(more.ok());
+            if (!*more) break;
+            std::string name(de.name, de.namelen);
+            EXPECT_TRUE(seen.insert(name).second) << name;
+            off = de.off;
+            if (name != "." && name != "..") {
+                EXPECT_NE(de.entry.nodeid, 0u);
+                fuse_forget_in fin{1};
+                fuse_out_header none2{};
+                (void)call(req(FUSE_FORGET, de.entry.nodeid, &fin), &none2);
+            }
+        }
+    }
+    EXPECT_EQ(seen.size(), 503u);          // 500 files, hello.txt, "." and ".."
+    EXPECT_EQ(pfs_->inodes().size(), 1u);  // every lookup was forgotten
+}
+
+TEST_F(FuseServerTest, BatchForgetAndUnknownOpcodes) {
+    init();
+    fuse_entry_out e{};
+    for (int i = 0; i < 3; ++i) {
+        auto r = call(req(FUSE_LOOKUP, FUSE_ROOT_ID, nullptr, "hello.txt"), &e);
+        ASSERT_TRUE(r.ok() && r->error == 0);
+    }
+    fuse_batch_forget_in bin{};
+    bin.count = 2;
+    fuse_forget_one ones[2] = {{e.nodeid, 2}, {999999, 5}};  // a forged id is ignored
+    fuse_out_header none{};
+    auto r = call(req(FUSE_BATCH_FORGET, 0, &bin), &none, {{(uint8_t*)ones, sizeof(ones)}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(pfs_->getattr(e.nodeid, nullptr).ok());  // one lookup left
+    fuse_forget_in fin{1};
+    r = call(req(FUSE_FORGET, e.nodeid, &fin), &none);
+    EXPECT_FALSE(pfs_->getattr(e.nodeid, nullptr).ok());
+
+    fuse_lk_in lk{};
+    fuse_lk_out lko{};
+    r = call(req(FUSE_GETLK, FUSE_ROOT_ID, &lk), &lko);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->error, ENOSYS);
+}
+
+TEST_F(FuseServerTest, ReplyNeverExceedsTheGuestsBuffer) {
+    init();
+    // A LOOKUP whose writable part is only an out header: the entry does not fit, so the
+    // reply is an error header and the lookup count is given back.
+    std::string name = "hello.txt";
+    ClientRequest rq = req(FUSE_LOOKUP, FUSE_ROOT_ID, nullptr, name);
+    rq.unique = 777;
+    Segment rd[2];
+    auto nr = build_request(rq, proto_, req_buf_.data(), kRequestBufMax, rd, 2);
+    ASSERT_TRUE(nr.ok());
+    std::vector<uint8_t> small(sizeof(fuse_out_header) + 8, 0xee);
+    Segment wr{small.data(), sizeof(fuse_out_header)};
+    const uint32_t used = queue_.run(*server_, rd, *nr, &wr, 1);
+    ASSERT_EQ(used, sizeof(fuse_out_header));
+    fuse_out_header h;
+    memcpy(&h, small.data(), sizeof(h));
+    EXPECT_EQ(h.error, -ERANGE);
+    EXPECT_EQ(h.unique, 777u);
+    EXPECT_EQ(small[sizeof(fuse_out_header)], 0xee);  // nothing past the buffer
+    EXPECT_EQ(pfs_->inodes().size(), 1u);
+
+    // A truncated request (header says more than was sent) gets EINVAL, not a crash.
+    fuse_in_header bad{};
+    bad.len = 1000;
+    bad.opcode = FUSE_GETATTR;
+    bad.unique = 778;
+    Segment rd2{(uint8_t*)&bad, sizeof(bad)};
+    std::vector<uint8_t> out(64);
+    Segment wr2{out.data(), 64};
+    ASSERT_EQ(queue_.run(*server_, &rd2, 1, &wr2, 1), sizeof(fuse_out_header));
+    memcpy(&h, out.data(), sizeof(h));
+    EXPECT_EQ(h.error, -EINVAL);
+    EXPECT_FALSE(queue_.broken_);
+}
