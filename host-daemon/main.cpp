@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/options.h"
-#include "queue/init_only_handler.h"
+#include "fs/passthrough_fs.h"
+#include "fs/read_only_fs.h"
+#include "fuse/fuse_server.h"
 #include "vhost_user/backend.h"
 #include "vhost_user/server.h"
 
@@ -58,8 +60,15 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    // TEMPORARY: answers FUSE_INIT only, until the FUSE server lands.
-    InitOnlyHandler handler;
+    const FsOptions fs_opts = cli::filesystem_options(opt);
+    auto passthrough = PassthroughFs::create(fs_opts);
+    if (!passthrough) {
+        spdlog::error("cannot serve {}: {}", opt.shared_dir, strerror(passthrough.error()));
+        return 1;
+    }
+    std::unique_ptr<Filesystem> fs = std::move(*passthrough);
+    if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
+    FuseServer handler(*fs, fs_opts);
     vhost_user::BackendConfig bc;
     bc.max_queues = opt.num_queues;
     bc.tag = opt.tag;

@@ -81,4 +81,10 @@ ParseResult parse_options(int argc, char** argv) {
     return ParseResult{std::move(o), 0};
 }
 
+FsOptions filesystem_options(const Options& o) {
+    FsOptions f;
+    f.shared_dir = o.shared_dir;
+    return f;
+}
+
 }  // namespace vfs::host::cli

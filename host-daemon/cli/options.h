@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "fs/fs_options.h"
+
 namespace vfs::host::cli {
 
 struct Options {
@@ -28,5 +30,8 @@ struct ParseResult {
 };
 
 ParseResult parse_options(int argc, char** argv);
+
+// What the filesystem layer needs from the command line.
+FsOptions filesystem_options(const Options& o);
 
 }  // namespace vfs::host::cli
