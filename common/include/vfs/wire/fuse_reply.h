@@ -79,7 +79,8 @@ inline Status reply_attr(SgWriter& w, uint64_t unique, uint32_t minor, const fus
 inline Status reply_statfs(SgWriter& w, uint64_t unique, uint32_t minor, const fuse_statfs_out& s) {
     return reply_data(w, unique, &s, fuse_reply_size(*fuse_op(FUSE_STATFS), minor));
 }
-// minor: the minor this reply announces (init.minor), which sizes it for the kernel.
+// INIT: sized by the minor the reply announces (init.minor), as the kernel reads it; a
+// server answering an old kernel sets init.minor to that kernel's minor.
 inline Status reply_init(SgWriter& w, uint64_t unique, const fuse_init_out& init) {
     return reply_data(w, unique, &init, fuse_reply_size(*fuse_op(FUSE_INIT), init.minor));
 }

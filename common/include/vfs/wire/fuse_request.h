@@ -24,9 +24,10 @@ struct NameView {
     uint32_t len = 0;
 };
 
-// One parsed request. Large (the name buffers), so parse into one the caller owns and
-// reuses rather than returning it by value. Names live inside it: views stay valid as long
-// as the object and move with it only if recomputed through name().
+// One parsed request. About 4.5 KiB (the name buffers), so parse into one the caller owns
+// and reuses rather than returning it by value; that also keeps the header readable when
+// the parse fails, so the error reply can carry its unique. Names live inside it: a view
+// from name() points into this object.
 struct ParsedRequest {
     fuse_in_header header{};
     bool header_valid = false;   // header read; unique is usable for an error reply
