@@ -1,0 +1,111 @@
+// vfs::frontend::Frontend plays QEMU's part against any vhost-user-fs backend socket:
+// the handshake in QEMU's order, memfd-backed guest memory, driver-side rings, the ring
+// stop/start cycle, and FUSE requests sent synchronously or pipelined across queues.
+//
+// It is a test and benchmark harness, not a VMM: it allocates freely and blocks, but it
+// never trusts the backend (replies are checked against requests, used entries against
+// chains) and never lets a backend's error pass silently.
+#pragma once
+
+#include <linux/fuse.h>
+#include <stdint.h>
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backend_channel.h"
+#include "frontend_queue.h"
+#include "guest_ram.h"
+#include "vhost_user_client.h"
+
+namespace vfs::frontend {
+
+struct FrontendOptions {
+    uint32_t num_queues = 2;  // queue 0 is high-priority, 1.. are request queues
+    uint32_t queue_size = 128;
+    uint64_t memory_bytes = 64ull << 20;
+    uint32_t memory_regions = 1;
+    bool event_idx = true;    // ack RING_EVENT_IDX if offered
+    bool ack_config = false;  // ack CONFIG if offered (QEMU 7.2 does not)
+    int timeout_ms = 10000;   // per request
+};
+
+// What the backend offered and what we acked.
+struct Negotiated {
+    uint64_t offered_features = 0;
+    uint64_t features = 0;
+    uint64_t offered_protocol_features = 0;
+    uint64_t protocol_features = 0;
+    uint64_t queue_num = 0;      // 0 if MQ was not offered
+    uint64_t max_mem_slots = 0;  // 0 if CONFIGURE_MEM_SLOTS was not offered
+};
+
+class Frontend {
+  public:
+    struct Ticket {
+        uint32_t queue = 0;
+        uint64_t token = 0;
+    };
+
+    static Result<std::unique_ptr<Frontend>> connect(const std::string& socket_path,
+                                                     FrontendOptions opts = {});
+    ~Frontend();
+
+    // GET_FEATURES, GET/SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, GET_MAX_MEM_SLOTS, SET_OWNER,
+    // SET_BACKEND_REQ_FD, SET_FEATURES.
+    Status handshake();
+    // SET_MEM_TABLE with every region of the guest memory.
+    Status set_mem_table();
+    // SET_VRING_NUM/BASE/ADDR/KICK/CALL/ERR and SET_VRING_ENABLE for one queue.
+    Status start_queue(uint32_t q);
+    // SET_VRING_ENABLE 0 and GET_VRING_BASE: returns the index to resume from.
+    Result<uint16_t> stop_queue(uint32_t q);
+    // As after a guest reboot: fresh rings, resumed from index 0 on the next start.
+    Status reset_queue(uint32_t q);
+    // handshake + set_mem_table + start every queue.
+    Status setup();
+
+    // Sends one FUSE request (any bytes) on queue q with room for reply_capacity bytes.
+    Result<Ticket> submit(uint32_t q, std::span<const uint8_t> request, uint32_t reply_capacity);
+    // Waits for a submitted request; returns exactly the bytes the backend wrote.
+    Result<std::vector<uint8_t>> wait(const Ticket& t);
+    // submit + wait.
+    Result<std::vector<uint8_t>> request(uint32_t q, std::span<const uint8_t> request,
+                                         uint32_t reply_capacity);
+    // FUSE_INIT on queue q; checks the reply header. Returns the fuse_init_out.
+    Result<fuse_init_out> fuse_init(uint32_t q);
+
+    const Negotiated& negotiated() const { return neg_; }
+    uint32_t num_queues() const { return opts_.num_queues; }
+    VhostUserClient& client() { return *client_; }
+    GuestRam& ram() { return *ram_; }
+    FrontendQueue& queue(uint32_t q) { return *queues_[q]; }
+    BackendChannel& backend_channel() { return *backend_; }
+    uint64_t next_unique() { return unique_.fetch_add(1); }
+
+  private:
+    Frontend() = default;
+
+    struct InFlight {
+        GuestBuffer out;
+        GuestBuffer in;
+    };
+
+    FrontendOptions opts_;
+    Negotiated neg_;
+    std::unique_ptr<VhostUserClient> client_;
+    std::unique_ptr<GuestRam> ram_;
+    std::vector<std::unique_ptr<FrontendQueue>> queues_;
+    std::vector<uint16_t> bases_;
+    std::unique_ptr<BackendChannel> backend_;
+    std::mutex inflight_mu_;
+    std::unordered_map<uint64_t, InFlight> inflight_;
+    std::atomic<uint64_t> token_{1};
+    std::atomic<uint64_t> unique_{1};
+};
+
+}  // namespace vfs::frontend

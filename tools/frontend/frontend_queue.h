@@ -1,0 +1,77 @@
+// One virtqueue as the frontend (playing the guest) drives it: split rings in guest
+// memory, driven with common/'s DriverQueue, the kick/call/err eventfds, and the table of
+// chains in flight so several threads may submit and wait on one queue.
+//
+// A used entry the backend should never have produced makes the queue fail with EPROTO;
+// the frontend never trusts the backend's lengths beyond what the chain offered.
+#pragma once
+
+#include <stdint.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "guest_ram.h"
+#include "vfs/wire/virtqueue_driver.h"
+
+namespace vfs::frontend {
+
+class FrontendQueue {
+  public:
+    static Result<std::unique_ptr<FrontendQueue>> create(GuestRam& ram, uint32_t index,
+                                                         uint32_t size);
+    ~FrontendQueue();
+
+    uint32_t index() const { return index_; }
+    uint32_t size() const { return size_; }
+    // Ring addresses as SET_VRING_ADDR wants them (our virtual addresses).
+    uint64_t desc_uva() const { return reinterpret_cast<uint64_t>(rings_.desc); }
+    uint64_t avail_uva() const { return reinterpret_cast<uint64_t>(rings_.avail); }
+    uint64_t used_uva() const { return reinterpret_cast<uint64_t>(rings_.used); }
+    int kick_fd() const { return kick_.get(); }
+    int call_fd() const { return call_.get(); }
+    int err_fd() const { return err_.get(); }
+
+    // Zeroes the rings and starts the driver side afresh (first start, or a guest reboot).
+    Status reset_rings(bool event_idx);
+
+    // Adds one chain (device-readable out, then device-writable in), publishes it and kicks
+    // if the backend asked to be kicked. ENOSPC when the ring is full.
+    Status submit(const vfs::wire::DriverBuffer* out, uint32_t n_out,
+                  const vfs::wire::DriverBuffer* in, uint32_t n_in, uint64_t token);
+    // Waits until the chain with this token is used; returns the bytes the backend wrote.
+    // ETIMEDOUT after timeout_ms.
+    Result<uint32_t> wait(uint64_t token, int timeout_ms);
+
+    // True if the backend signalled the err eventfd (a broken queue) within timeout_ms.
+    bool wait_error(int timeout_ms);
+
+    // Hostile tests: writes descs[0..n) to descriptor indices 0..n-1, publishes `head`
+    // directly and kicks, bypassing the driver bookkeeping. Only on an idle queue.
+    Status inject_raw(const vring_desc* descs, uint32_t n, uint16_t head);
+    // Hostile tests: publishes an avail index far ahead of what was written.
+    Status inject_avail_idx(uint16_t idx);
+
+  private:
+    FrontendQueue() = default;
+    void kick();
+    // Moves every used entry into done_; EPROTO if one is impossible. Caller holds mu_.
+    Status reap_locked();
+
+    GuestRam* ram_ = nullptr;
+    uint32_t index_ = 0;
+    uint32_t size_ = 0;
+    GuestBuffer ring_mem_;
+    vfs::wire::DriverQueue::Rings rings_;
+    vfs::wire::DriverQueue dq_;
+    std::vector<vfs::wire::DriverSlot> slots_;
+    UniqueFd kick_, call_, err_;
+    std::mutex mu_;
+    std::unordered_map<uint64_t, uint32_t> done_;
+    bool failed_ = false;
+};
+
+}  // namespace vfs::frontend
