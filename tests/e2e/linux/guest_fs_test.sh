@@ -1,0 +1,115 @@
+#!/bin/sh
+# Runs inside the e2e guest against the virtio-fs mount. Prints one line per check,
+#   E2E-CHECK <name> PASS   or   E2E-CHECK <name> FAIL <why>
+# and leaves files behind that the host then checks byte for byte (run_linux_e2e.py).
+#   usage: guest_fs_test.sh MOUNT full|basic CACHE_MODE
+M=$1 script=$2 cache=$3
+W=$M/guest
+
+# check NAME CMD...: runs CMD, reports its outcome; the output explains a failure.
+check() {
+  name=$1
+  shift
+  if out=$("$@" 2>&1); then
+    echo "E2E-CHECK $name PASS"
+  else
+    echo "E2E-CHECK $name FAIL $(echo "$out" | tr '\n' ' ' | cut -c1-200)"
+  fi
+}
+# expect WANT CMD...: CMD's output equals WANT.
+expect() {
+  want=$1
+  shift
+  got=$("$@" 2>&1) || { echo "command failed: $got"; return 1; }
+  [ "$got" = "$want" ] || { echo "want '$want' got '$got'"; return 1; }
+}
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+mkdir -p "$W"
+check mkdir_work test -d "$W"
+
+# --- files: create, write, append, read back, truncate ------------------------------
+t_create() { echo hello >"$W/a.txt" && expect hello cat "$W/a.txt"; }
+check create_write_read t_create
+t_append() { echo world >>"$W/a.txt" && expect "hello
+world" cat "$W/a.txt"; }
+check append t_append
+t_truncate() {
+  truncate -s 3 "$W/a.txt" && expect hel cat "$W/a.txt" &&
+    truncate -s 100000 "$W/a.txt" && expect 100000 stat -c %s "$W/a.txt"
+}
+check truncate t_truncate
+t_host_file() { vfs-probe verify "$M/host.bin" 3145851 11 && drop_caches && vfs-probe verify "$M/host.bin" 3145851 11; }
+check read_host_file t_host_file
+t_small_writes() { vfs-probe pattern "$W/small-writes.bin" 300000 5 4096; }
+check small_writes t_small_writes
+
+if [ "$script" = full ]; then
+  t_big() { vfs-probe pattern "$W/big.bin" 67108864 7 && drop_caches && vfs-probe verify "$W/big.bin" 67108864 7; }
+  check large_file_64mib t_big
+  t_big_sum() { sha256sum "$W/big.bin" | cut -d' ' -f1 >"$W/big.sha256"; }
+  check large_file_checksum t_big_sum
+
+  # --- names: rename, rename2, link, symlink, directories -------------------------------
+  t_rename() { echo r >"$W/r1" && mv "$W/r1" "$W/r2" && test ! -e "$W/r1" && expect r cat "$W/r2"; }
+  check rename t_rename
+  t_noreplace() {
+    echo x >"$W/x1" && echo y >"$W/y1" &&
+      ! vfs-probe rename2 "$W/x1" "$W/y1" noreplace 2>/dev/null && expect y cat "$W/y1"
+  }
+  check rename2_noreplace t_noreplace
+  t_exchange() { vfs-probe rename2 "$W/x1" "$W/y1" exchange && expect y cat "$W/x1" && expect x cat "$W/y1"; }
+  check rename2_exchange t_exchange
+  t_link() { echo l >"$W/l1" && ln "$W/l1" "$W/l2" && expect 2 stat -c %h "$W/l1" && expect l cat "$W/l2"; }
+  check hardlink t_link
+  t_symlink() { ln -s ../host.bin "$W/sym" && expect ../host.bin readlink "$W/sym" && vfs-probe verify "$W/sym" 3145851 11; }
+  check symlink_readlink t_symlink
+  t_dirs() { mkdir -p "$W/d1/d2/d3" && rmdir "$W/d1/d2/d3" && test ! -e "$W/d1/d2/d3" && ! rmdir "$W/d1" 2>/dev/null; }
+  check mkdir_rmdir t_dirs
+  t_readdir() { mkdir "$W/many" && vfs-probe mkfiles "$W/many" 5000 && expect 5000 sh -c "ls '$W/many' | wc -l"; }
+  check readdir_5000 t_readdir
+  t_readdir_host() { expect 5000 sh -c "ls '$M/hostdir' | wc -l"; }
+  check readdir_host_5000 t_readdir_host
+  t_unlink() { echo u >"$W/u" && rm "$W/u" && test ! -e "$W/u"; }
+  check unlink t_unlink
+
+  # --- metadata: chmod, chown, utimes, xattrs, statfs -----------------------------------
+  echo meta >"$W/meta"
+  check chmod sh -c "chmod 640 '$W/meta' && test \$(stat -c %a '$W/meta') = 640"
+  check chown sh -c "chown 1234:5678 '$W/meta' && test \$(stat -c %u:%g '$W/meta') = 1234:5678"
+  check utimes sh -c "vfs-probe utimes '$W/meta' 1000000000 1234567890 && test \$(stat -c %Y '$W/meta') = 1234567890"
+  t_xattr() {
+    vfs-probe setxattr "$W/meta" user.vfs hello-xattr && expect hello-xattr vfs-probe getxattr "$W/meta" user.vfs &&
+      vfs-probe listxattr "$W/meta" | grep -q '^user.vfs$' && vfs-probe setxattr "$W/meta" user.gone x &&
+      vfs-probe removexattr "$W/meta" user.gone && ! vfs-probe getxattr "$W/meta" user.gone 2>/dev/null
+  }
+  check xattr t_xattr
+  check statfs sh -c "test \$(stat -f -c %b '$M') -gt 0"
+  check fsync vfs-probe fsync "$W/meta"
+
+  # --- I/O paths: mmap, O_DIRECT, locks, copy_file_range, SEEK_DATA ---------------------
+  check mmap_read vfs-probe mmap-verify "$M/host.bin" 3145851 11
+  t_direct() {
+    vfs-probe pattern "$W/direct-src" 1048576 9 &&
+      dd if="$W/direct-src" of="$W/direct.bin" bs=65536 oflag=direct 2>/dev/null &&
+      vfs-probe verify "$W/direct.bin" 1048576 9 direct
+  }
+  check o_direct t_direct
+  check locks vfs-probe locks "$W/meta"
+  t_copy() { vfs-probe copy-range "$M/host.bin" "$W/copy.bin" 3145851 && vfs-probe verify "$W/copy.bin" 3145851 11; }
+  check copy_file_range t_copy
+  t_sparse() { truncate -s 0 "$W/sparse" && dd if=/dev/zero of="$W/sparse" bs=4096 count=1 seek=256 2>/dev/null && expect 1048576 vfs-probe seek-data "$W/sparse" 0; }
+  check seek_data t_sparse
+fi
+
+# --- the host changes files while the guest runs ------------------------------------
+expect original cat "$M/shared.txt" >/dev/null 2>&1
+echo "E2E-PHASE host-change"
+i=0
+while [ ! -e "$M/host-changed" ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i + 1)); done
+# cache=never sees the change at once; other modes after the attribute timeout (1 s).
+[ "$cache" = never ] || sleep 2
+check host_change_content expect changed-by-the-host cat "$M/shared.txt"
+check host_change_new_file expect new-from-host cat "$M/host-new.txt"
+check host_change_unlink test ! -e "$M/host-deleted.txt"
+echo "E2E-PHASE done"

@@ -1,0 +1,39 @@
+#!/bin/busybox sh
+# /init of the e2e guest. Kernel command line parameters:
+#   vfs.tag=TAG        virtio-fs tag to mount at /mnt (or vfs.fstype=9p with a 9p tag)
+#   vfs.script=NAME    full | basic | shell (an interactive busybox shell, for the demo)
+#   vfs.cache=MODE     the daemon's cache mode, which the test script adapts to
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /lib/modules/order); do
+  insmod "/lib/modules/$m.ko" 2>/dev/null || echo "init: insmod $m failed"
+done
+tag=myfs script=shell cache=auto fstype=virtiofs
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    vfs.tag=*) tag=${arg#vfs.tag=} ;;
+    vfs.script=*) script=${arg#vfs.script=} ;;
+    vfs.cache=*) cache=${arg#vfs.cache=} ;;
+    vfs.fstype=*) fstype=${arg#vfs.fstype=} ;;
+  esac
+done
+if [ "$fstype" = 9p ]; then
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 "$tag" /mnt
+else
+  mount -t virtiofs "$tag" /mnt
+fi || { echo "E2E-FATAL mount $fstype $tag failed"; poweroff -f; }
+echo "E2E-MOUNTED $fstype $tag"
+if [ "$script" = shell ]; then
+  echo "The host folder is mounted at /mnt. Type 'poweroff -f' to leave."
+  cd /mnt && setsid cttyhack sh
+else
+  sh /bin/guest_fs_test.sh /mnt "$script" "$cache"
+  echo "E2E-END"
+fi
+cd /
+sync
+umount /mnt
+poweroff -f

@@ -1,0 +1,245 @@
+// vfs-probe: the syscalls a guest test needs that busybox lacks (xattrs, renameat2, mmap,
+// locks, copy_file_range, SEEK_DATA) plus deterministic pattern files the host can check
+// byte for byte. Built static so it runs in the busybox initramfs of the e2e guest.
+//
+// Every command prints nothing on success and "error: ..." with exit 1 on failure.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+[[noreturn]] void fail(const char* what) {
+    std::fprintf(stderr, "error: %s: %s\n", what, std::strerror(errno));
+    std::exit(1);
+}
+
+[[noreturn]] void fail_msg(const std::string& msg) {
+    std::fprintf(stderr, "error: %s\n", msg.c_str());
+    std::exit(1);
+}
+
+// The byte at `offset` of pattern `seed`: cheap, position-addressable, and the same
+// formula the host test uses (tests/e2e/linux/pattern.py).
+uint8_t pattern_byte(uint64_t seed, uint64_t offset) {
+    uint64_t x = (offset / 8) * 0x9E3779B97F4A7C15ull ^ (seed * 0xD1B54A32D192ED03ull);
+    x ^= x >> 29;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 32;
+    return static_cast<uint8_t>(x >> (8 * (offset % 8)));
+}
+
+void fill_pattern(uint8_t* buf, size_t n, uint64_t seed, uint64_t offset) {
+    for (size_t i = 0; i < n; ++i)
+        buf[i] = pattern_byte(seed, offset + i);
+}
+
+uint64_t num(const char* s) {
+    return std::strtoull(s, nullptr, 0);
+}
+
+// pattern FILE SIZE SEED [CHUNK]: writes SIZE pattern bytes in CHUNK-sized writes.
+int cmd_pattern(char** a) {
+    const uint64_t size = num(a[1]), seed = num(a[2]);
+    const size_t chunk = a[3] ? num(a[3]) : (1 << 20);
+    int fd = open(a[0], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) fail("open");
+    std::vector<uint8_t> buf(chunk);
+    for (uint64_t off = 0; off < size;) {
+        const size_t n = std::min<uint64_t>(chunk, size - off);
+        fill_pattern(buf.data(), n, seed, off);
+        if (write(fd, buf.data(), n) != static_cast<ssize_t>(n)) fail("write");
+        off += n;
+    }
+    if (fsync(fd) != 0) fail("fsync");
+    close(fd);
+    return 0;
+}
+
+// verify FILE SIZE SEED [direct]: the file is exactly SIZE pattern bytes.
+int cmd_verify(char** a) {
+    const uint64_t size = num(a[1]), seed = num(a[2]);
+    const bool direct = a[3] && std::strcmp(a[3], "direct") == 0;
+    int fd = open(a[0], O_RDONLY | (direct ? O_DIRECT : 0));
+    if (fd < 0) fail("open");
+    const size_t chunk = 1 << 20;
+    void* mem = nullptr;
+    if (posix_memalign(&mem, 4096, chunk) != 0) fail_msg("no memory");
+    auto* buf = static_cast<uint8_t*>(mem);
+    std::vector<uint8_t> want(chunk);
+    uint64_t off = 0;
+    for (;;) {
+        const ssize_t n = read(fd, buf, chunk);
+        if (n < 0) fail("read");
+        if (n == 0) break;
+        fill_pattern(want.data(), n, seed, off);
+        if (std::memcmp(buf, want.data(), n) != 0)
+            fail_msg("content differs near " + std::to_string(off));
+        off += n;
+    }
+    if (off != size) fail_msg("size " + std::to_string(off) + " != " + std::to_string(size));
+    return 0;
+}
+
+// mmap-verify FILE SIZE SEED: the same check through a shared read mapping.
+int cmd_mmap_verify(char** a) {
+    const uint64_t size = num(a[1]), seed = num(a[2]);
+    int fd = open(a[0], O_RDONLY);
+    if (fd < 0) fail("open");
+    auto* p = static_cast<uint8_t*>(mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0));
+    if (p == MAP_FAILED) fail("mmap");
+    for (uint64_t i = 0; i < size; ++i)
+        if (p[i] != pattern_byte(seed, i)) fail_msg("mmap content differs at " + std::to_string(i));
+    munmap(p, size);
+    return 0;
+}
+
+// mkfiles DIR N: creates N empty files f00000..; one process, so it is quick under TCG.
+int cmd_mkfiles(char** a) {
+    const uint64_t n = num(a[1]);
+    for (uint64_t i = 0; i < n; ++i) {
+        char name[64];
+        std::snprintf(name, sizeof(name), "%s/f%05llu", a[0], static_cast<unsigned long long>(i));
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0) fail("create");
+        close(fd);
+    }
+    return 0;
+}
+
+// rename2 OLD NEW noreplace|exchange
+int cmd_rename2(char** a) {
+    const unsigned flags = std::strcmp(a[2], "exchange") == 0 ? RENAME_EXCHANGE : RENAME_NOREPLACE;
+    if (syscall(SYS_renameat2, AT_FDCWD, a[0], AT_FDCWD, a[1], flags) != 0) fail("renameat2");
+    return 0;
+}
+
+int cmd_setxattr(char** a) {
+    if (setxattr(a[0], a[1], a[2], std::strlen(a[2]), 0) != 0) fail("setxattr");
+    return 0;
+}
+
+int cmd_getxattr(char** a) {
+    char buf[4096];
+    const ssize_t n = getxattr(a[0], a[1], buf, sizeof(buf));
+    if (n < 0) fail("getxattr");
+    std::printf("%.*s\n", static_cast<int>(n), buf);
+    return 0;
+}
+
+int cmd_listxattr(char** a) {
+    char buf[4096];
+    const ssize_t n = listxattr(a[0], buf, sizeof(buf));
+    if (n < 0) fail("listxattr");
+    for (ssize_t i = 0; i < n; i += std::strlen(buf + i) + 1)
+        std::printf("%s\n", buf + i);
+    return 0;
+}
+
+int cmd_removexattr(char** a) {
+    if (removexattr(a[0], a[1]) != 0) fail("removexattr");
+    return 0;
+}
+
+// utimes FILE ATIME MTIME (seconds)
+int cmd_utimes(char** a) {
+    timespec ts[2] = {{static_cast<time_t>(num(a[1])), 0}, {static_cast<time_t>(num(a[2])), 0}};
+    if (utimensat(AT_FDCWD, a[0], ts, 0) != 0) fail("utimensat");
+    return 0;
+}
+
+// locks FILE: flock and a POSIX record lock on one file, taken and released.
+int cmd_locks(char** a) {
+    int fd = open(a[0], O_RDWR);
+    if (fd < 0) fail("open");
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) fail("flock");
+    if (flock(fd, LOCK_UN) != 0) fail("flock unlock");
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 100;
+    if (fcntl(fd, F_SETLK, &fl) != 0) fail("F_SETLK");
+    fl.l_type = F_UNLCK;
+    if (fcntl(fd, F_SETLK, &fl) != 0) fail("F_SETLK unlock");
+    return 0;
+}
+
+// copy-range SRC DST LEN
+int cmd_copy_range(char** a) {
+    int in = open(a[0], O_RDONLY), out = open(a[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0) fail("open");
+    uint64_t left = num(a[2]);
+    while (left > 0) {
+        const ssize_t n = copy_file_range(in, nullptr, out, nullptr, left, 0);
+        if (n < 0) fail("copy_file_range");
+        if (n == 0) fail_msg("copy_file_range: early end");
+        left -= n;
+    }
+    return 0;
+}
+
+// seek-data FILE OFFSET: prints where the next data starts (sparse files).
+int cmd_seek_data(char** a) {
+    int fd = open(a[0], O_RDONLY);
+    if (fd < 0) fail("open");
+    const off_t r = lseek(fd, static_cast<off_t>(num(a[1])), SEEK_DATA);
+    if (r < 0) fail("lseek");
+    std::printf("%lld\n", static_cast<long long>(r));
+    return 0;
+}
+
+// fsync FILE
+int cmd_fsync(char** a) {
+    int fd = open(a[0], O_RDWR);
+    if (fd < 0) fail("open");
+    if (fsync(fd) != 0 || fdatasync(fd) != 0) fail("fsync");
+    return 0;
+}
+
+struct Command {
+    const char* name;
+    int argc;
+    int (*fn)(char**);
+};
+
+const Command kCommands[] = {
+    {"pattern", 3, cmd_pattern},
+    {"verify", 3, cmd_verify},
+    {"mmap-verify", 3, cmd_mmap_verify},
+    {"mkfiles", 2, cmd_mkfiles},
+    {"rename2", 3, cmd_rename2},
+    {"setxattr", 3, cmd_setxattr},
+    {"getxattr", 2, cmd_getxattr},
+    {"listxattr", 1, cmd_listxattr},
+    {"removexattr", 2, cmd_removexattr},
+    {"utimes", 3, cmd_utimes},
+    {"locks", 1, cmd_locks},
+    {"copy-range", 3, cmd_copy_range},
+    {"seek-data", 2, cmd_seek_data},
+    {"fsync", 1, cmd_fsync},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc >= 2) {
+        for (const Command& c : kCommands) {
+            if (std::strcmp(argv[1], c.name) == 0 && argc - 2 >= c.argc) return c.fn(argv + 2);
+        }
+    }
+    std::fprintf(stderr, "usage: vfs-probe COMMAND ARGS...\n");
+    return 2;
+}

@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""End-to-end test: a real Debian bookworm kernel in QEMU (TCG) mounts a folder served by
+a vhost-user-fs daemon, runs guest_fs_test.sh on it, and the host then checks the files it
+left behind byte for byte. It also changes files while the guest runs and checks that the
+guest sees the changes.
+
+    run_linux_e2e.py --daemon cxx --daemon-bin build/host-daemon/virtiofsd-cxx \
+        --probe build/tests/e2e/linux/vfs-probe --cache auto --queues 1 --script full
+    run_linux_e2e.py ... --compare-with rust   # differential run against Rust virtiofsd
+
+Exit status 0 only if every guest and host check passed (and, with --compare-with, the
+two daemons agreed or differed only where EXPECTED_DIFFERENCES says why).
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED_SCRIPTS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "..", "shared"))
+
+HOST_FILE_SIZE = 3145851  # 3 MiB and a ragged tail
+HOST_FILE_SEED = 11
+
+# Where our daemon and Rust virtiofsd 1.13 legitimately behave differently, and why.
+# Keys are check names; a difference not listed here fails the differential run.
+EXPECTED_DIFFERENCES = {}
+
+
+def log(msg):
+    print(f"[e2e] {msg}", flush=True)
+
+
+def prepare_share(share, probe):
+    os.makedirs(share)
+    with open(os.path.join(share, "shared.txt"), "w") as f:
+        f.write("original\n")
+    with open(os.path.join(share, "host-deleted.txt"), "w") as f:
+        f.write("to be deleted\n")
+    subprocess.run([probe, "pattern", os.path.join(share, "host.bin"), str(HOST_FILE_SIZE),
+                    str(HOST_FILE_SEED)], check=True)
+    hostdir = os.path.join(share, "hostdir")
+    os.makedirs(hostdir)
+    for i in range(5000):
+        open(os.path.join(hostdir, f"h{i:05d}"), "w").close()
+
+
+def change_share_from_host(share):
+    with open(os.path.join(share, "shared.txt.tmp"), "w") as f:
+        f.write("changed-by-the-host\n")
+    # Rewrite in place (same inode), as an editor that truncates would.
+    with open(os.path.join(share, "shared.txt"), "w") as f:
+        f.write("changed-by-the-host\n")
+    os.unlink(os.path.join(share, "shared.txt.tmp"))
+    with open(os.path.join(share, "host-new.txt"), "w") as f:
+        f.write("new-from-host\n")
+    os.unlink(os.path.join(share, "host-deleted.txt"))
+    open(os.path.join(share, "host-changed"), "w").close()
+
+
+def host_checks(share, probe, script):
+    """What the guest left behind, checked on the host side of the share."""
+    w = os.path.join(share, "guest")
+    results = {}
+
+    def check(name, fn):
+        try:
+            ok = fn()
+            results[name] = "PASS" if ok else "FAIL"
+        except Exception as e:  # a missing file is a failed check, not a crash
+            results[name] = f"FAIL {e}"
+
+    def read(path, mode="r"):
+        with open(os.path.join(w, path), mode) as f:
+            return f.read()
+
+    def probe_verify(path, size, seed):
+        return subprocess.run([probe, "verify", os.path.join(w, path), str(size), str(seed)]).returncode == 0
+
+    check("host_a_txt", lambda: read("a.txt", "rb") == b"hel" + b"\0" * (100000 - 3))
+    check("host_small_writes", lambda: probe_verify("small-writes.bin", 300000, 5))
+    if script == "full":
+        check("host_big_file", lambda: probe_verify("big.bin", 67108864, 7))
+        check("host_big_checksum", lambda: read("big.sha256").strip() == subprocess.run(
+            ["sha256sum", os.path.join(w, "big.bin")], capture_output=True, text=True).stdout.split()[0])
+        check("host_rename", lambda: read("r2") == "r\n" and not os.path.exists(os.path.join(w, "r1")))
+        check("host_exchange", lambda: read("x1") == "y\n" and read("y1") == "x\n")
+        check("host_hardlink", lambda: os.stat(os.path.join(w, "l1")).st_ino == os.stat(os.path.join(w, "l2")).st_ino)
+        check("host_symlink", lambda: os.readlink(os.path.join(w, "sym")) == "../host.bin")
+        check("host_dirs", lambda: os.path.isdir(os.path.join(w, "d1/d2")) and not os.path.exists(os.path.join(w, "d1/d2/d3")))
+        check("host_readdir_5000", lambda: len(os.listdir(os.path.join(w, "many"))) == 5000)
+        st = None
+        try:
+            st = os.stat(os.path.join(w, "meta"))
+        except OSError:
+            pass
+        check("host_chmod", lambda: stat.S_IMODE(st.st_mode) == 0o640)
+        check("host_chown", lambda: (st.st_uid, st.st_gid) == (1234, 5678))
+        check("host_utimes", lambda: int(st.st_mtime) == 1234567890 and int(st.st_atime) == 1000000000)
+        check("host_xattr", lambda: os.getxattr(os.path.join(w, "meta"), "user.vfs") == b"hello-xattr"
+              and "user.gone" not in os.listxattr(os.path.join(w, "meta")))
+        check("host_o_direct", lambda: probe_verify("direct.bin", 1048576, 9))
+        check("host_copy_file_range", lambda: probe_verify("copy.bin", HOST_FILE_SIZE, HOST_FILE_SEED))
+    return results
+
+
+def start_daemon(kind, binary, sock, share, cache, log_path):
+    if kind == "cxx":
+        cmd = [binary, f"--socket-path={sock}", f"--shared-dir={share}", f"--cache={cache}",
+               "--xattr", "--sandbox=none"]
+    elif kind == "rust":
+        cmd = [binary, f"--socket-path={sock}", f"--shared-dir={share}", f"--cache={cache}",
+               "--xattr", "--sandbox=none", "--seccomp=none"]
+    else:
+        raise ValueError(kind)
+    log(" ".join(cmd))
+    out = open(log_path, "w")
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    for _ in range(200):
+        if os.path.exists(sock):
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{kind} daemon did not create {sock}; see {log_path}")
+
+
+def run_guest(args, kind, workdir):
+    share = os.path.join(workdir, "share")
+    sock = os.path.join(workdir, "vfs.sock")
+    prepare_share(share, args.probe)
+    daemon_bin = args.daemon_bin if kind == args.daemon else args.peer_bin
+    daemon = start_daemon(kind, daemon_bin, sock, share, args.cache, os.path.join(workdir, f"{kind}-daemon.log"))
+    qemu_cmd = [
+        "qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "2",
+        "-m", "1024", "-object", "memory-backend-memfd,id=mem,size=1024M,share=on",
+        "-numa", "node,memdev=mem",
+        "-chardev", f"socket,id=vfs,path={sock}",
+        "-device", f"vhost-user-fs-pci,chardev=vfs,tag=e2efs,queue-size=1024,num-request-queues={args.queues}",
+        "-kernel", args.vmlinuz, "-initrd", args.initramfs,
+        "-append", f"console=ttyS0 panic=-1 quiet vfs.tag=e2efs vfs.script={args.script} vfs.cache={args.cache}",
+        "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+    ]
+    log(" ".join(qemu_cmd))
+    guest = {}
+    lines = []
+    qemu = subprocess.Popen(qemu_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            errors="replace")
+    deadline = time.time() + args.timeout
+    timer = threading.Timer(args.timeout, qemu.kill)
+    timer.start()
+    try:
+        for line in qemu.stdout:
+            line = line.rstrip("\r\n")
+            lines.append(line)
+            if line.startswith("E2E-") or "E2E-" in line:
+                log(f"guest: {line}")
+            if "E2E-CHECK " in line:
+                parts = line[line.index("E2E-CHECK "):].split(" ", 3)
+                guest[parts[1]] = parts[2] if len(parts) < 4 else f"{parts[2]} {parts[3]}"
+            elif "E2E-PHASE host-change" in line:
+                change_share_from_host(share)
+        qemu.wait()
+    finally:
+        timer.cancel()
+    ended = any("E2E-END" in l for l in lines)
+    if not ended:
+        log(f"guest did not finish (timeout {args.timeout}s or crash); last serial lines:")
+        for l in lines[-40:]:
+            print("    " + l)
+    daemon_status = daemon.poll()
+    if daemon_status is None:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon_status = daemon.wait(10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon_status = "killed"
+    log(f"{kind} daemon exit status: {daemon_status}; guest took {args.timeout - (deadline - time.time()):.0f}s")
+    results = {f"guest_{k}": v for k, v in guest.items()}
+    results["guest_finished"] = "PASS" if ended else "FAIL"
+    results.update(host_checks(share, args.probe, args.script))
+    return results
+
+
+def report(kind, results):
+    failed = [k for k, v in results.items() if v != "PASS"]
+    for k, v in sorted(results.items()):
+        print(f"  {kind:5} {k:28} {v}")
+    return failed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--daemon", default="cxx", choices=["cxx", "rust"])
+    ap.add_argument("--daemon-bin", required=True)
+    ap.add_argument("--probe", required=True)
+    ap.add_argument("--cache", default="auto")
+    ap.add_argument("--queues", type=int, default=1)
+    ap.add_argument("--script", default="full", choices=["full", "basic"])
+    ap.add_argument("--compare-with", choices=["rust"])
+    ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--kernel-cache", default="/var/tmp/vfs-cache/kernel")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+
+    kroot = subprocess.run(["bash", os.path.join(HERE, "fetch_kernel.sh"), args.kernel_cache],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    args.vmlinuz = sorted(os.path.join(kroot, "boot", f) for f in os.listdir(os.path.join(kroot, "boot"))
+                          if f.startswith("vmlinuz-"))[0]
+    workdir = tempfile.mkdtemp(prefix="vfs-e2e-")
+    args.initramfs = os.path.join(workdir, "initramfs.cpio.gz")
+    subprocess.run(["bash", os.path.join(HERE, "build_initramfs.sh"), kroot, args.probe, args.initramfs],
+                   check=True)
+    kinds = [args.daemon]
+    if args.compare_with:
+        getter = os.path.join(SHARED_SCRIPTS, "peers", "get-virtiofsd.sh")
+        args.peer_bin = subprocess.run(["bash", getter], check=True, capture_output=True,
+                                       text=True).stdout.strip().splitlines()[-1]
+        kinds.append(args.compare_with)
+    all_results = {}
+    ok = True
+    finished = False
+    try:
+        for kind in kinds:
+            d = os.path.join(workdir, kind)
+            os.makedirs(d)
+            all_results[kind] = run_guest(args, kind, d)
+            failed = report(kind, all_results[kind])
+            if failed and kind == args.daemon:
+                ok = False
+                log(f"{kind}: FAILED checks: {', '.join(failed)}")
+        if args.compare_with:
+            ours, theirs = all_results[args.daemon], all_results[args.compare_with]
+            for k in sorted(set(ours) | set(theirs)):
+                a, b = ours.get(k, "missing"), theirs.get(k, "missing")
+                if (a == "PASS") != (b == "PASS"):
+                    why = EXPECTED_DIFFERENCES.get(k)
+                    log(f"difference {k}: {args.daemon}={a} {args.compare_with}={b}" +
+                        (f" (expected: {why})" if why else " (UNEXPECTED)"))
+                    if not why:
+                        ok = False
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(all_results, f, indent=2)
+        finished = True
+    finally:
+        if ok and finished and not os.environ.get("VFS_E2E_KEEP"):
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"kept {workdir} (daemon logs, share) for inspection")
+    passed = sum(1 for r in all_results.values() for v in r.values() if v == "PASS")
+    failed = sum(1 for r in all_results.values() for v in r.values() if v != "PASS")
+    print(f"e2e linux: {passed} checks passed, {failed} failed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
