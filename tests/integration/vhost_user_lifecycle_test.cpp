@@ -1,0 +1,151 @@
+// virtiofsd-cxx across a device's life: status, RESET_DEVICE followed by a fresh start (as
+// QEMU does on system_reset), memory hotplug with ADD_MEM_REG/REM_MEM_REG, the virtio-fs
+// config space with --tag, and a clean exit on SIGTERM.
+#include <gtest/gtest.h>
+#include <linux/fuse.h>
+#include <linux/virtio_fs.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "backends.h"
+#include "daemon_process.h"
+#include "frontend.h"
+
+namespace vfs::test {
+namespace {
+
+using vfs::frontend::Frontend;
+using vfs::frontend::FrontendOptions;
+namespace vu = vfs::host::vhost_user;
+
+class Lifecycle : public ::testing::Test {
+  protected:
+    void start(std::vector<std::string> extra = {}) {
+        dir_ = make_temp_dir("vfs-lifecycle");
+        socket_ = dir_ + "/vhost.sock";
+        std::filesystem::create_directory(dir_ + "/share");
+        auto argv = backend_argv(BackendKind::kOurs, socket_, dir_ + "/share");
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        ASSERT_TRUE(daemon_.spawn(argv, dir_ + "/daemon.log"));
+        ASSERT_TRUE(daemon_.wait_for_socket(socket_)) << daemon_.log();
+    }
+    void TearDown() override {
+        fe_.reset();
+        daemon_.terminate();
+        if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    }
+    void expect_getattr(uint32_t q) {
+        struct {
+            fuse_in_header h;
+            fuse_getattr_in in;
+        } __attribute__((packed)) req{};
+        req.h.len = sizeof(req);
+        req.h.opcode = FUSE_GETATTR;
+        req.h.unique = fe_->next_unique();
+        req.h.nodeid = FUSE_ROOT_ID;
+        auto r =
+            fe_->request(q, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)), 256);
+        ASSERT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
+        ASSERT_GE(r->size(), sizeof(fuse_out_header));
+    }
+
+    std::string dir_, socket_;
+    DaemonProcess daemon_;
+    std::unique_ptr<Frontend> fe_;
+};
+
+TEST_F(Lifecycle, StatusThenResetDeviceThenRestart) {
+    start();
+    auto f = Frontend::connect(socket_, FrontendOptions{});
+    ASSERT_TRUE(f);
+    fe_ = std::move(*f);
+    ASSERT_TRUE(fe_->setup()) << daemon_.log();
+    ASSERT_TRUE(fe_->fuse_init(1));
+    auto& c = fe_->client();
+    ASSERT_TRUE(c.send_obj(vu::Request::kSetStatus, uint64_t{0xf}));
+    auto st = c.get_u64(vu::Request::kGetStatus);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(*st, 0xfu);
+
+    // system_reset: stop the rings, reset the device, start it again from scratch.
+    for (uint32_t q = 0; q < fe_->num_queues(); ++q)
+        ASSERT_TRUE(fe_->stop_queue(q));
+    ASSERT_TRUE(c.send(vu::Request::kResetDevice)) << daemon_.log();
+    st = c.get_u64(vu::Request::kGetStatus);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(*st, 0u);
+    ASSERT_TRUE(c.send_obj(vu::Request::kSetFeatures, fe_->negotiated().features));
+    ASSERT_TRUE(fe_->set_mem_table());
+    for (uint32_t q = 0; q < fe_->num_queues(); ++q) {
+        ASSERT_TRUE(fe_->reset_queue(q));
+        ASSERT_TRUE(fe_->start_queue(q)) << daemon_.log();
+    }
+    expect_getattr(1);
+}
+
+TEST_F(Lifecycle, MemoryHotplugAddAndRemoveRegion) {
+    start();
+    auto f = Frontend::connect(socket_, FrontendOptions{});
+    ASSERT_TRUE(f);
+    fe_ = std::move(*f);
+    ASSERT_TRUE(fe_->setup()) << daemon_.log();
+    ASSERT_TRUE(fe_->fuse_init(1));
+
+    const uint64_t size = 2 << 20;
+    const int fd = memfd_create("hotplug", MFD_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(ftruncate(fd, size), 0);
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    vu::SingleMemoryRegion r;
+    r.region = vu::MemoryRegion{1ull << 32, size, reinterpret_cast<uint64_t>(p), 0};
+    ASSERT_TRUE(fe_->client().send_obj(vu::Request::kAddMemReg, r, &fd, 1)) << daemon_.log();
+    expect_getattr(1);
+    ASSERT_TRUE(fe_->client().send_obj(vu::Request::kRemMemReg, r)) << daemon_.log();
+    expect_getattr(1);
+    munmap(p, size);
+    close(fd);
+    EXPECT_NE(daemon_.log().find("memory region added"), std::string::npos);
+    EXPECT_NE(daemon_.log().find("memory region removed"), std::string::npos);
+}
+
+TEST_F(Lifecycle, TagIsServedThroughConfigSpace) {
+    start({"--tag=myfs"});
+    FrontendOptions o;
+    o.ack_config = true;
+    auto f = Frontend::connect(socket_, o);
+    ASSERT_TRUE(f);
+    fe_ = std::move(*f);
+    ASSERT_TRUE(fe_->handshake()) << daemon_.log();
+    ASSERT_TRUE(fe_->negotiated().protocol_features & vu::protocol_feature::kConfig);
+    struct {
+        vu::ConfigHeader h;
+        virtio_fs_config cfg;
+    } in{}, out{};
+    static_assert(sizeof(in) == sizeof(vu::ConfigHeader) + sizeof(virtio_fs_config));
+    in.h.size = sizeof(virtio_fs_config);
+    ASSERT_TRUE(fe_->client().call(vu::Request::kGetConfig, &in, sizeof(in), &out, sizeof(out)))
+        << daemon_.log();
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(out.cfg.tag), 4), "myfs");
+    EXPECT_EQ(out.cfg.tag[4], 0);
+    EXPECT_GE(out.cfg.num_request_queues, 1u);
+}
+
+TEST_F(Lifecycle, SigtermExitsCleanly) {
+    start();
+    auto f = Frontend::connect(socket_, FrontendOptions{});
+    ASSERT_TRUE(f);
+    fe_ = std::move(*f);
+    ASSERT_TRUE(fe_->setup()) << daemon_.log();
+    ASSERT_TRUE(fe_->fuse_init(1));
+    auto st = daemon_.terminate();
+    ASSERT_TRUE(st.has_value()) << daemon_.log();
+    ASSERT_TRUE(WIFEXITED(*st)) << daemon_.log();
+    EXPECT_EQ(WEXITSTATUS(*st), 0) << daemon_.log();
+}
+
+}  // namespace
+}  // namespace vfs::test
