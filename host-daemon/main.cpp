@@ -2,14 +2,21 @@
 // front-end, exit. Wiring only; each piece lives in its own layer.
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sstream>
+#include <string>
+#include <variant>
+
+#include "cli/capabilities.h"
+#include "cli/logging.h"
 #include "cli/options.h"
+#include "cli/process_setup.h"
 #include "fs/passthrough_fs.h"
 #include "fs/read_only_fs.h"
 #include "fuse/fuse_server.h"
@@ -19,15 +26,6 @@
 using namespace vfs::host;
 
 namespace {
-
-void setup_logging(const std::string& level) {
-    auto logger = spdlog::stderr_color_mt("virtiofsd-cxx");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("[%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ virtiofsd-cxx] %v",
-                        spdlog::pattern_time_type::utc);
-    spdlog::set_level(spdlog::level::from_str(level));
-    spdlog::flush_on(spdlog::level::trace);
-}
 
 // Blocks SIGTERM/SIGINT in every thread (workers inherit the mask) and returns a signalfd
 // the connection loop polls, so shutdown happens at a point where state is consistent.
@@ -41,19 +39,46 @@ int block_signals() {
     return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+// Applies --rlimit-nofile; false when the daemon should not start.
+bool apply_open_file_limit(const cli::Options& opt) {
+    auto outcome = cli::set_open_file_limit(opt.rlimit_nofile);
+    if (const auto* err = std::get_if<std::string>(&outcome)) {
+        spdlog::error("{}", *err);
+        return false;
+    }
+    const auto& limit = std::get<cli::OpenFileLimit>(outcome);
+    if (limit.warning) spdlog::warn("{}", *limit.warning);
+    spdlog::debug("open file limit: {}", limit.limit);
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     auto parsed = cli::parse_options(argc, argv);
-    if (!parsed.options) return parsed.exit_status;
+    if (!parsed.options) {
+        std::istringstream lines(parsed.error);
+        for (std::string line; std::getline(lines, line);)
+            fprintf(stderr, "virtiofsd-cxx: %s\n", line.c_str());
+        return parsed.exit_status;
+    }
     const cli::Options& opt = *parsed.options;
-    setup_logging(opt.log_level);
+    if (opt.print_capabilities) {
+        fputs(cli::vhost_user_capabilities_json().c_str(), stdout);
+        return 0;
+    }
+    // With --daemonize, start-up errors still reach the terminal; syslog takes over once
+    // the daemon has detached.
+    cli::setup_logging(opt.log_level, opt.syslog);
+    for (const auto& warning : parsed.warnings)
+        spdlog::warn("{}", warning);
 
     struct stat st;
-    if (::stat(opt.shared_dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
-        spdlog::error("shared directory {} is not a directory", opt.shared_dir);
+    if (::stat(opt.fs.shared_dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
+        spdlog::error("shared directory {} is not a directory", opt.fs.shared_dir);
         return 1;
     }
+    if (!apply_open_file_limit(opt)) return 1;
     const int sfd = block_signals();
     if (sfd < 0) {
         spdlog::error("signalfd: {}", strerror(errno));
@@ -63,7 +88,7 @@ int main(int argc, char** argv) {
     const FsOptions fs_opts = cli::filesystem_options(opt);
     auto passthrough = PassthroughFs::create(fs_opts);
     if (!passthrough) {
-        spdlog::error("cannot serve {}: {}", opt.shared_dir, strerror(passthrough.error()));
+        spdlog::error("cannot serve {}: {}", opt.fs.shared_dir, strerror(passthrough.error()));
         return 1;
     }
     std::unique_ptr<Filesystem> fs = std::move(*passthrough);
@@ -79,12 +104,31 @@ int main(int argc, char** argv) {
     if (opt.fd >= 0) {
         server = vhost_user::Server::adopt_listener(opt.fd);
     } else {
+        // The socket is created owner-only (or owner and --socket-group): whoever connects
+        // drives the device and so reads and writes the shared directory. Setting the mode
+        // by umask, not chmod afterwards, leaves no window where others could connect.
+        const mode_t saved_umask = ::umask(opt.socket_group ? 0007 : 0077);
         auto s = vhost_user::Server::listen_on_path(opt.socket_path);
+        ::umask(saved_umask);
         if (!s) {
             spdlog::error("cannot listen on {}: {}", opt.socket_path, strerror(s.error()));
             return 1;
         }
         server = std::move(*s);
+        if (opt.socket_group) {
+            if (auto err = cli::give_socket_to_group(opt.socket_path, *opt.socket_group)) {
+                spdlog::error("{}", *err);
+                return 1;
+            }
+        }
+    }
+    // Detach only now: whoever started us may connect as soon as we are gone.
+    if (opt.daemonize) {
+        if (auto err = cli::detach_into_background()) {
+            spdlog::error("{}", *err);
+            return 1;
+        }
+        cli::setup_logging(opt.log_level, true);
     }
     auto outcome = server.serve_one(backend, sfd);
     if (!outcome) {

@@ -3,87 +3,367 @@
 #include <CLI/CLI.hpp>
 #include <sstream>
 
+#include "cli/compat_options.h"
+#include "cli/unbuilt_features.h"
+
+#ifndef VFS_VERSION
+#define VFS_VERSION "unknown"
+#endif
+
 namespace vfs::host::cli {
 
 namespace {
 
-// Applies virtiofsd's legacy "-o key=value,key,..." options we understand; returns an
-// error message for anything else.
-std::optional<std::string> apply_legacy(const std::string& list, Options& o) {
-    std::stringstream ss(list);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        if (item.empty()) continue;
-        const auto eq = item.find('=');
-        const std::string key = item.substr(0, eq);
-        const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
-        if (key == "source") {
-            o.shared_dir = value;
-        } else if (key == "log_level") {
-            o.log_level = value;
-        } else {
-            return "unsupported -o option '" + item + "'";
+constexpr size_t kMaxTagBytes = 36;  // virtio-fs config space: tag[36]
+
+template <typename T>
+std::vector<std::string> words_of(const std::map<std::string, T>& words) {
+    std::vector<std::string> out;
+    for (const auto& [word, value] : words)
+        out.push_back(word);
+    return out;
+}
+
+// An option whose value is one word of a table (option_values.h). Unlike CLI11's
+// transformers this accepts only the words, never the enum's number.
+template <typename T>
+CLI::Option* add_word_option(CLI::App& app, const std::string& name, T& field,
+                             const std::map<std::string, T>& words, const std::string& help,
+                             bool* given = nullptr) {
+    return app
+        .add_option_function<std::string>(
+            name,
+            [&field, &words, given](const std::string& word) {
+                field = *lookup_word(words, word);
+                if (given) *given = true;
+            },
+            help)
+        ->check(CLI::IsMember(words_of(words)))
+        ->option_text("<" + word_list(words) + ">");
+}
+
+// Flags and options of one command line, bound to the Options they fill.
+struct CommandLine {
+    CLI::App app{
+        "Serve a host directory to a virtual machine as a vhost-user virtio-fs "
+        "device (a C++ drop-in for virtiofsd).",
+        "virtiofsd-cxx"};
+    std::vector<std::string> compat_lists;  // every -o argument, in order
+    bool socket_alias_used = false;         // --socket (deprecated)
+    bool debug_flag = false;                // -d / --debug
+    bool foreground_flag = false;           // -f
+
+    // --foo / --no-foo: whichever comes last on the command line wins.
+    struct SwitchPair {
+        CLI::Option* on;
+        CLI::Option* off;
+        bool* field;
+    };
+    std::vector<SwitchPair> switch_pairs;
+    void apply_switch_pairs() const;
+
+    explicit CommandLine(Options& o);
+};
+
+CommandLine::CommandLine(Options& o) {
+    app.get_formatter()->column_width(36);
+    app.footer(
+        "Flags of Rust virtiofsd and QEMU's C virtiofsd are accepted with the same meaning. "
+        "Flags whose feature is not built yet (sandboxing, seccomp, xattr and ID mapping, "
+        "migration, security labels, capability changes, file-handle inodes, remote locks) "
+        "are refused at start-up with a message naming them.");
+    app.set_version_flag("-V,--version", "virtiofsd-cxx " VFS_VERSION,
+                         "Print the version and exit");
+
+    // Where the front-end connects.
+    auto* socket_path =
+        app.add_option("--socket-path", o.socket_path,
+                       "Create and listen on this vhost-user socket (a stale socket file "
+                       "there is replaced). Give exactly one of --socket-path and --fd.")
+            ->option_text("<PATH>");
+    auto* socket = app.add_option_function<std::string>(
+                          "--socket",
+                          [this, &o](const std::string& path) {
+                              o.socket_path = path;
+                              socket_alias_used = true;
+                          },
+                          "Old name of --socket-path (deprecated)")
+                       ->option_text("<PATH>")
+                       ->excludes(socket_path);
+    auto* fd = app.add_option("--fd", o.fd,
+                              "Serve the vhost-user socket inherited as this file descriptor, "
+                              "already bound and listening (not yet connected)")
+                   ->check(CLI::NonNegativeNumber)
+                   ->option_text("<FD>")
+                   ->excludes(socket_path)
+                   ->excludes(socket);
+    app.add_option_function<std::string>(
+           "--socket-group", [&o](const std::string& group) { o.socket_group = group; },
+           "Give this group (name or number) the socket file and let its members connect "
+           "(mode 0770); not with --fd")
+        ->option_text("<GROUP>")
+        ->excludes(fd);
+
+    // What is served.
+    app.add_option("--shared-dir", o.fs.shared_dir,
+                   "The host directory the guest sees (required, or -o source=)")
+        ->option_text("<DIR>");
+    app.add_option_function<std::string>(
+           "--tag", [&o](const std::string& tag) { o.tag = tag; },
+           "Mount tag the device reports in its config space (1 to 36 bytes). Offers the "
+           "vhost-user CONFIG protocol feature: QEMU 7.1 to 8.0 crash when a backend offers "
+           "it, and later QEMU ignores it, so with QEMU set the tag on -device "
+           "vhost-user-fs-pci,tag=... instead")
+        ->check(CLI::Validator(
+            [](std::string& tag) {
+                return tag.empty() || tag.size() > kMaxTagBytes
+                           ? std::string("the tag must be 1 to 36 bytes long")
+                           : std::string();
+            },
+            ""))
+        ->option_text("<TAG>");
+    app.add_flag("--readonly", o.fs.readonly,
+                 "Refuse every change to the shared directory (EROFS to the guest)");
+
+    // Caching and FUSE features.
+    add_word_option(app, "--cache", o.fs.cache, cache_mode_words(),
+                    "How long the guest may cache: never (no caching, direct I/O), metadata "
+                    "(cache attributes and names, not data), auto (short timeouts, data "
+                    "cached until the file changes), always (long timeouts, data kept "
+                    "across opens) [default: auto]");
+    app.add_flag("--allow-mmap", o.fs.allow_mmap,
+                 "Let the guest mmap files shared with cache=never or cache=metadata. Only "
+                 "safe when nothing else changes the shared directory");
+    app.add_flag("--writeback", o.fs.writeback,
+                 "Let the guest kernel buffer writes and send them later (writeback cache)");
+    app.add_flag("--allow-direct-io", o.fs.allow_direct_io,
+                 "Open files with O_DIRECT when the guest asks for it (otherwise the flag is "
+                 "dropped)");
+    app.add_flag_callback(
+        "--no-readdirplus", [&o] { o.fs.readdirplus = false; },
+        "Do not offer READDIRPLUS (names and attributes in one reply). Always off with "
+        "--cache=never, where the attributes would be thrown away");
+    app.add_flag("--xattr", o.fs.xattr, "Serve extended attributes");
+    app.add_flag("--posix-acl", o.fs.posix_acl,
+                 "Let the guest enforce and change POSIX ACLs (implies --xattr)");
+    const auto plain_flag = [this](const std::string& name, const std::string& help) {
+        return app.add_flag(name)->description(help);
+    };
+    switch_pairs.push_back(
+        {plain_flag("--announce-submounts",
+                    "Report host mount points inside the shared directory to the guest, "
+                    "which then shows them as separate mounts with their own inode numbers "
+                    "[default]"),
+         plain_flag("--no-announce-submounts",
+                    "Do not report mount points: the guest sees one filesystem"),
+         &o.fs.announce_submounts});
+    switch_pairs.push_back(
+        {plain_flag("--killpriv-v2",
+                    "Offer FUSE_HANDLE_KILLPRIV_V2: the daemon, not the guest, clears "
+                    "setuid/setgid bits on write, truncate and chown"),
+         plain_flag("--no-killpriv-v2", "Do not offer KILLPRIV_V2 [default]"), &o.fs.killpriv_v2});
+    app.add_flag("--preserve-noatime", o.fs.preserve_noatime,
+                 "Keep the guest's O_NOATIME on open (otherwise it is dropped, because an "
+                 "unprivileged daemon gets EPERM for files it does not own)");
+    add_word_option(app, "--inode-file-handles", o.fs.inode_file_handles,
+                    inode_file_handles_words(),
+                    "Hold inodes by file handle instead of O_PATH descriptor. Only never is "
+                    "built yet; prefer (old name: fallback) and mandatory are refused "
+                    "[default: never]");
+
+    // Performance knobs.
+    app.add_option("--thread-pool-size", o.thread_pool_size,
+                   "Accepted for compatibility and has no effect: there is no thread pool; "
+                   "each queue's worker thread does its I/O through io_uring [default: 0]")
+        ->option_text("<N>");
+    app.add_option("--num-queues", o.num_queues,
+                   "Queues offered to the front-end: one high-priority queue plus request "
+                   "queues [default: 65]")
+        ->check(CLI::Range(2u, 256u))
+        ->option_text("<N>");
+
+    // Isolation: recognised so virtiofsd command lines parse; only "none" is built.
+    add_word_option(app, "--sandbox", o.sandbox, sandbox_words(),
+                    "How the daemon isolates itself. Only none is built yet; namespace and "
+                    "chroot are refused [default: none, with a warning; virtiofsd's is "
+                    "namespace]",
+                    &o.sandbox_given);
+    add_word_option(app, "--seccomp", o.seccomp, seccomp_words(),
+                    "What a seccomp filter does with a forbidden system call. Only none is "
+                    "built yet [default: none, with a warning; virtiofsd's is kill]",
+                    &o.seccomp_given);
+    app.add_option_function<std::string>(
+           "--modcaps", [&o](const std::string& caps) { o.modcaps = caps; },
+           "Add or remove capabilities kept after start-up (e.g. +sys_admin:-chown). Not "
+           "built yet: refused")
+        ->option_text("<CAPS>");
+
+    // Translations: not built yet, refused after parsing.
+    app.add_option_function<std::string>(
+           "--xattrmap", [&o](const std::string& map) { o.xattrmap = map; },
+           "Rules that rename extended attributes between guest and host. Not built yet: "
+           "refused")
+        ->option_text("<RULES>");
+    app.add_option("--uid-map", o.uid_map,
+                   "Map host UIDs into the sandbox's user namespace (:inside:host:count:, "
+                   "repeatable). Not built yet: refused")
+        ->allow_extra_args(false)
+        ->option_text("<MAP>");
+    app.add_option("--gid-map", o.gid_map, "Like --uid-map, for GIDs. Not built yet: refused")
+        ->allow_extra_args(false)
+        ->option_text("<MAP>");
+    app.add_option("--translate-uid", o.translate_uid,
+                   "Translate UIDs between guest and host in the daemon "
+                   "(type:from:to:count, repeatable). Not built yet: refused")
+        ->allow_extra_args(false)
+        ->option_text("<RULE>");
+    app.add_option("--translate-gid", o.translate_gid,
+                   "Like --translate-uid, for GIDs. Not built yet: refused")
+        ->allow_extra_args(false)
+        ->option_text("<RULE>");
+    app.add_flag("--security-label", o.security_label,
+                 "Store the security label the guest sends on create (implies --xattr). Not "
+                 "built yet: refused");
+    for (const char* name : {"--migration-mode", "--migration-on-error"}) {
+        app.add_option_function<std::string>(
+               name, [&o, name](const std::string&) { o.migration_flags_given.push_back(name); },
+               "Migration setting. Not built yet: refused")
+            ->option_text("<MODE>");
+    }
+    for (const char* name : {"--migration-verify-handles", "--migration-confirm-paths"}) {
+        app.add_flag_function(
+            name, [&o, name](std::int64_t) { o.migration_flags_given.push_back(name); },
+            "Migration setting. Not built yet: refused");
+    }
+
+    // Logging and the process.
+    add_word_option(app, "--log-level", o.log_level, log_level_words(),
+                    "Least severe message logged (err is QEMU's name for error) [default: "
+                    "info]");
+    app.add_flag("-d,--debug", debug_flag, "Same as --log-level=debug (deprecated)");
+    app.add_flag("--syslog", o.syslog, "Log to syslog instead of stderr");
+    app.add_flag("--daemonize", o.daemonize,
+                 "Detach into the background once the socket is listening (logs go to "
+                 "syslog)");
+    app.add_flag("-f", foreground_flag,
+                 "Stay in the foreground; that is the default already (deprecated)");
+    app.add_option_function<uint64_t>(
+           "--rlimit-nofile", [&o](uint64_t n) { o.rlimit_nofile = n; },
+           "Limit on open files to set at start-up; 0 leaves the limit as it is. Capped at the "
+           "hard limit, with a warning [default: min(1000000, /proc/sys/fs/nr_open)]")
+        ->option_text("<N>");
+    app.add_flag("--print-capabilities", o.print_capabilities,
+                 "Print the vhost-user.json backend description and exit");
+    app.add_option("-o", compat_lists,
+                   "Options in C virtiofsd's form, comma-separated or repeated (deprecated): "
+                   "source=DIR, cache=none|auto|always|metadata, [no_]xattr, [no_]posix_acl, "
+                   "[no_]readdirplus, [no_]writeback, [no_]allow_direct_io, "
+                   "announce_submounts, [no_]killpriv_v2, log_level=LEVEL, debug, "
+                   "timeout=SECONDS, max_idle_threads=N, allow_root (no effect), "
+                   "no_posix_lock, no_flock, and, refused as not built yet: sandbox=, "
+                   "xattrmap=, modcaps=, posix_lock, flock, security_label")
+        ->allow_extra_args(false)
+        ->option_text("<OPTIONS>");
+}
+
+void CommandLine::apply_switch_pairs() const {
+    for (const CLI::Option* given : app.parse_order()) {
+        for (const auto& pair : switch_pairs) {
+            if (given == pair.on) *pair.field = true;
+            if (given == pair.off) *pair.field = false;
         }
     }
-    return std::nullopt;
+}
+
+ParseResult failure(std::string message) {
+    ParseResult r;
+    r.exit_status = 1;
+    r.error = std::move(message);
+    return r;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& l : lines)
+        out += l + "\n";
+    return out;
 }
 
 }  // namespace
 
-ParseResult parse_options(int argc, char** argv) {
+ParseResult parse_options(int argc, const char* const* argv) {
     Options o;
-    std::vector<std::string> legacy;
-    std::string tag;
-    CLI::App app{"virtiofsd-cxx: a vhost-user virtio-fs device backend (C++)", "virtiofsd-cxx"};
-    app.option_defaults()->always_capture_default();
-
-    app.add_option("--socket-path", o.socket_path,
-                   "vhost-user socket path (created; a stale socket there is removed)");
-    app.add_option("--fd", o.fd, "File descriptor of an already listening vhost-user socket")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--shared-dir", o.shared_dir, "Shared directory path");
-    app.add_option("--tag", tag,
-                   "virtio-fs tag served through the device config space (offers the CONFIG "
-                   "protocol feature; QEMU 7.1 to 8.0 crash on it, set the tag in QEMU instead)");
-    app.add_option("--log-level", o.log_level,
-                   "Log level: trace, debug, info, warn, error, critical, off");
-    app.add_option("--thread-pool-size", o.thread_pool_size,
-                   "Thread pool size (accepted for compatibility; each queue's worker does its "
-                   "own I/O through io_uring)");
-    app.add_option("--num-queues", o.num_queues,
-                   "Queues offered to the front-end: one high-priority plus request queues")
-        ->check(CLI::Range(2u, 256u));
-    app.add_option("-o", legacy, "Compatibility options: source=PATH, log_level=LEVEL")
-        ->allow_extra_args(false);
-
+    CommandLine cl(o);
     try {
-        app.parse(argc, argv);
+        cl.app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        // Help and version go to stdout with status 0; errors come back as a message.
+        std::ostringstream err;
         ParseResult r;
-        r.exit_status = app.exit(e);
+        // CLI11's own codes say which check failed; like virtiofsd, callers get 1.
+        r.exit_status = cl.app.exit(e, std::cout, err) == 0 ? 0 : 1;
+        r.error = err.str();
         return r;
     }
-    for (const auto& l : legacy) {
-        if (auto err = apply_legacy(l, o)) {
-            fprintf(stderr, "virtiofsd-cxx: %s\n", err->c_str());
-            return ParseResult{std::nullopt, 1};
-        }
+
+    cl.apply_switch_pairs();
+    ParseResult r;
+    if (cl.debug_flag) {
+        o.log_level = spdlog::level::debug;
+        r.warnings.push_back("-d is deprecated: use --log-level=debug");
     }
-    if (!tag.empty()) o.tag = tag;
-    if (o.socket_path.empty() == (o.fd < 0)) {
-        fprintf(stderr, "virtiofsd-cxx: give exactly one of --socket-path and --fd\n");
-        return ParseResult{std::nullopt, 1};
+    if (cl.foreground_flag)
+        r.warnings.push_back(
+            "-f has no effect: the daemon stays in the "
+            "foreground unless given --daemonize");
+    if (!cl.compat_lists.empty()) {
+        r.warnings.push_back(
+            "the -o option form is deprecated: use the --flag form (e.g. "
+            "--cache=auto instead of -o cache=auto)");
     }
-    if (o.shared_dir.empty()) {
-        fprintf(stderr, "virtiofsd-cxx: --shared-dir (or -o source=) is required\n");
-        return ParseResult{std::nullopt, 1};
+    for (const auto& list : cl.compat_lists) {
+        if (auto err = apply_compat_options(list, o, r.warnings)) return failure(*err + "\n");
     }
-    return ParseResult{std::move(o), 0};
+    // --print-capabilities answers a question about the binary; nothing else matters.
+    if (o.print_capabilities) {
+        r.options = std::move(o);
+        return r;
+    }
+
+    if (o.socket_path.empty() && o.fd < 0) {
+        return failure("give the vhost-user socket: --socket-path=PATH or --fd=FD\n");
+    }
+    if (o.fs.shared_dir.empty()) {
+        return failure("give the directory to share: --shared-dir=DIR or -o source=DIR\n");
+    }
+    if (auto errors = unbuilt_feature_errors(o); !errors.empty()) {
+        return failure(join_lines(errors));
+    }
+    if (cl.socket_alias_used) {
+        r.warnings.push_back("--socket is deprecated: use --socket-path");
+    }
+    if (o.thread_pool_size > 0) {
+        r.warnings.push_back(
+            "--thread-pool-size has no effect: there is no thread pool; each "
+            "queue's worker does its own I/O through io_uring");
+    }
+    for (auto& w : missing_default_warnings(o))
+        r.warnings.push_back(std::move(w));
+    r.options = std::move(o);
+    return r;
 }
 
 FsOptions filesystem_options(const Options& o) {
-    FsOptions f;
-    f.shared_dir = o.shared_dir;
+    FsOptions f = o.fs;
+    // ACLs live in the system.posix_acl_* extended attributes.
+    f.xattr = f.xattr || f.posix_acl;
+    // With cache=never the guest drops the attributes a READDIRPLUS reply carries, so it
+    // would only cost a stat per entry (virtiofsd turns it off too).
+    if (f.cache == CacheMode::kNever) f.readdirplus = false;
+    // Remote locks are refused at parse time; say so to the FUSE layer as well, whose
+    // FsOptions default still claims POSIX locks.
+    f.posix_lock = false;
+    f.flock = false;
     return f;
 }
 

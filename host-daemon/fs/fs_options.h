@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace vfs::host {
@@ -29,6 +30,9 @@ struct FsOptions {
     bool preserve_noatime = false;
     bool posix_lock = true;
     bool flock = false;
+    // -o timeout= (C virtiofsd): entry and attribute timeout in seconds, replacing the
+    // cache mode's. Unset: the cache mode decides.
+    std::optional<double> entry_attr_timeout_s;
 };
 
 // Timeouts and open behaviour derived from the cache mode.
@@ -50,6 +54,16 @@ struct CachePolicy {
                 break;
         }
         return {1.0, 1.0, false, false};
+    }
+
+    // The cache mode's policy with the -o timeout= override applied.
+    static CachePolicy from(const FsOptions& opts) {
+        CachePolicy p = from(opts.cache);
+        if (opts.entry_attr_timeout_s) {
+            p.entry_timeout_s = *opts.entry_attr_timeout_s;
+            p.attr_timeout_s = *opts.entry_attr_timeout_s;
+        }
+        return p;
     }
 };
 

@@ -1,0 +1,363 @@
+// virtiofsd-cxx's command line: real command lines from QEMU's docs, libvirt, and both
+// virtiofsd implementations must parse to the options they mean; unbuilt features must
+// be refused by name; bad values must fail.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cli/capabilities.h"
+#include "cli/options.h"
+
+namespace vfs::host::cli {
+namespace {
+
+ParseResult parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "virtiofsd-cxx");
+    std::vector<const char*> argv;
+    for (const auto& a : args)
+        argv.push_back(a.c_str());
+    return parse_options(static_cast<int>(argv.size()), argv.data());
+}
+
+// Parses a command line that must be accepted, and returns its options.
+Options accepted(const std::vector<std::string>& args) {
+    auto r = parse(args);
+    EXPECT_TRUE(r.options) << r.error;
+    EXPECT_EQ(r.exit_status, 0);
+    return r.options.value_or(Options{});
+}
+
+// Parses a command line that must be refused, and returns the message.
+std::string refused(const std::vector<std::string>& args) {
+    auto r = parse(args);
+    EXPECT_FALSE(r.options);
+    EXPECT_NE(r.exit_status, 0);
+    EXPECT_FALSE(r.error.empty());
+    return r.error;
+}
+
+bool has_warning_containing(const ParseResult& r, const std::string& text) {
+    for (const auto& w : r.warnings)
+        if (w.find(text) != std::string::npos) return true;
+    return false;
+}
+
+// QEMU's docs (C virtiofsd) and libvirt's generated command line both use this form.
+TEST(CliCommandLines, QemuDocsCompatForm) {
+    const Options o = accepted({"--socket-path=/tmp/s", "-o", "source=/srv,cache=none,xattr"});
+    EXPECT_EQ(o.socket_path, "/tmp/s");
+    const FsOptions f = filesystem_options(o);
+    EXPECT_EQ(f.shared_dir, "/srv");
+    EXPECT_EQ(f.cache, CacheMode::kNever);
+    EXPECT_TRUE(f.xattr);
+    EXPECT_FALSE(f.readdirplus) << "cache=never turns READDIRPLUS off";
+}
+
+TEST(CliCommandLines, RustVirtiofsdReadmeForm) {
+    const Options o = accepted({"--socket-path", "/tmp/s", "--shared-dir", "/srv", "--cache=never",
+                                "--sandbox=none", "--xattr", "--announce-submounts"});
+    const FsOptions f = filesystem_options(o);
+    EXPECT_EQ(o.socket_path, "/tmp/s");
+    EXPECT_EQ(f.shared_dir, "/srv");
+    EXPECT_EQ(f.cache, CacheMode::kNever);
+    EXPECT_TRUE(f.xattr);
+    EXPECT_TRUE(f.announce_submounts);
+    EXPECT_EQ(o.sandbox, Sandbox::kNone);
+}
+
+// libvirt passes a listening socket by fd and the rest as -o.
+TEST(CliCommandLines, LibvirtFdForm) {
+    const Options o = accepted({"--fd=3", "-o", "source=/var/lib/share", "-o", "cache=always", "-o",
+                                "no_xattr", "--thread-pool-size=16"});
+    EXPECT_EQ(o.fd, 3);
+    EXPECT_TRUE(o.socket_path.empty());
+    const FsOptions f = filesystem_options(o);
+    EXPECT_EQ(f.shared_dir, "/var/lib/share");
+    EXPECT_EQ(f.cache, CacheMode::kAlways);
+    EXPECT_FALSE(f.xattr);
+    EXPECT_EQ(o.thread_pool_size, 16u);
+}
+
+TEST(CliCommandLines, RepeatedCompatOptionsApplyInOrder) {
+    const Options o = accepted({"--socket-path=/tmp/s", "--shared-dir=/srv", "-o", "cache=always",
+                                "-o", "no_xattr", "-o", "xattr,cache=metadata"});
+    const FsOptions f = filesystem_options(o);
+    EXPECT_EQ(f.cache, CacheMode::kMetadata);
+    EXPECT_TRUE(f.xattr);
+}
+
+TEST(CliCommandLines, CompatOptionsOverrideFlags) {
+    const Options o = accepted({"--socket-path=/tmp/s", "--shared-dir=/a", "--cache=always", "-o",
+                                "source=/b", "-o", "cache=auto"});
+    EXPECT_EQ(o.fs.shared_dir, "/b");
+    EXPECT_EQ(o.fs.cache, CacheMode::kAuto);
+}
+
+TEST(CliCommandLines, DefaultsMatchRustVirtiofsd) {
+    const auto r = parse({"--socket-path=/tmp/s", "--shared-dir=/srv"});
+    ASSERT_TRUE(r.options) << r.error;
+    const FsOptions f = filesystem_options(*r.options);
+    EXPECT_EQ(f.cache, CacheMode::kAuto);
+    EXPECT_EQ(f.inode_file_handles, InodeFileHandles::kNever);
+    EXPECT_FALSE(f.readonly);
+    EXPECT_FALSE(f.writeback);
+    EXPECT_FALSE(f.allow_direct_io);
+    EXPECT_FALSE(f.allow_mmap);
+    EXPECT_TRUE(f.readdirplus);
+    EXPECT_FALSE(f.xattr);
+    EXPECT_FALSE(f.posix_acl);
+    EXPECT_TRUE(f.announce_submounts);
+    EXPECT_FALSE(f.killpriv_v2);
+    EXPECT_FALSE(f.preserve_noatime);
+    EXPECT_FALSE(f.posix_lock);
+    EXPECT_FALSE(f.flock);
+    EXPECT_FALSE(f.entry_attr_timeout_s);
+    EXPECT_EQ(r.options->log_level, spdlog::level::info);
+    EXPECT_EQ(r.options->thread_pool_size, 0u);
+    EXPECT_FALSE(r.options->tag);
+    // Sandbox and seccomp default to none here, and the user is told.
+    EXPECT_TRUE(has_warning_containing(r, "--sandbox=none"));
+    EXPECT_TRUE(has_warning_containing(r, "--seccomp=none"));
+}
+
+TEST(CliCommandLines, ExplicitNoneSilencesSandboxAndSeccompWarnings) {
+    const auto r =
+        parse({"--socket-path=/tmp/s", "--shared-dir=/srv", "--sandbox=none", "--seccomp=none"});
+    ASSERT_TRUE(r.options) << r.error;
+    EXPECT_FALSE(has_warning_containing(r, "sandbox"));
+    EXPECT_FALSE(has_warning_containing(r, "seccomp"));
+}
+
+TEST(CliCommandLines, EveryFsFlag) {
+    const Options o =
+        accepted({"--socket-path=/tmp/s", "--shared-dir=/srv", "--cache=metadata", "--readonly",
+                  "--writeback", "--allow-direct-io", "--allow-mmap", "--no-readdirplus",
+                  "--posix-acl", "--no-announce-submounts", "--killpriv-v2", "--preserve-noatime",
+                  "--inode-file-handles=never", "--tag=myfs", "--num-queues=5"});
+    const FsOptions f = filesystem_options(o);
+    EXPECT_EQ(f.cache, CacheMode::kMetadata);
+    EXPECT_TRUE(f.readonly);
+    EXPECT_TRUE(f.writeback);
+    EXPECT_TRUE(f.allow_direct_io);
+    EXPECT_TRUE(f.allow_mmap);
+    EXPECT_FALSE(f.readdirplus);
+    EXPECT_TRUE(f.posix_acl);
+    EXPECT_TRUE(f.xattr) << "--posix-acl implies --xattr";
+    EXPECT_FALSE(f.announce_submounts);
+    EXPECT_TRUE(f.killpriv_v2);
+    EXPECT_TRUE(f.preserve_noatime);
+    EXPECT_EQ(o.tag, "myfs");
+    EXPECT_EQ(o.num_queues, 5u);
+}
+
+TEST(CliCommandLines, NegatedFlagsLastOneWins) {
+    EXPECT_TRUE(
+        accepted({"--socket-path=/s", "--shared-dir=/d", "--no-killpriv-v2", "--killpriv-v2"})
+            .fs.killpriv_v2);
+    EXPECT_FALSE(
+        accepted({"--socket-path=/s", "--shared-dir=/d", "--killpriv-v2", "--no-killpriv-v2"})
+            .fs.killpriv_v2);
+    EXPECT_TRUE(accepted({"--socket-path=/s", "--shared-dir=/d", "--no-announce-submounts",
+                          "--announce-submounts"})
+                    .fs.announce_submounts);
+}
+
+TEST(CliCommandLines, EveryCompatSwitch) {
+    const Options on = accepted(
+        {"--socket-path=/s", "-o",
+         "source=/d,readdirplus,writeback,allow_direct_io,announce_submounts,killpriv_v2,"
+         "posix_acl,no_posix_lock,no_flock,no_security_label,timeout=2.5,max_idle_threads=4,"
+         "allow_root,sandbox=none"});
+    const FsOptions f = filesystem_options(on);
+    EXPECT_TRUE(f.readdirplus);
+    EXPECT_TRUE(f.writeback);
+    EXPECT_TRUE(f.allow_direct_io);
+    EXPECT_TRUE(f.announce_submounts);
+    EXPECT_TRUE(f.killpriv_v2);
+    EXPECT_TRUE(f.posix_acl);
+    EXPECT_TRUE(f.xattr);
+    ASSERT_TRUE(f.entry_attr_timeout_s);
+    EXPECT_DOUBLE_EQ(*f.entry_attr_timeout_s, 2.5);
+    EXPECT_DOUBLE_EQ(CachePolicy::from(f).entry_timeout_s, 2.5);
+    EXPECT_DOUBLE_EQ(CachePolicy::from(f).attr_timeout_s, 2.5);
+
+    const Options off = accepted(
+        {"--socket-path=/s", "--shared-dir=/d", "--writeback", "--allow-direct-io", "--xattr", "-o",
+         "no_readdirplus,no_writeback,no_allow_direct_io,no_killpriv_v2,no_posix_acl"});
+    const FsOptions g = filesystem_options(off);
+    EXPECT_FALSE(g.readdirplus);
+    EXPECT_FALSE(g.writeback);
+    EXPECT_FALSE(g.allow_direct_io);
+    EXPECT_FALSE(g.killpriv_v2);
+    EXPECT_FALSE(g.posix_acl);
+    EXPECT_TRUE(g.xattr);
+}
+
+TEST(CliCommandLines, CompatOptionGluedToFlag) {
+    // fuse_opt (C virtiofsd) and CLI11 both accept "-osource=...".
+    EXPECT_EQ(accepted({"--socket-path=/s", "-osource=/d"}).fs.shared_dir, "/d");
+}
+
+TEST(CliCommandLines, DeprecatedSocketAlias) {
+    const auto r = parse({"--socket=/tmp/old", "--shared-dir=/d"});
+    ASSERT_TRUE(r.options) << r.error;
+    EXPECT_EQ(r.options->socket_path, "/tmp/old");
+    EXPECT_TRUE(has_warning_containing(r, "--socket-path"));
+}
+
+TEST(CliCommandLines, LogLevels) {
+    using spdlog::level::level_enum;
+    const std::vector<std::pair<std::string, level_enum>> cases{
+        {"error", level_enum::err}, {"err", level_enum::err},     {"warn", level_enum::warn},
+        {"info", level_enum::info}, {"debug", level_enum::debug}, {"trace", level_enum::trace},
+        {"off", level_enum::off}};
+    for (const auto& [word, level] : cases) {
+        EXPECT_EQ(
+            accepted({"--socket-path=/s", "--shared-dir=/d", "--log-level=" + word}).log_level,
+            level)
+            << word;
+    }
+    EXPECT_EQ(accepted({"--socket-path=/s", "--shared-dir=/d", "-d"}).log_level, level_enum::debug);
+    EXPECT_EQ(accepted({"--socket-path=/s", "-o", "source=/d,debug"}).log_level, level_enum::debug);
+    EXPECT_EQ(accepted({"--socket-path=/s", "-o", "source=/d,log_level=err"}).log_level,
+              level_enum::err);
+    EXPECT_EQ(accepted({"--socket-path=/s", "-o", "source=/d,loglevel=warn"}).log_level,
+              level_enum::warn);
+}
+
+TEST(CliCommandLines, ProcessFlags) {
+    const Options o = accepted({"--socket-path=/s", "--shared-dir=/d", "--syslog", "--daemonize",
+                                "-f", "--socket-group=kvm", "--rlimit-nofile=4096"});
+    EXPECT_TRUE(o.syslog);
+    EXPECT_TRUE(o.daemonize);
+    EXPECT_EQ(o.socket_group, "kvm");
+    EXPECT_EQ(o.rlimit_nofile, 4096u);
+    EXPECT_EQ(accepted({"--socket-path=/s", "--shared-dir=/d", "--rlimit-nofile=0"}).rlimit_nofile,
+              0u);
+    EXPECT_FALSE(accepted({"--socket-path=/s", "--shared-dir=/d"}).rlimit_nofile);
+}
+
+TEST(CliCommandLines, PrintCapabilitiesNeedsNothingElse) {
+    const Options o = accepted({"--print-capabilities"});
+    EXPECT_TRUE(o.print_capabilities);
+    const std::string json = vhost_user_capabilities_json();
+    EXPECT_NE(json.find("\"type\": \"fs\""), std::string::npos);
+    EXPECT_NE(json.find("separate-options"), std::string::npos);
+    EXPECT_EQ(json.find("migrate-precopy"), std::string::npos) << "no migration is built";
+}
+
+TEST(CliCommandLines, HelpAndVersionExitZero) {
+    for (const char* flag : {"--help", "-h", "--version", "-V"}) {
+        const auto r = parse({flag});
+        EXPECT_FALSE(r.options) << flag;
+        EXPECT_EQ(r.exit_status, 0) << flag;
+    }
+}
+
+// Each flag whose feature is not built yet is refused, and the message names it.
+TEST(CliUnbuiltFeatures, RefusedByName) {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+        {{"--sandbox=namespace"}, "--sandbox=namespace"},
+        {{"--sandbox=chroot"}, "--sandbox=chroot"},
+        {{"-o", "sandbox=namespace"}, "sandbox"},
+        {{"-o", "sandbox=chroot"}, "sandbox"},
+        {{"--seccomp=kill"}, "--seccomp=kill"},
+        {{"--seccomp=log"}, "--seccomp=log"},
+        {{"--seccomp=trap"}, "--seccomp=trap"},
+        {{"--xattrmap=:map::user.virtiofs.:"}, "--xattrmap"},
+        {{"-o", "xattrmap=:map::user.virtiofs.:"}, "xattrmap"},
+        {{"--uid-map=:0:100000:65536:"}, "--uid-map"},
+        {{"--gid-map=:0:100000:65536:"}, "--gid-map"},
+        {{"--translate-uid=guest:0:1000:1"}, "--translate-uid"},
+        {{"--translate-gid=host:0:1000:1"}, "--translate-gid"},
+        {{"--migration-mode=file-handles"}, "--migration-mode"},
+        {{"--migration-on-error=guest-error"}, "--migration-on-error"},
+        {{"--migration-verify-handles"}, "--migration-verify-handles"},
+        {{"--migration-confirm-paths"}, "--migration-confirm-paths"},
+        {{"--security-label"}, "--security-label"},
+        {{"-o", "security_label"}, "security_label"},
+        {{"--modcaps=+sys_admin:-chown"}, "--modcaps"},
+        {{"-o", "modcaps=+sys_admin"}, "modcaps"},
+        {{"--inode-file-handles=prefer"}, "--inode-file-handles=prefer"},
+        {{"--inode-file-handles=fallback"}, "--inode-file-handles=prefer"},
+        {{"--inode-file-handles=mandatory"}, "--inode-file-handles=mandatory"},
+        {{"-o", "posix_lock"}, "posix_lock"},
+        {{"-o", "flock"}, "flock"},
+    };
+    for (const auto& [extra, name] : cases) {
+        std::vector<std::string> args{"--socket-path=/tmp/s", "--shared-dir=/srv"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const std::string msg = refused(args);
+        EXPECT_NE(msg.find(name), std::string::npos)
+            << "message for " << extra.back() << " does not name it: " << msg;
+        EXPECT_NE(msg.find("not built yet"), std::string::npos) << msg;
+    }
+}
+
+TEST(CliUnbuiltFeatures, TurningALockBackOffIsFine) {
+    accepted({"--socket-path=/s", "--shared-dir=/d", "-o", "posix_lock,no_posix_lock"});
+    accepted({"--socket-path=/s", "--shared-dir=/d", "-o", "flock", "-o", "no_flock"});
+}
+
+TEST(CliUnbuiltFeatures, AllAreReportedAtOnce) {
+    const std::string msg =
+        refused({"--socket-path=/s", "--shared-dir=/d", "--sandbox=chroot", "--seccomp=kill"});
+    EXPECT_NE(msg.find("--sandbox"), std::string::npos);
+    EXPECT_NE(msg.find("--seccomp"), std::string::npos);
+}
+
+TEST(CliBadCommandLines, BadValuesFail) {
+    const std::vector<std::vector<std::string>> cases{
+        {"--cache=bogus"},
+        {"--cache=none"},  // the -o spelling is not a --cache value (as in Rust virtiofsd)
+        {"-o", "cache=bogus"},
+        {"-o", "cache=never"},
+        {"-o", "nosuchoption"},
+        {"-o", "nosuch=1"},
+        {"-o", "timeout=soon"},
+        {"-o", "max_idle_threads=-1"},
+        {"-o", "log_level=loud"},
+        {"--log-level=loud"},
+        {"--sandbox=jail"},
+        {"--seccomp=maybe"},
+        {"--inode-file-handles=sometimes"},
+        {"--num-queues=1"},
+        {"--tag="},
+        {"--tag=0123456789012345678901234567890123456"},  // 37 bytes
+        {"--rlimit-nofile=lots"},
+        {"--no-such-flag"},
+        {"stray-positional"},
+    };
+    for (const auto& extra : cases) {
+        std::vector<std::string> args{"--socket-path=/tmp/s", "--shared-dir=/srv"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto r = parse(args);
+        EXPECT_FALSE(r.options) << extra.back();
+        EXPECT_NE(r.exit_status, 0) << extra.back();
+    }
+}
+
+TEST(CliBadCommandLines, BadCompatValueNamesIt) {
+    EXPECT_NE(refused({"--socket-path=/s", "-o", "source=/d,cache=bogus"}).find("bogus"),
+              std::string::npos);
+    EXPECT_NE(refused({"--socket-path=/s", "-o", "source=/d,nosuchoption"}).find("nosuchoption"),
+              std::string::npos);
+}
+
+TEST(CliBadCommandLines, ExactlyOneSocket) {
+    EXPECT_NE(refused({"--shared-dir=/d"}).find("--socket-path"), std::string::npos);
+    refused({"--shared-dir=/d", "--socket-path=/a", "--fd=3"});
+    refused({"--shared-dir=/d", "--socket-path=/a", "--socket=/b"});
+    refused({"--shared-dir=/d", "--socket=/b", "--fd=3"});
+    refused({"--shared-dir=/d", "--fd=-1"});
+    refused({"--shared-dir=/d", "--fd=3", "--socket-group=kvm"});
+}
+
+TEST(CliBadCommandLines, SharedDirRequired) {
+    EXPECT_NE(refused({"--socket-path=/s"}).find("--shared-dir"), std::string::npos);
+    EXPECT_NE(refused({"--socket-path=/s", "-o", "cache=none"}).find("source="), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vfs::host::cli
