@@ -28,7 +28,7 @@ struct FsOptions {
     bool announce_submounts = true;
     bool killpriv_v2 = false;
     bool preserve_noatime = false;
-    bool posix_lock = true;
+    bool posix_lock = false;
     bool flock = false;
     // -o timeout= (C virtiofsd): entry and attribute timeout in seconds, replacing the
     // cache mode's. Unset: the cache mode decides.

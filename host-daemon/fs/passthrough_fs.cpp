@@ -78,7 +78,7 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::create(const FsOptions& op
 }
 
 PassthroughFs::PassthroughFs(const FsOptions& opts)
-    : opts_(opts), cache_(CachePolicy::from(opts.cache)) {}
+    : opts_(opts), cache_(CachePolicy::from(opts)) {}
 
 Result<InodeRef> PassthroughFs::inode(uint64_t nodeid) const {
     InodeRef i = inodes_.get(nodeid);

@@ -1,6 +1,5 @@
-// The contract between a queue worker and whatever serves requests (the FUSE server, or
-// until it lands the temporary InitOnlyHandler): the worker pops and validates chains; the
-// handler turns each one into a reply, now or later.
+// The contract between a queue worker and whatever serves requests (the FUSE server): the
+// worker pops and validates chains; the handler turns each one into a reply, now or later.
 //
 // Each chain arrives in a preallocated RequestSlot that stays the handler's until it calls
 // QueueContext::complete(). A handler may finish inside handle(), or submit io_uring work

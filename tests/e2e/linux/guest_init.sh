@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # /init of the e2e guest. Kernel command line parameters:
 #   vfs.tag=TAG        virtio-fs tag to mount at /mnt (or vfs.fstype=9p with a 9p tag)
-#   vfs.script=NAME    full | basic | shell (an interactive busybox shell, for the demo)
+#   vfs.script=NAME    full | basic (the e2e checks) | demo (list, read, write back)
+#                      | shell (an interactive busybox shell, for tools/demo --linux)
 #   vfs.cache=MODE     the daemon's cache mode, which the test script adapts to
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -29,6 +30,12 @@ echo "E2E-MOUNTED $fstype $tag"
 if [ "$script" = shell ]; then
   echo "The host folder is mounted at /mnt. Type 'poweroff -f' to leave."
   cd /mnt && setsid cttyhack sh
+elif [ "$script" = demo ]; then
+  echo "guest\$ ls -l /mnt" && ls -l /mnt
+  echo "guest\$ cat /mnt/notes.txt" && cat /mnt/notes.txt
+  echo "guest\$ echo ... > /mnt/from-guest.txt"
+  echo "hello from a $(uname -s) $(uname -r) guest, written at $(date -u)" >/mnt/from-guest.txt
+  echo "E2E-END"
 else
   sh /bin/guest_fs_test.sh /mnt "$script" "$cache"
   echo "E2E-END"
