@@ -30,8 +30,8 @@ void HeapAllocator::add_region(void* base, size_t size) {
 }
 
 void* HeapAllocator::allocate(size_t size, size_t align) {
+    if (align == 0 || (align & (align - 1)) != 0 || size > (SIZE_MAX >> 2)) return nullptr;
     if (align < kGranule) align = kGranule;
-    if ((align & (align - 1)) != 0 || size > (SIZE_MAX >> 2)) return nullptr;
     size_t need = align_up(size == 0 ? 1 : size, kGranule) + sizeof(AllocHeader);
     if (need < kMinBlock) need = kMinBlock;
 

@@ -7,10 +7,12 @@
 //   expect_tag=NAME          fail unless the device's tag is NAME
 //   expect_request_queues=N  fail unless num_request_queues is N
 //   queue_size=N             requested queue size (default 256; the device may cap it)
+//   fuse_init=0              skip the FUSE_INIT round trip after DRIVER_OK
 //   fault=page|panic         deliberately crash, to test the exception and panic paths
 #include <linux/virtio_config.h>
 #include <linux/virtio_fs.h>
 
+#include "apps/probe/fuse_init_smoke.h"
 #include "arch/x86_64/clock.h"
 #include "drivers/pci/enumerate.h"
 #include "drivers/pci/identity_mmio.h"
@@ -169,6 +171,18 @@ int app_main(int argc, char** argv) {
         "\"request_queues\":%u}\n",
         static_cast<unsigned long>(ready_ns),
         static_cast<unsigned long>(__image_end - __image_start), request_queues);
+
+    // DRIVER_OK alone does not show the daemon accepted the queues: one round trip does.
+    const char* smoke = find_arg(argc, argv, "fuse_init");
+    if (!smoke || !equal(smoke, "0")) {
+        auto init = fuse_init_roundtrip(queues[1], dma, 5000);
+        if (!init) {
+            kprintf("FUSE_INIT on queue 1: errno %d\n", init.error());
+            return fail("no FUSE_INIT reply from the daemon");
+        }
+        kprintf("FUSE_INIT reply: protocol %u.%u, max_write %u\n", init->major, init->minor,
+                init->max_write);
+    }
 
     if (expect_tag && !equal(tag, expect_tag)) return fail("tag differs from expect_tag");
     if (expect_queues && parse_ulong(expect_queues, 0) != request_queues)

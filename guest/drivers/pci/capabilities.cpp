@@ -7,8 +7,8 @@ namespace vfs::guest::pci {
 namespace {
 
 constexpr uint8_t kFirstCapOffset = 0x40;  // just past the standard header
-// Each entry takes at least 4 bytes of [0x40, 0x100): more hops than this is a loop.
-constexpr int kMaxHops = (256 - kFirstCapOffset) / 4;
+// More hops than entries fit in the space means the chain loops.
+constexpr int kMaxHops = kMaxCapabilities;
 
 // Follows the chain from pointer `ptr` until an entry with `id`.
 wire::Result<uint8_t> walk_from(ConfigSpace& cfg, Bdf f, uint8_t ptr, uint8_t id) {

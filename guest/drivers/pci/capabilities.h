@@ -11,6 +11,11 @@
 
 namespace vfs::guest::pci {
 
+// Most capabilities [0x40, 0x100) can hold (4 bytes each). A caller iterating with
+// next_capability() must stop after this many: a looping chain makes every single call
+// succeed.
+inline constexpr int kMaxCapabilities = (256 - 0x40) / 4;
+
 // Offset of the first capability with `id`. ENOENT if the function has none (no list, or
 // no such entry); ELOOP if the chain is longer than the space could hold; EINVAL if a
 // pointer leads into the standard header or past the end.

@@ -148,7 +148,11 @@ bool valid_notify_multiplier(uint32_t m) {
 wire::Result<VirtioPciLayout> find_virtio_layout(pci::ConfigSpace& cfg, const pci::Device& dev) {
     Parser p{cfg, dev, {}};
     auto cap = pci::find_capability(cfg, dev.bdf, PCI_CAP_ID_VNDR);
-    while (cap) {
+    for (int seen = 0; cap; ++seen) {
+        if (seen == pci::kMaxCapabilities) {
+            cap = wire::Error{ELOOP};
+            break;
+        }
         p.consider(*cap);
         cap = pci::next_capability(cfg, dev.bdf, *cap, PCI_CAP_ID_VNDR);
     }

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Boots a unikernel image under QEMU (TCG), optionally with a vhost-user-fs device backed
+by a running virtio-fs daemon, and checks the outcome.
+
+The guest reports through isa-debug-exit (guest/arch/x86_64/debug_exit.h: 33 = pass) and
+on serial; this script asserts the exit status, that every --expect regex matches a
+serial line, and that QEMU did not report a failed vhost-user start (which a guest cannot
+see). Everything it starts is bounded by timeouts and cleaned up. Exit status: 0 pass,
+1 fail, 77 skip (peer daemon unavailable).
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER_SCRIPT = os.path.join(HERE, "..", "..", "..", "shared", "peers", "get-virtiofsd.sh")
+
+
+def daemon_command(kind, binary, socket, shared):
+    if kind == "rust":
+        script = os.environ.get("VFS_VIRTIOFSD_PEER_SCRIPT", PEER_SCRIPT)
+        if not os.path.exists(script):
+            return None
+        try:
+            wrapper = subprocess.run(["bash", script], capture_output=True, text=True,
+                                     timeout=300, check=True).stdout.strip().splitlines()[-1]
+        except (subprocess.SubprocessError, IndexError):
+            return None
+        return [wrapper, f"--socket-path={socket}", f"--shared-dir={shared}"]
+    if kind == "qemu-c":
+        path = binary or "/usr/lib/qemu/virtiofsd"
+        if not os.path.exists(path):
+            return None
+        return [path, f"--socket-path={socket}", "-o", f"source={shared}"]
+    if kind == "cxx":  # virtiofsd-cxx follows the Rust daemon's flags
+        if not binary or not os.path.exists(binary):
+            return None
+        return [binary, f"--socket-path={socket}", f"--shared-dir={shared}"]
+    raise ValueError(kind)
+
+
+def stop(proc, grace=5.0):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--image", required=True)
+    ap.add_argument("--machine", default="q35", choices=["pc", "q35"])
+    ap.add_argument("--daemon", default="rust", choices=["rust", "qemu-c", "cxx", "none"])
+    ap.add_argument("--daemon-bin", help="daemon binary (qemu-c, cxx)")
+    ap.add_argument("--tag", default="myfs")
+    ap.add_argument("--request-queues", type=int, default=1)
+    ap.add_argument("--memory", default="512M")
+    ap.add_argument("--append", default="", help="kernel command line")
+    ap.add_argument("--expect-status", type=int, default=33)
+    ap.add_argument("--expect", action="append", default=[], help="regex a serial line must match")
+    ap.add_argument("--timeout", type=float, default=60.0)
+    args = ap.parse_args()
+
+    if not shutil.which("qemu-system-x86_64"):
+        print("SKIP: qemu-system-x86_64 not found")
+        return SKIP
+    work = tempfile.mkdtemp(prefix="vfs-unikernel-")
+    daemon = None
+    qemu = None
+    try:
+        socket = os.path.join(work, "vhost-fs.sock")
+        shared = os.path.join(work, "shared")
+        os.mkdir(shared)
+        with open(os.path.join(shared, "hello.txt"), "w") as f:
+            f.write("hello from the host\n")
+        serial_path = os.path.join(work, "serial.log")
+
+        cmd = ["qemu-system-x86_64", "-machine", f"{args.machine},accel=tcg", "-cpu", "max",
+               "-m", args.memory, "-kernel", args.image, "-append", args.append,
+               "-nographic", "-no-reboot", "-net", "none", "-monitor", "none",
+               "-serial", f"file:{serial_path}",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        if args.daemon != "none":
+            dcmd = daemon_command(args.daemon, args.daemon_bin, socket, shared)
+            if dcmd is None:
+                print(f"SKIP: daemon '{args.daemon}' not available")
+                return SKIP
+            daemon_log = open(os.path.join(work, "daemon.log"), "w")
+            daemon = subprocess.Popen(dcmd, stdout=daemon_log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+            deadline = time.monotonic() + 15
+            while not os.path.exists(socket):
+                if daemon.poll() is not None or time.monotonic() > deadline:
+                    print("FAIL: daemon did not create its socket")
+                    print(open(os.path.join(work, "daemon.log")).read())
+                    return 1
+                time.sleep(0.05)
+            cmd += ["-object", f"memory-backend-memfd,id=mem,size={args.memory},share=on",
+                    "-numa", "node,memdev=mem",
+                    "-chardev", f"socket,id=char0,path={socket}",
+                    "-device", f"vhost-user-fs-pci,chardev=char0,tag={args.tag},"
+                               f"num-request-queues={args.request_queues}"]
+
+        print("+ " + " ".join(cmd), flush=True)
+        started = time.monotonic()
+        qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            qemu_out, _ = qemu.communicate(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            stop(qemu)
+            qemu_out = qemu.stdout.read() if qemu.stdout else ""
+            print(f"FAIL: QEMU still running after {args.timeout}s")
+            print(open(serial_path, errors="replace").read() if os.path.exists(serial_path) else "")
+            return 1
+        elapsed = time.monotonic() - started
+        serial = open(serial_path, errors="replace").read() if os.path.exists(serial_path) else ""
+        print("--- serial ---\n" + serial + "--- qemu ---\n" + qemu_out, flush=True)
+
+        ok = True
+        if qemu.returncode != args.expect_status:
+            print(f"FAIL: QEMU exit status {qemu.returncode}, expected {args.expect_status}")
+            ok = False
+        lines = serial.splitlines()
+        for pattern in args.expect:
+            if not any(re.search(pattern, l) for l in lines):
+                print(f"FAIL: no serial line matches {pattern!r}")
+                ok = False
+        if re.search(r"vhost\S* failed|Error starting vhost|vhost-user.*error", qemu_out, re.I):
+            print("FAIL: QEMU reports a vhost-user failure")
+            ok = False
+        image_bytes = os.path.getsize(args.image)
+        print(f'BENCH {{"name":"unikernel_qemu_run","machine":"{args.machine}",'
+              f'"daemon":"{args.daemon}","wall_s":{elapsed:.3f},"image_file_bytes":{image_bytes}}}')
+        print("PASS" if ok else "FAIL")
+        return 0 if ok else 1
+    finally:
+        stop(qemu)
+        stop(daemon)
+        if daemon is not None and os.path.exists(os.path.join(work, "daemon.log")):
+            log = open(os.path.join(work, "daemon.log"), errors="replace").read()
+            print("--- daemon ---\n" + log[-2000:])
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
