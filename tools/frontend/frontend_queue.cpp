@@ -113,6 +113,24 @@ Result<uint32_t> FrontendQueue::wait(uint64_t token, int timeout_ms) {
     }
 }
 
+Result<uint32_t> FrontendQueue::take_used(vfs::wire::DriverCompletion* out, uint32_t max) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_) return Error{EPROTO};
+    uint32_t n = 0;
+    // Chains an earlier wait() reaped but nobody claimed come first.
+    for (auto it = done_.begin(); it != done_.end() && n < max; it = done_.erase(it))
+        out[n++] = vfs::wire::DriverCompletion{it->first, it->second};
+    while (n < max && dq_.has_used()) {
+        auto c = dq_.reclaim();
+        if (!c) {
+            failed_ = true;
+            return Error{c.error()};
+        }
+        out[n++] = *c;
+    }
+    return n;
+}
+
 bool FrontendQueue::wait_error(int timeout_ms) {
     pollfd p{err_.get(), POLLIN, 0};
     if (::poll(&p, 1, timeout_ms) <= 0) return false;

@@ -46,6 +46,12 @@ class FrontendQueue {
     // ETIMEDOUT after timeout_ms.
     Result<uint32_t> wait(uint64_t token, int timeout_ms);
 
+    // For pipelined drivers that track their own tokens (vfs-bench): moves up to max
+    // finished chains, whatever their token, into out without blocking, and returns how
+    // many. Poll call_fd() to sleep until there may be more. Waiters in wait() on the same
+    // queue would miss the chains taken here, so use one style per queue.
+    Result<uint32_t> take_used(vfs::wire::DriverCompletion* out, uint32_t max);
+
     // True if the backend signalled the err eventfd (a broken queue) within timeout_ms.
     bool wait_error(int timeout_ms);
 
