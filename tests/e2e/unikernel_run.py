@@ -70,6 +70,8 @@ def main():
     ap.add_argument("--expect-status", type=int, default=33)
     ap.add_argument("--expect", action="append", default=[], help="regex a serial line must match")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--high-bars", action="store_true",
+                    help="add a device with a 4 GiB BAR so firmware moves 64-bit BARs above 4 GiB")
     args = ap.parse_args()
 
     if not shutil.which("qemu-system-x86_64"):
@@ -112,6 +114,10 @@ def main():
                     "-device", f"vhost-user-fs-pci,chardev=char0,tag={args.tag},"
                                f"num-request-queues={args.request_queues}"]
 
+        if args.high_bars:
+            # The backing memory is never touched, so it costs nothing.
+            cmd += ["-object", "memory-backend-ram,id=bigbar,size=4G",
+                    "-device", "ivshmem-plain,memdev=bigbar"]
         print("+ " + " ".join(cmd), flush=True)
         started = time.monotonic()
         qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
