@@ -70,7 +70,7 @@ CommandLine::CommandLine(Options& o) {
     app.footer(
         "Flags of Rust virtiofsd and QEMU's C virtiofsd are accepted with the same meaning. "
         "Flags whose feature is not built yet (sandboxing, seccomp, xattr and ID mapping, "
-        "migration, security labels, capability changes, file-handle inodes, remote locks) "
+        "migration, security labels, capability changes, remote locks) "
         "are refused at start-up with a message naming them.");
     app.set_version_flag("-V,--version", "virtiofsd-cxx " VFS_VERSION,
                          "Print the version and exit");
@@ -167,9 +167,11 @@ CommandLine::CommandLine(Options& o) {
                  "unprivileged daemon gets EPERM for files it does not own)");
     add_word_option(app, "--inode-file-handles", o.fs.inode_file_handles,
                     inode_file_handles_words(),
-                    "Hold inodes by file handle instead of O_PATH descriptor. Only never is "
-                    "built yet; prefer (old name: fallback) and mandatory are refused "
-                    "[default: never]");
+                    "Hold looked-up inodes by file handle instead of an open O_PATH "
+                    "descriptor, so a guest walking a huge tree cannot exhaust the fd limit "
+                    "(needs CAP_DAC_READ_SEARCH). prefer (old name: fallback) falls back to "
+                    "descriptors where handles do not work; mandatory refuses to start "
+                    "without them [default: never]");
 
     // Performance knobs.
     app.add_option("--thread-pool-size", o.thread_pool_size,

@@ -61,11 +61,6 @@ std::vector<std::string> unbuilt_feature_errors(const Options& o) {
             "--modcaps (or -o modcaps=) is not built yet: virtiofsd-cxx does not "
             "drop capabilities, so there is no list to modify. Remove it.");
     }
-    if (o.fs.inode_file_handles != InodeFileHandles::kNever) {
-        errors.push_back("--inode-file-handles=" + word_for(o.fs.inode_file_handles) +
-                         " is not built yet: inodes are always held by O_PATH descriptors. "
-                         "Pass --inode-file-handles=never (the default) or remove it.");
-    }
     if (o.posix_lock) {
         errors.push_back(
             "-o posix_lock is not built yet: remote POSIX locks are not "

@@ -22,7 +22,8 @@ InodeRef InodeTable::get(uint64_t nodeid) const {
     return it == by_id_.end() ? nullptr : it->second;
 }
 
-InodeRef InodeTable::add_lookup(InodeKey key, mode_t type, UniqueFd fd) {
+InodeRef InodeTable::add_lookup(InodeKey key, mode_t type, UniqueFd fd,
+                                std::optional<FileHandle> handle) {
     std::unique_lock lock(mu_);
     if (auto it = by_key_.find(key); it != by_key_.end()) {
         InodeRef& existing = by_id_.at(it->second);
@@ -34,6 +35,7 @@ InodeRef InodeTable::add_lookup(InodeKey key, mode_t type, UniqueFd fd) {
     inode->key = key;
     inode->type = type;
     inode->fd = std::move(fd);
+    inode->handle = handle;
     inode->nlookup = 1;
     by_id_[inode->nodeid] = inode;
     by_key_[key] = inode->nodeid;

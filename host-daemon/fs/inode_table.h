@@ -13,9 +13,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "fs/file_handles.h"
 #include "fs/unique_fd.h"
 
 namespace vfs::host {
@@ -31,7 +33,8 @@ struct Inode {
     uint64_t nodeid = 0;
     InodeKey key;
     mode_t type = 0;  // S_IFMT bits, fixed for the inode's life
-    UniqueFd fd;      // O_PATH
+    UniqueFd fd;      // O_PATH; invalid when `handle` stands in for it
+    std::optional<FileHandle> handle;
     uint64_t nlookup = 0;
 };
 
@@ -46,8 +49,10 @@ class InodeTable {
     InodeRef get(uint64_t nodeid) const;
 
     // After a successful lookup of (key): the existing inode with one more lookup, or a
-    // new one that takes `fd`. The caller's fd is closed if an inode already existed.
-    InodeRef add_lookup(InodeKey key, mode_t type, UniqueFd fd);
+    // new one that takes `fd` and `handle` (either may be empty, not both). The caller's
+    // fd is closed if an inode already existed.
+    InodeRef add_lookup(InodeKey key, mode_t type, UniqueFd fd,
+                        std::optional<FileHandle> handle = std::nullopt);
 
     // Drops n lookups; the inode goes when none remain. Unknown ids are ignored, as a
     // FORGET has no reply to carry an error.

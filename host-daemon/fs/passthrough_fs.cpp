@@ -73,6 +73,16 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::create(const FsOptions& op
     if (!attr) return Error{attr.error()};
     struct stat st {};
     if (fstat(root.get(), &st) != 0) return errno_error();
+    if (opts.inode_file_handles != InodeFileHandles::kNever) {
+        // Reopening needs CAP_DAC_READ_SEARCH; try it once on the root rather than fail
+        // on the first lookup.
+        auto h = fs->file_handles_.encode(root.get(), mnt_id);
+        Result<UniqueFd> reopened = Error{h ? 0 : h.error()};
+        if (h) reopened = fs->file_handles_.open(*h, O_PATH);
+        fs->use_file_handles_ = reopened.ok();
+        if (!reopened && opts.inode_file_handles == InodeFileHandles::kMandatory)
+            return Error{reopened.error()};
+    }
     fs->inodes_.set_root(InodeKey{st.st_dev, st.st_ino, mnt_id}, S_IFDIR, std::move(root));
     return fs;
 }
@@ -92,10 +102,19 @@ Result<InodeRef> PassthroughFs::dir_inode(uint64_t nodeid) const {
     return i;
 }
 
+Result<InodeFd> PassthroughFs::path_fd(const Inode& inode) const {
+    if (inode.fd.valid()) return InodeFd::borrowed(inode.fd.get());
+    auto fd = file_handles_.open(*inode.handle, O_PATH);
+    if (!fd) return Error{fd.error()};
+    return InodeFd::owned(std::move(*fd));
+}
+
 Result<UniqueFd> PassthroughFs::reopen(const Inode& inode, int flags) const {
-    // Through our own fd's magic link: the inode itself, never a path the guest chose.
-    // A symlink inode is refused, so the reopen can never follow one.
+    // Through our own fd's magic link (or the inode's file handle): the inode itself,
+    // never a path the guest chose. A symlink inode is refused, so the reopen can never
+    // follow one.
     if (inode.type == S_IFLNK) return Error{ELOOP};
+    if (!inode.fd.valid()) return file_handles_.open(*inode.handle, flags & ~O_NOFOLLOW);
     FdName n(inode.fd.get());
     int fd = openat(proc_self_fd_.get(), n.buf, (flags & ~O_NOFOLLOW) | O_CLOEXEC);
     if (fd < 0) return errno_error();
@@ -140,8 +159,18 @@ Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd
     if (!attr) return Error{attr.error()};
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) return errno_error();
+    std::optional<FileHandle> handle;
+    if (use_file_handles_) {
+        auto h = file_handles_.encode(fd.get(), mnt_id);
+        if (h) {
+            handle = *h;
+        } else if (opts_.inode_file_handles == InodeFileHandles::kMandatory) {
+            return Error{h.error()};
+        }
+    }
+    if (handle) fd.reset();  // the handle stands in for the fd: nothing stays open
     InodeRef in = inodes_.add_lookup(InodeKey{st.st_dev, st.st_ino, mnt_id}, attr->mode & S_IFMT,
-                                     std::move(fd));
+                                     std::move(fd), handle);
     fuse_entry_out e{};
     e.nodeid = in->nodeid;
     e.generation = 0;
@@ -154,23 +183,23 @@ Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd
 Result<fuse_entry_out> PassthroughFs::lookup_child(const Inode& parent, std::string_view name) {
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
+    auto pfd = path_fd(parent);
+    if (!pfd) return Error{pfd.error()};
     int fd = -1;
     if (n->view() == "." || (n->view() == ".." && parent.nodeid == FUSE_ROOT_ID)) {
         // ".." of the share root is the root: the guest can never climb out.
-        fd = openat(parent.fd.get(), ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(pfd->get(), ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
     } else if (n->view() == "..") {
-        fd = openat(parent.fd.get(), "..", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(pfd->get(), "..", O_PATH | O_NOFOLLOW | O_CLOEXEC);
     } else {
         if (have_openat2_) {
             open_how how{};
             how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
             how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
-            fd = static_cast<int>(
-                syscall(SYS_openat2, parent.fd.get(), n->c_str(), &how, sizeof(how)));
+            fd = static_cast<int>(syscall(SYS_openat2, pfd->get(), n->c_str(), &how, sizeof(how)));
             if (fd < 0 && errno == ENOSYS) have_openat2_ = false;
         }
-        if (!have_openat2_)
-            fd = openat(parent.fd.get(), n->c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (!have_openat2_) fd = openat(pfd->get(), n->c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) return errno_error();
     return entry_for(parent, UniqueFd(fd));
@@ -190,7 +219,9 @@ void PassthroughFs::forget(uint64_t nodeid, uint64_t nlookup) {
 Result<fuse_attr_out> PassthroughFs::getattr(uint64_t nodeid, const uint64_t*) {
     auto i = inode(nodeid);
     if (!i) return Error{i.error()};
-    auto attr = stat_inode((*i)->fd.get(), 0, nullptr);
+    auto fd = path_fd(**i);
+    if (!fd) return Error{fd.error()};
+    auto attr = stat_inode(fd->get(), 0, nullptr);
     if (!attr) return Error{attr.error()};
     fuse_attr_out out{};
     split_timeout(cache_.attr_timeout_s, &out.attr_valid, &out.attr_valid_nsec);
@@ -208,7 +239,9 @@ Result<fuse_attr_out> PassthroughFs::setattr(const RequestContext&, uint64_t nod
         h = handles_.get(in.fh);
         if (!h || h->inode.get() != &i) return Error{EBADF};
     }
-    FdName n(i.fd.get());
+    auto ifd = path_fd(i);
+    if (!ifd) return Error{ifd.error()};
+    FdName n(ifd->get());
     if (in.valid & FATTR_MODE) {
         if (i.type == S_IFLNK) return Error{EOPNOTSUPP};
         const int r = h ? fchmod(h->fd.get(), in.mode & 07777)
@@ -218,7 +251,7 @@ Result<fuse_attr_out> PassthroughFs::setattr(const RequestContext&, uint64_t nod
     if (in.valid & (FATTR_UID | FATTR_GID)) {
         const uid_t uid = (in.valid & FATTR_UID) ? in.uid : static_cast<uid_t>(-1);
         const gid_t gid = (in.valid & FATTR_GID) ? in.gid : static_cast<gid_t>(-1);
-        if (fchownat(i.fd.get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+        if (fchownat(ifd->get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
             return errno_error();
     }
     if (in.valid & FATTR_SIZE) {
@@ -255,7 +288,9 @@ Result<size_t> PassthroughFs::readlink(uint64_t nodeid, char* buf, size_t cap) {
     auto i = inode(nodeid);
     if (!i) return Error{i.error()};
     if ((*i)->type != S_IFLNK) return Error{EINVAL};
-    const ssize_t n = readlinkat((*i)->fd.get(), "", buf, cap);
+    auto fd = path_fd(**i);
+    if (!fd) return Error{fd.error()};
+    const ssize_t n = readlinkat(fd->get(), "", buf, cap);
     if (n < 0) return errno_error();
     return static_cast<size_t>(n);
 }
@@ -265,6 +300,8 @@ Result<fuse_entry_out> PassthroughFs::mknod(const RequestContext& ctx, uint64_t 
                                             uint32_t umask) {
     auto p = dir_inode(parent);
     if (!p) return Error{p.error()};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
     if (n->is_dot_or_dotdot()) return Error{EEXIST};
@@ -272,7 +309,7 @@ Result<fuse_entry_out> PassthroughFs::mknod(const RequestContext& ctx, uint64_t 
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
         const mode_t m = (mode & S_IFMT) | (mode & 07777 & ~umask);
-        if (mknodat((*p)->fd.get(), n->c_str(), m, rdev) != 0) return errno_error();
+        if (mknodat(pfd->get(), n->c_str(), m, rdev) != 0) return errno_error();
     }
     return lookup_child(**p, n->view());
 }
@@ -281,13 +318,15 @@ Result<fuse_entry_out> PassthroughFs::mkdir(const RequestContext& ctx, uint64_t 
                                             std::string_view name, uint32_t mode, uint32_t umask) {
     auto p = dir_inode(parent);
     if (!p) return Error{p.error()};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
     if (n->is_dot_or_dotdot()) return Error{EEXIST};
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
-        if (mkdirat((*p)->fd.get(), n->c_str(), mode & 07777 & ~umask) != 0) return errno_error();
+        if (mkdirat(pfd->get(), n->c_str(), mode & 07777 & ~umask) != 0) return errno_error();
     }
     return lookup_child(**p, n->view());
 }
@@ -296,6 +335,8 @@ Result<fuse_entry_out> PassthroughFs::symlink(const RequestContext& ctx, uint64_
                                               std::string_view name, std::string_view target) {
     auto p = dir_inode(parent);
     if (!p) return Error{p.error()};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
     if (n->is_dot_or_dotdot()) return Error{EEXIST};
@@ -306,7 +347,7 @@ Result<fuse_entry_out> PassthroughFs::symlink(const RequestContext& ctx, uint64_
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
-        if (symlinkat(t.c_str(), (*p)->fd.get(), n->c_str()) != 0) return errno_error();
+        if (symlinkat(t.c_str(), pfd->get(), n->c_str()) != 0) return errno_error();
     }
     return lookup_child(**p, n->view());
 }
@@ -318,31 +359,38 @@ Result<fuse_entry_out> PassthroughFs::link(const RequestContext&, uint64_t nodei
     if ((*i)->type == S_IFDIR) return Error{EPERM};
     auto p = dir_inode(newparent);
     if (!p) return Error{p.error()};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
     auto n = ComponentName::from(newname);
     if (!n) return Error{n.error()};
     if (n->is_dot_or_dotdot()) return Error{EEXIST};
-    if (linkat((*i)->fd.get(), "", (*p)->fd.get(), n->c_str(), AT_EMPTY_PATH) != 0)
-        return errno_error();
+    auto ifd = path_fd(**i);
+    if (!ifd) return Error{ifd.error()};
+    if (linkat(ifd->get(), "", pfd->get(), n->c_str(), AT_EMPTY_PATH) != 0) return errno_error();
     return lookup_child(**p, n->view());
 }
 
 Status PassthroughFs::unlink(const RequestContext&, uint64_t parent, std::string_view name) {
     auto p = dir_inode(parent);
     if (!p) return Error{p.error()};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
     if (n->is_dot_or_dotdot()) return Error{EISDIR};
-    if (unlinkat((*p)->fd.get(), n->c_str(), 0) != 0) return errno_error();
+    if (unlinkat(pfd->get(), n->c_str(), 0) != 0) return errno_error();
     return {};
 }
 
 Status PassthroughFs::rmdir(const RequestContext&, uint64_t parent, std::string_view name) {
     auto p = dir_inode(parent);
     if (!p) return Error{p.error()};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
     if (n->is_dot_or_dotdot()) return Error{n->view() == "." ? EINVAL : ENOTEMPTY};
-    if (unlinkat((*p)->fd.get(), n->c_str(), AT_REMOVEDIR) != 0) return errno_error();
+    if (unlinkat(pfd->get(), n->c_str(), AT_REMOVEDIR) != 0) return errno_error();
     return {};
 }
 
@@ -351,15 +399,18 @@ Status PassthroughFs::rename(const RequestContext&, uint64_t parent, std::string
     if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return Error{EINVAL};
     auto p = dir_inode(parent);
     if (!p) return Error{p.error()};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
     auto np = dir_inode(newparent);
     if (!np) return Error{np.error()};
+    auto npfd = path_fd(**np);
+    if (!npfd) return Error{npfd.error()};
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
     auto nn = ComponentName::from(newname);
     if (!nn) return Error{nn.error()};
     if (n->is_dot_or_dotdot() || nn->is_dot_or_dotdot()) return Error{EBUSY};
-    if (syscall(SYS_renameat2, (*p)->fd.get(), n->c_str(), (*np)->fd.get(), nn->c_str(), flags) !=
-        0)
+    if (syscall(SYS_renameat2, pfd->get(), n->c_str(), npfd->get(), nn->c_str(), flags) != 0)
         return errno_error();
     return {};
 }
@@ -411,6 +462,8 @@ Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t p
                                            uint32_t umask) {
     auto p = dir_inode(parent);
     if (!p) return Error{p.error()};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
     if (n->is_dot_or_dotdot()) return Error{EISDIR};
@@ -420,7 +473,7 @@ Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t p
         if (!creds.ok()) return Error{EPERM};
         const int f = (open_flags_for_host(flags) & ~O_DIRECTORY) | O_CREAT |
                       (static_cast<int>(flags) & O_EXCL) | O_NOFOLLOW | O_CLOEXEC;
-        fd = openat((*p)->fd.get(), n->c_str(), f, mode & 07777 & ~umask);
+        fd = openat(pfd->get(), n->c_str(), f, mode & 07777 & ~umask);
         if (fd < 0) return errno_error();
     }
     UniqueFd file(fd);
@@ -439,13 +492,15 @@ Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t 
                                             uint32_t mode, uint32_t flags, uint32_t umask) {
     auto p = dir_inode(parent);
     if (!p) return Error{p.error()};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
     int fd = -1;
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
         int f = open_flags_for_host(flags) & ~(O_DIRECTORY | O_ACCMODE);
         f |= ((flags & O_ACCMODE) == O_RDONLY ? O_RDWR : (flags & O_ACCMODE)) | O_TMPFILE;
-        fd = openat((*p)->fd.get(), ".", f | O_CLOEXEC, mode & 07777 & ~umask);
+        fd = openat(pfd->get(), ".", f | O_CLOEXEC, mode & 07777 & ~umask);
         if (fd < 0) return errno_error();
     }
     UniqueFd file(fd);
@@ -553,7 +608,9 @@ Result<fuse_kstatfs> PassthroughFs::statfs(uint64_t nodeid) {
     auto i = inode(nodeid);
     if (!i) return Error{i.error()};
     struct statfs s {};
-    if (fstatfs((*i)->fd.get(), &s) != 0) return errno_error();
+    auto fd = path_fd(**i);
+    if (!fd) return Error{fd.error()};
+    if (fstatfs(fd->get(), &s) != 0) return errno_error();
     fuse_kstatfs k{};
     k.blocks = s.f_blocks;
     k.bfree = s.f_bfree;

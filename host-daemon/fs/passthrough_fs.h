@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 
+#include "fs/file_handles.h"
 #include "fs/filesystem.h"
 #include "fs/fs_options.h"
 #include "fs/handle_table.h"
@@ -77,6 +78,7 @@ class PassthroughFs final : public Filesystem {
     Result<InodeRef> inode(uint64_t nodeid) const;
     Result<InodeRef> dir_inode(uint64_t nodeid) const;
     Result<UniqueFd> reopen(const Inode& inode, int flags) const;
+    Result<InodeFd> path_fd(const Inode& inode) const;
     Result<fuse_entry_out> lookup_child(const Inode& parent, std::string_view name);
     Result<fuse_entry_out> entry_for(const Inode& parent, UniqueFd fd);
     Result<fuse_attr> stat_inode(int fd, uint64_t parent_mnt_id, uint64_t* mnt_id) const;
@@ -88,6 +90,8 @@ class PassthroughFs final : public Filesystem {
     UniqueFd proc_self_fd_;
     InodeTable inodes_;
     HandleTable handles_;
+    FileHandleStore file_handles_;
+    bool use_file_handles_ = false;
     std::atomic<bool> have_openat2_{true};  // cleared once if the kernel lacks openat2
 };
 

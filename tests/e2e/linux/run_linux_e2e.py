@@ -112,10 +112,10 @@ def host_checks(share, probe, script):
     return results
 
 
-def start_daemon(kind, binary, sock, share, cache, log_path):
+def start_daemon(kind, binary, sock, share, cache, log_path, extra=()):
     if kind == "cxx":
         cmd = [binary, f"--socket-path={sock}", f"--shared-dir={share}", f"--cache={cache}",
-               "--xattr", "--sandbox=none"]
+               "--xattr", "--sandbox=none", *extra]
     elif kind == "rust":
         cmd = [binary, f"--socket-path={sock}", f"--shared-dir={share}", f"--cache={cache}",
                "--xattr", "--sandbox=none", "--seccomp=none"]
@@ -139,7 +139,9 @@ def run_guest(args, kind, workdir):
     sock = os.path.join(workdir, "vfs.sock")
     prepare_share(share, args.probe)
     daemon_bin = args.daemon_bin if kind == args.daemon else args.peer_bin
-    daemon = start_daemon(kind, daemon_bin, sock, share, args.cache, os.path.join(workdir, f"{kind}-daemon.log"))
+    daemon = start_daemon(kind, daemon_bin, sock, share, args.cache,
+                          os.path.join(workdir, f"{kind}-daemon.log"),
+                          args.daemon_arg if kind == args.daemon else ())
     qemu_cmd = [
         "qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "2",
         "-m", "1024", "-object", "memory-backend-memfd,id=mem,size=1024M,share=on",
@@ -211,6 +213,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--kernel-cache", default="/var/tmp/vfs-cache/kernel")
     ap.add_argument("--json")
+    ap.add_argument("--daemon-arg", action="append", default=[],
+                    help="an extra flag for our daemon (repeatable)")
     args = ap.parse_args()
 
     kroot = subprocess.run(["bash", os.path.join(HERE, "fetch_kernel.sh"), args.kernel_cache],

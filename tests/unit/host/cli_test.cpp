@@ -94,6 +94,17 @@ TEST(CliCommandLines, CompatOptionsOverrideFlags) {
     EXPECT_EQ(o.fs.cache, CacheMode::kAuto);
 }
 
+TEST(CliCommandLines, InodeFileHandleModes) {
+    EXPECT_EQ(filesystem_options(accepted({"--socket-path=/s", "--shared-dir=/a",
+                                           "--inode-file-handles=fallback"}))
+                  .inode_file_handles,
+              InodeFileHandles::kPrefer);
+    EXPECT_EQ(filesystem_options(accepted({"--socket-path=/s", "--shared-dir=/a",
+                                           "--inode-file-handles=mandatory"}))
+                  .inode_file_handles,
+              InodeFileHandles::kMandatory);
+}
+
 TEST(CliCommandLines, DefaultsMatchRustVirtiofsd) {
     const auto r = parse({"--socket-path=/tmp/s", "--shared-dir=/srv"});
     ASSERT_TRUE(r.options) << r.error;
@@ -279,9 +290,6 @@ TEST(CliUnbuiltFeatures, RefusedByName) {
         {{"-o", "security_label"}, "security_label"},
         {{"--modcaps=+sys_admin:-chown"}, "--modcaps"},
         {{"-o", "modcaps=+sys_admin"}, "modcaps"},
-        {{"--inode-file-handles=prefer"}, "--inode-file-handles=prefer"},
-        {{"--inode-file-handles=fallback"}, "--inode-file-handles=prefer"},
-        {{"--inode-file-handles=mandatory"}, "--inode-file-handles=mandatory"},
         {{"-o", "posix_lock"}, "posix_lock"},
         {{"-o", "flock"}, "flock"},
     };

@@ -24,7 +24,7 @@ std::string slurp(const fs::path& p) {
     return {std::istreambuf_iterator<char>(f), {}};
 }
 
-class PassthroughFsTest : public ::testing::Test {
+class PassthroughFsTest : public ::testing::TestWithParam<InodeFileHandles> {
   protected:
     void SetUp() override {
         char tmpl[] = "/tmp/vfs-fs-test-XXXXXX";
@@ -38,6 +38,7 @@ class PassthroughFsTest : public ::testing::Test {
         FsOptions o;
         o.shared_dir = share_;
         o.xattr = true;
+        o.inode_file_handles = GetParam();
         auto r = PassthroughFs::create(o);
         ASSERT_TRUE(r.ok()) << r.error();
         pfs_ = std::move(*r);
@@ -61,7 +62,7 @@ class PassthroughFsTest : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(PassthroughFsTest, LookupGetattrAndForget) {
+TEST_P(PassthroughFsTest, LookupGetattrAndForget) {
     auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
     EXPECT_GT(e.nodeid, FUSE_ROOT_ID);
     EXPECT_EQ(e.attr.size, 11u);
@@ -79,7 +80,7 @@ TEST_F(PassthroughFsTest, LookupGetattrAndForget) {
     EXPECT_TRUE(pfs_->getattr(FUSE_ROOT_ID, nullptr).ok());
 }
 
-TEST_F(PassthroughFsTest, HardLinksShareANodeId) {
+TEST_P(PassthroughFsTest, HardLinksShareANodeId) {
     auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
     auto l = pfs_->link(ctx_, e.nodeid, FUSE_ROOT_ID, "alias");
     ASSERT_TRUE(l.ok());
@@ -87,7 +88,7 @@ TEST_F(PassthroughFsTest, HardLinksShareANodeId) {
     EXPECT_EQ(l->attr.nlink, 2u);
 }
 
-TEST_F(PassthroughFsTest, CreateWriteReadThroughDataFd) {
+TEST_P(PassthroughFsTest, CreateWriteReadThroughDataFd) {
     auto c = pfs_->create(ctx_, FUSE_ROOT_ID, "new.bin", 0644, O_RDWR, 022);
     ASSERT_TRUE(c.ok()) << c.error();
     std::shared_ptr<void> keep;
@@ -113,7 +114,7 @@ TEST_F(PassthroughFsTest, CreateWriteReadThroughDataFd) {
               EEXIST);
 }
 
-TEST_F(PassthroughFsTest, SetattrSizeModeTimes) {
+TEST_P(PassthroughFsTest, SetattrSizeModeTimes) {
     auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
     fuse_setattr_in in{};
     in.valid = FATTR_SIZE | FATTR_MODE | FATTR_MTIME | FATTR_ATIME;
@@ -132,7 +133,7 @@ TEST_F(PassthroughFsTest, SetattrSizeModeTimes) {
     EXPECT_EQ(pfs_->setattr(ctx_, e.nodeid, in).error(), EBADF);
 }
 
-TEST_F(PassthroughFsTest, DirectoriesRenameAndReaddir) {
+TEST_P(PassthroughFsTest, DirectoriesRenameAndReaddir) {
     auto d = pfs_->mkdir(ctx_, FUSE_ROOT_ID, "dir", 0755, 0);
     ASSERT_TRUE(d.ok());
     EXPECT_TRUE(S_ISDIR(d->attr.mode));
@@ -179,7 +180,7 @@ TEST_F(PassthroughFsTest, DirectoriesRenameAndReaddir) {
     EXPECT_EQ(pfs_->rmdir(ctx_, FUSE_ROOT_ID, "sub").ok(), true);
 }
 
-TEST_F(PassthroughFsTest, SymlinksAreStoredNotFollowed) {
+TEST_P(PassthroughFsTest, SymlinksAreStoredNotFollowed) {
     auto s = pfs_->symlink(ctx_, FUSE_ROOT_ID, "to-etc", "/etc");
     ASSERT_TRUE(s.ok());
     EXPECT_TRUE(S_ISLNK(s->attr.mode));
@@ -192,7 +193,7 @@ TEST_F(PassthroughFsTest, SymlinksAreStoredNotFollowed) {
     EXPECT_EQ(pfs_->opendir(ctx_, s->nodeid, 0).error(), ENOTDIR);
 }
 
-TEST_F(PassthroughFsTest, ConfinementEscapesFail) {
+TEST_P(PassthroughFsTest, ConfinementEscapesFail) {
     fs::create_symlink("../canary", share_ / "up");
     fs::create_symlink(top_ / "canary", share_ / "abs");
     fs::create_symlink("..", share_ / "dotdot");
@@ -242,7 +243,7 @@ TEST_F(PassthroughFsTest, ConfinementEscapesFail) {
     expect_canary_intact();
 }
 
-TEST_F(PassthroughFsTest, ForgedIdsFindNothing) {
+TEST_P(PassthroughFsTest, ForgedIdsFindNothing) {
     EXPECT_EQ(pfs_->getattr(999, nullptr).error(), ENOENT);
     EXPECT_EQ(pfs_->lookup(ctx_, 999, "x").error(), ENOENT);
     EXPECT_EQ(pfs_->open(ctx_, 0, O_RDONLY).error(), ENOENT);
@@ -255,7 +256,7 @@ TEST_F(PassthroughFsTest, ForgedIdsFindNothing) {
     EXPECT_EQ(pfs_->lookup(ctx_, hello.nodeid, "x").error(), ENOTDIR);
 }
 
-TEST_F(PassthroughFsTest, XattrsStatfsLseekFallocate) {
+TEST_P(PassthroughFsTest, XattrsStatfsLseekFallocate) {
     auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
     ASSERT_TRUE(pfs_->setxattr(e.nodeid, "user.k", "v1", 2, 0).ok());
     auto need = pfs_->getxattr(e.nodeid, "user.k", nullptr, 0);
@@ -285,7 +286,7 @@ TEST_F(PassthroughFsTest, XattrsStatfsLseekFallocate) {
     EXPECT_EQ(pfs_->fallocate(o->fh, 0, UINT64_MAX, 1).error(), EINVAL);
 }
 
-TEST_F(PassthroughFsTest, ReadOnlyWrapperRefusesEveryMutation) {
+TEST_P(PassthroughFsTest, ReadOnlyWrapperRefusesEveryMutation) {
     ReadOnlyFs ro(std::move(pfs_));
     auto e = ro.lookup(ctx_, FUSE_ROOT_ID, "hello.txt");
     ASSERT_TRUE(e.ok());
@@ -300,3 +301,40 @@ TEST_F(PassthroughFsTest, ReadOnlyWrapperRefusesEveryMutation) {
     EXPECT_EQ(ro.setxattr(e->nodeid, "user.a", "b", 1, 0).error(), EROFS);
     EXPECT_EQ(slurp(share_ / "hello.txt"), "hello world");
 }
+
+namespace {
+size_t open_fd_count() {
+    return static_cast<size_t>(std::distance(fs::directory_iterator("/proc/self/fd"), {}));
+}
+}  // namespace
+
+// With file handles, looked-up inodes hold no fd: a guest walking a big tree cannot
+// exhaust the daemon's fd limit.
+TEST_P(PassthroughFsTest, FileHandlesKeepNoFdPerInode) {
+    for (int i = 0; i < 200; ++i)
+        std::ofstream(share_ / ("n" + std::to_string(i)));
+    const size_t before = open_fd_count();
+    for (int i = 0; i < 200; ++i)
+        lookup_ok(FUSE_ROOT_ID, "n" + std::to_string(i));
+    const size_t grown = open_fd_count() - before;
+    if (GetParam() == InodeFileHandles::kNever) {
+        EXPECT_GE(grown, 200u);
+    } else {
+        EXPECT_LE(grown, 1u);  // at most the one per-mount fd
+    }
+    // Every operation still reaches the right file through its handle.
+    auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
+    auto o = pfs_->open(ctx_, e.nodeid, O_RDONLY);
+    ASSERT_TRUE(o.ok());
+    std::shared_ptr<void> keep;
+    char buf[16] = {};
+    ASSERT_EQ(pread(pfs_->data_fd(o->fh, &keep), buf, sizeof(buf), 0), 11);
+    EXPECT_STREQ(buf, "hello world");
+}
+
+INSTANTIATE_TEST_SUITE_P(InodeReferences, PassthroughFsTest,
+                         ::testing::Values(InodeFileHandles::kNever, InodeFileHandles::kMandatory),
+                         [](const auto& info) {
+                             return info.param == InodeFileHandles::kNever ? "OPathFds"
+                                                                           : "FileHandles";
+                         });

@@ -1,0 +1,60 @@
+#include "fs/file_handles.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace vfs::host {
+namespace {
+
+// struct file_handle with room for the largest handle, as the kernel expects it.
+struct HandleBuffer {
+    file_handle head;
+    unsigned char room[FileHandle::kMaxBytes];
+};
+
+}  // namespace
+
+vfs::wire::Result<FileHandle> FileHandleStore::encode(int fd, uint64_t mnt_id) {
+    HandleBuffer buf{};
+    buf.head.handle_bytes = FileHandle::kMaxBytes;
+    int kernel_mnt = 0;
+    if (name_to_handle_at(fd, "", &buf.head, &kernel_mnt, AT_EMPTY_PATH) != 0)
+        return vfs::wire::Error{errno == EOVERFLOW ? EOPNOTSUPP : errno};
+    FileHandle h;
+    h.mnt_id = mnt_id;
+    h.type = buf.head.handle_type;
+    h.size = buf.head.handle_bytes;
+    std::memcpy(h.bytes, buf.head.f_handle, h.size);
+    std::lock_guard lock(mu_);
+    if (!mount_fds_.count(mnt_id)) {
+        // open_by_handle_at refuses an O_PATH mount fd, so keep a real one. Only a
+        // directory is opened for it (never a FIFO or device, whose open has effects); a
+        // mount is always entered through its root directory first.
+        char name[32];
+        std::snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+        const int mount_fd = ::open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (mount_fd < 0) return vfs::wire::Error{errno == ENOTDIR ? EOPNOTSUPP : errno};
+        mount_fds_.emplace(mnt_id, UniqueFd(mount_fd));
+    }
+    return h;
+}
+
+vfs::wire::Result<UniqueFd> FileHandleStore::open(const FileHandle& h, int flags) const {
+    int mount_fd = -1;
+    {
+        std::lock_guard lock(mu_);
+        auto it = mount_fds_.find(h.mnt_id);
+        if (it == mount_fds_.end()) return vfs::wire::Error{ESTALE};
+        mount_fd = it->second.get();
+    }
+    HandleBuffer buf{};
+    buf.head.handle_bytes = h.size;
+    buf.head.handle_type = h.type;
+    std::memcpy(buf.head.f_handle, h.bytes, h.size);
+    const int fd = open_by_handle_at(mount_fd, &buf.head, flags | O_CLOEXEC);
+    if (fd < 0) return vfs::wire::Error{errno};
+    return UniqueFd(fd);
+}
+
+}  // namespace vfs::host
