@@ -17,6 +17,7 @@
 #include <string>
 
 #include "fs/credentials.h"
+#include "fs/killpriv.h"
 #include "fs/names.h"
 
 namespace vfs::host {
@@ -258,11 +259,13 @@ Result<fuse_attr_out> PassthroughFs::setattr(const RequestContext&, uint64_t nod
         if (!fits_off_t(in.size)) return Error{EFBIG};
         if (h) {
             if (ftruncate(h->fd.get(), static_cast<off_t>(in.size)) != 0) return errno_error();
+            if (in.valid & FATTR_KILL_SUIDGID) kill_suid_sgid(h->fd.get());
         } else {
             if (i.type != S_IFREG) return Error{i.type == S_IFDIR ? EISDIR : EINVAL};
             auto fd = reopen(i, O_WRONLY);
             if (!fd) return Error{fd.error()};
             if (ftruncate(fd->get(), static_cast<off_t>(in.size)) != 0) return errno_error();
+            if (in.valid & FATTR_KILL_SUIDGID) kill_suid_sgid(fd->get());
         }
     }
     if (in.valid & (FATTR_ATIME | FATTR_MTIME)) {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "fs/killpriv.h"
+
 namespace vfs::host {
 
 using vfs::wire::Bytes;
@@ -22,7 +24,12 @@ using vfs::wire::Status;
 
 namespace {
 
-enum Cookie : uint32_t { kCookieRead = 1, kCookieWrite = 2, kCookieFsync = 3 };
+enum Cookie : uint32_t {
+    kCookieRead = 1,
+    kCookieWrite = 2,
+    kCookieFsync = 3,
+    kCookieFallocate = 4
+};
 
 uint32_t written(const SgWriter& w) {
     return static_cast<uint32_t>(w.written());
@@ -45,16 +52,6 @@ std::string_view name_of(const ParsedRequest& req, uint32_t i) {
 
 bool fits_off_t(uint64_t v) {
     return v <= static_cast<uint64_t>(INT64_MAX);
-}
-
-// Killpriv v2: the guest tells us a write by an unprivileged process must drop suid and
-// sgid. As root we hold CAP_FSETID, so the host kernel would not drop them for us.
-void kill_suid_sgid(int fd) {
-    struct stat st {};
-    if (fstat(fd, &st) != 0) return;
-    mode_t clear = S_ISUID;
-    if (st.st_mode & S_IXGRP) clear |= S_ISGID;  // sgid without group-exec is a lock flag
-    if (st.st_mode & clear) fchmod(fd, st.st_mode & 07777 & ~clear);
 }
 
 }  // namespace
@@ -129,6 +126,11 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
     }
     const uint32_t minor = session_.proto().minor;
     const RequestContext rc{h.uid, h.gid, h.pid};
+
+    auto kill_suid_sgid_of = [&](uint64_t fh) {
+        std::shared_ptr<void> keep;
+        if (const int fd = fs_.data_fd(fh, &keep); fd >= 0) kill_suid_sgid(fd);
+    };
 
     // Entry replies count as lookups: one that cannot be delivered must be given back.
     auto entry_reply = [&](const Result<fuse_entry_out>& e) -> uint32_t {
@@ -209,8 +211,12 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
         case FUSE_LINK:
             return entry_reply(
                 fs_.link(rc, req.arg<fuse_link_in>().oldnodeid, h.nodeid, name_of(req, 0)));
-        case FUSE_OPEN:
-            return open_reply(fs_.open(rc, h.nodeid, req.arg<fuse_open_in>().flags), false);
+        case FUSE_OPEN: {
+            const auto in = req.arg<fuse_open_in>();
+            auto o = fs_.open(rc, h.nodeid, in.flags);
+            if (o && (in.open_flags & FUSE_OPEN_KILL_SUIDGID)) kill_suid_sgid_of(o->fh);
+            return open_reply(o, false);
+        }
         case FUSE_READ:
             return start_read(ctx, slot, st, w, async);
         case FUSE_WRITE:
@@ -255,8 +261,9 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
             return start_fsync(ctx, slot, st, w, async, true);
         case FUSE_CREATE: {
             const auto in = req.arg<fuse_create_in>();
-            return create_reply(
-                fs_.create(rc, h.nodeid, name_of(req, 0), in.mode, in.flags, in.umask));
+            auto c = fs_.create(rc, h.nodeid, name_of(req, 0), in.mode, in.flags, in.umask);
+            if (c && (in.open_flags & FUSE_OPEN_KILL_SUIDGID)) kill_suid_sgid_of(c->open.fh);
+            return create_reply(c);
         }
         case FUSE_TMPFILE: {
             const auto in = req.arg<fuse_create_in>();
@@ -268,10 +275,8 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
         case FUSE_DESTROY:
             session_.end();
             return status_reply(Status{});
-        case FUSE_FALLOCATE: {
-            const auto in = req.arg<fuse_fallocate_in>();
-            return status_reply(fs_.fallocate(in.fh, in.mode, in.offset, in.length));
-        }
+        case FUSE_FALLOCATE:
+            return start_fallocate(ctx, slot, st, w, async);
         case FUSE_LSEEK: {
             const auto in = req.arg<fuse_lseek_in>();
             auto off = fs_.lseek(in.fh, in.offset, in.whence);
@@ -436,6 +441,25 @@ uint32_t FuseServer::start_fsync(QueueContext& ctx, RequestSlot& slot, SlotState
     return 0;
 }
 
+uint32_t FuseServer::start_fallocate(QueueContext& ctx, RequestSlot& slot, SlotState& st,
+                                     SgWriter& w, bool* async) {
+    const uint64_t unique = st.req.header.unique;
+    const auto in = st.req.arg<fuse_fallocate_in>();
+    if (!fits_off_t(in.offset) || !fits_off_t(in.length)) return error_reply(w, unique, EINVAL);
+    const int fd = fs_.data_fd(in.fh, &st.keep);
+    if (fd < 0) return error_reply(w, unique, EBADF);
+    st.writer = w;
+    io_uring_sqe* sqe = ctx.get_sqe(slot, kCookieFallocate);
+    if (!sqe) {
+        const int r = ::fallocate(fd, static_cast<int>(in.mode), static_cast<off_t>(in.offset),
+                                  static_cast<off_t>(in.length));
+        return finish_io(st, kCookieFallocate, r < 0 ? -errno : 0);
+    }
+    io_uring_prep_fallocate(sqe, fd, static_cast<int>(in.mode), in.offset, in.length);
+    *async = true;
+    return 0;
+}
+
 uint32_t FuseServer::finish_io(SlotState& st, uint32_t cookie, int32_t result) {
     st.keep.reset();
     const uint64_t unique = st.req.header.unique;
@@ -456,6 +480,7 @@ uint32_t FuseServer::finish_io(SlotState& st, uint32_t cookie, int32_t result) {
             return sent(w, unique, vfs::wire::reply_struct(w, unique, out));
         }
         case kCookieFsync:
+        case kCookieFallocate:
             if (result < 0) return error_reply(w, unique, -result);
             return sent(w, unique, vfs::wire::reply_empty(w, unique));
         default:

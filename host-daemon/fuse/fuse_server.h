@@ -6,6 +6,7 @@
 // iovecs that point into guest memory: no bounce buffer), as do FSYNC and FALLOCATE, so a
 // worker keeps many requests in flight and never blocks on one. Per-request state lives in
 // preallocated per-queue slots; nothing is allocated per request on the data path.
+// FALLOCATE goes through the ring as well.
 #pragma once
 
 #include <sys/uio.h>
@@ -66,6 +67,8 @@ class FuseServer final : public RequestHandler {
                          vfs::wire::SgReader& r, vfs::wire::SgWriter& w, bool* async);
     uint32_t start_fsync(QueueContext& ctx, RequestSlot& slot, SlotState& st,
                          vfs::wire::SgWriter& w, bool* async, bool dir);
+    uint32_t start_fallocate(QueueContext& ctx, RequestSlot& slot, SlotState& st,
+                             vfs::wire::SgWriter& w, bool* async);
     uint32_t finish_io(SlotState& st, uint32_t cookie, int32_t result);
 
     Filesystem& fs_;

@@ -22,9 +22,14 @@ vfs::wire::Result<Negotiated> negotiate_init(const fuse_init_in& in, uint32_t ar
     if (opts.writeback) want |= FUSE_WRITEBACK_CACHE;
     if (opts.posix_acl) want |= FUSE_POSIX_ACL;
     if (opts.announce_submounts) want |= FUSE_SUBMOUNTS;
-    // KILLPRIV_V2 moves suid/sgid clearing to us on every write and truncate; without it,
-    // v1 asks us to clear them on chown/truncate only.
-    want |= opts.killpriv_v2 ? FUSE_HANDLE_KILLPRIV_V2 : FUSE_HANDLE_KILLPRIV;
+    // FUSE_DIRECT_IO_ALLOW_MMAP (minor 39, Linux 6.6) is newer than the uapi header here:
+    // with it a guest may mmap files opened with DIRECT_IO (cache=never|metadata).
+    constexpr uint64_t kDirectIoAllowMmap = 1ull << 36;
+    if (opts.allow_mmap) want |= kDirectIoAllowMmap;
+    // KILLPRIV_V2: the guest flags writes and truncates by unprivileged callers and we
+    // clear suid/sgid (fuse_server.cpp). v1 is never offered: it would make the guest
+    // skip clearing on every write, while the root daemon's writes keep the bits.
+    if (opts.killpriv_v2) want |= FUSE_HANDLE_KILLPRIV_V2;
     n.flags = offered & want;
 
     fuse_init_out& o = n.out;

@@ -187,6 +187,37 @@ TEST_F(FuseServerTest, RequestsBeforeInitFailAndSecondInitIsRefused) {
     EXPECT_EQ(r->error, EPROTO);
 }
 
+TEST(FuseSession, NegotiatesOnlyWhatBothSidesWant) {
+    fuse_init_in in{};
+    in.major = FUSE_KERNEL_VERSION;
+    in.minor = 31;  // an older kernel: we answer at its minor
+    in.flags = FUSE_ASYNC_READ | FUSE_HANDLE_KILLPRIV | FUSE_HANDLE_KILLPRIV_V2 |
+               FUSE_WRITEBACK_CACHE | FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_MAX_PAGES;
+    FsOptions opts;
+    auto n = negotiate_init(in, sizeof(in), opts);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(n->out.minor, 31u);
+    EXPECT_EQ(n->proto.minor, 31u);
+    EXPECT_TRUE(n->flags & FUSE_ASYNC_READ);
+    // Never v1 (the guest would stop clearing suid on write); v2 only when asked for.
+    EXPECT_FALSE(n->flags & FUSE_HANDLE_KILLPRIV);
+    EXPECT_FALSE(n->flags & FUSE_HANDLE_KILLPRIV_V2);
+    // Not enabled on the command line, or not implemented: never announced.
+    EXPECT_FALSE(n->flags & FUSE_WRITEBACK_CACHE);
+    EXPECT_FALSE(n->flags & FUSE_POSIX_LOCKS);
+    EXPECT_FALSE(n->flags & FUSE_FLOCK_LOCKS);
+    opts.killpriv_v2 = true;
+    opts.writeback = true;
+    n = negotiate_init(in, sizeof(in), opts);
+    EXPECT_TRUE(n->flags & FUSE_HANDLE_KILLPRIV_V2);
+    EXPECT_TRUE(n->flags & FUSE_WRITEBACK_CACHE);
+    // A flag the guest did not offer is never set.
+    in.flags = 0;
+    n = negotiate_init(in, sizeof(in), opts);
+    EXPECT_EQ(n->out.flags, 0u);
+    EXPECT_EQ(n->out.max_pages, 0u);
+}
+
 TEST_F(FuseServerTest, WrongMajorIsRefused) {
     fuse_init_in in{};
     in.major = 6;
@@ -292,6 +323,43 @@ TEST_F(FuseServerTest, CreateWriteLargeScatteredThenReadBack) {
     r = call(req(FUSE_READ, created.entry.nodeid, &rin), &none, {}, in);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->error, EBADF);  // the handle is gone
+}
+
+TEST_F(FuseServerTest, FallocateGoesThroughTheRingAndKillprivClearsSuid) {
+    opts_.killpriv_v2 = true;
+    server_ = std::make_unique<FuseServer>(*pfs_, opts_);
+    init();
+    fuse_create_in cin{};
+    cin.flags = O_RDWR;
+    cin.mode = S_IFREG | 06755;
+    struct {
+        fuse_entry_out entry;
+        fuse_open_out open;
+    } created{};
+    auto r = call(req(FUSE_CREATE, FUSE_ROOT_ID, &cin, "suid.bin"), &created);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    fs::permissions(share_ / "suid.bin", fs::perms(06755));  // as a guest root would
+
+    fuse_fallocate_in fin{};
+    fin.fh = created.open.fh;
+    fin.length = 1 << 20;
+    fuse_out_header none{};
+    const int before = queue_.async_ops_;
+    r = call(req(FUSE_FALLOCATE, created.entry.nodeid, &fin), &none);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_EQ(queue_.async_ops_, before + 1);
+    EXPECT_EQ(fs::file_size(share_ / "suid.bin"), 1u << 20);
+
+    // An unprivileged guest writer: the guest flags the write, we drop suid and sgid.
+    uint8_t byte = 'x';
+    fuse_write_in win{};
+    win.fh = created.open.fh;
+    win.size = 1;
+    win.write_flags = FUSE_WRITE_KILL_SUIDGID;
+    fuse_write_out wout{};
+    r = call(req(FUSE_WRITE, created.entry.nodeid, &win), &wout, {{&byte, 1}});
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_EQ(fs::status(share_ / "suid.bin").permissions() & fs::perms(07777), fs::perms(0755));
 }
 
 TEST_F(FuseServerTest, NamespaceOperations) {
