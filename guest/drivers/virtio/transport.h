@@ -69,6 +69,13 @@ class DmaMemory {
     virtual void* allocate_zeroed(size_t size, size_t align) = 0;
     virtual void release(void* p) = 0;
     virtual uint64_t device_address(const void* p) = 0;
+    // Whether the device can reach [p, p+len) at device_address(p). Everything can in the
+    // unikernel (identity-mapped RAM); a hosted build only shares part of its memory.
+    virtual bool can_reach(const void* p, size_t len) {
+        (void)p;
+        (void)len;
+        return true;
+    }
 
   protected:
     ~DmaMemory() = default;

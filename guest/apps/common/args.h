@@ -1,0 +1,35 @@
+// Small helpers for reading key=value options from an app's argv, shared by the apps.
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/cmdline.h"
+
+namespace vfs::guest::apps {
+
+inline uint64_t parse_u64(const char* s, uint64_t fallback) {
+    if (!s || !*s) return fallback;
+    uint64_t v = 0;
+    for (; *s; ++s) {
+        if (*s < '0' || *s > '9') return fallback;
+        v = v * 10 + static_cast<uint64_t>(*s - '0');
+    }
+    return v;
+}
+
+inline uint64_t arg_u64(int argc, char** argv, const char* key, uint64_t fallback) {
+    return parse_u64(find_arg(argc, argv, key), fallback);
+}
+
+inline const char* arg_str(int argc, char** argv, const char* key, const char* fallback) {
+    const char* v = find_arg(argc, argv, key);
+    return v ? v : fallback;
+}
+
+inline bool same(const char* a, const char* b) {
+    while (*a && *a == *b)
+        ++a, ++b;
+    return *a == *b;
+}
+
+}  // namespace vfs::guest::apps

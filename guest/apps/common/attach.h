@@ -1,0 +1,14 @@
+// How an app gets its virtio-fs devices: the platform finds every device it has, probes
+// it with FsDevice and registers it with lib/vfs, so apps only ever say vfs_mount(tag).
+// The unikernel scans PCI (attach_pci.cpp); the hosted build connects to vhost-user
+// sockets named on its command line (guest/hosted/attach_vhost_user.cpp).
+//
+// Options read from argv (key=value): queues=N (request queues to use, at most),
+// queue_size=N, slots=N. Returns the number of devices registered, or a negative errno.
+#pragma once
+
+namespace vfs::guest::apps {
+
+int attach_virtio_fs(int argc, char** argv);
+
+}  // namespace vfs::guest::apps

@@ -1,0 +1,110 @@
+// The mount table and vfs_mount/vfs_umount (see mount_table.h).
+#include "lib/vfs/mount_table.h"
+
+#include "lib/vfs/device_registry.h"
+#include "lib/vfs/vfs.h"
+
+namespace vfs::guest::vfslib {
+namespace {
+
+Mount g_mounts[kMaxMounts];
+
+uint32_t length(const char* s) {
+    uint32_t n = 0;
+    while (s[n])
+        ++n;
+    return n;
+}
+
+// "/share/" and "//share" both mean "/share"; "/" is a valid mount point.
+bool normalise(const char* in, char* out, uint32_t* out_len) {
+    if (in[0] != '/') return false;
+    uint32_t n = 0;
+    for (const char* p = in; *p; ++p) {
+        if (*p == '/' && n > 0 && out[n - 1] == '/') continue;
+        if (n == kMountPathMax) return false;
+        out[n++] = *p;
+    }
+    if (n > 1 && out[n - 1] == '/') --n;
+    out[n] = '\0';
+    *out_len = n;
+    return true;
+}
+
+}  // namespace
+
+Mount* mount_for(const char* path, const char** rest) {
+    Mount* best = nullptr;
+    for (Mount& m : g_mounts) {
+        if (!m.used) continue;
+        const bool root = m.path_len == 1;
+        if (!root && (__builtin_memcmp(path, m.path, m.path_len) != 0 ||
+                      (path[m.path_len] != '\0' && path[m.path_len] != '/')))
+            continue;
+        if (root && path[0] != '/') continue;
+        if (!best || m.path_len > best->path_len) best = &m;
+    }
+    if (best) *rest = path + (best->path_len == 1 ? 1 : best->path_len);
+    return best;
+}
+
+Mount* mount_at(const char* path) {
+    char norm[kMountPathMax + 1];
+    uint32_t len = 0;
+    if (!normalise(path, norm, &len)) return nullptr;
+    for (Mount& m : g_mounts) {
+        if (m.used && m.path_len == len && __builtin_memcmp(m.path, norm, len) == 0) return &m;
+    }
+    return nullptr;
+}
+
+Mount* mount_slot() {
+    for (Mount& m : g_mounts) {
+        if (!m.used) return &m;
+    }
+    return nullptr;
+}
+
+}  // namespace vfs::guest::vfslib
+
+using vfs::guest::vfslib::Mount;
+
+extern "C" int vfs_mount(const char* tag, const char* path) {
+    using namespace vfs::guest::vfslib;
+    if (!tag || !path) return -EINVAL;
+    char norm[kMountPathMax + 1];
+    uint32_t len = 0;
+    if (length(path) > kMountPathMax || !normalise(path, norm, &len)) return -EINVAL;
+    if (mount_at(norm)) return -EBUSY;
+    vfs::guest::virtio_fs::FsDevice* dev = find_device(tag);
+    if (!dev) return -ENODEV;
+    for (Mount& m : g_mounts) {
+        if (m.used && m.session && &m.session->device() == dev) return -EBUSY;
+    }
+    Mount* m = mount_slot();
+    if (!m) return -ENOSPC;
+    auto* session = new vfs::guest::ukfuse::Session;
+    if (!session) return -ENOMEM;
+    if (auto s = session->init(*dev); !s) {
+        delete session;
+        return -s.error();
+    }
+    *m = Mount{};
+    m->used = true;
+    __builtin_memcpy(m->path, norm, len + 1);
+    m->path_len = len;
+    m->session = session;
+    return 0;
+}
+
+extern "C" int vfs_umount(const char* path) {
+    using namespace vfs::guest::vfslib;
+    if (!path) return -EINVAL;
+    Mount* m = mount_at(path);
+    if (!m) return -EINVAL;
+    if (m->open_files) return -EBUSY;
+    auto s = m->session->shutdown();
+    // The session's slots may still be on the device's queues: it stays allocated.
+    m->used = false;
+    return s ? 0 : -s.error();
+}
