@@ -146,6 +146,7 @@ void QueueWorker::run() {
             }
             if (slot_plus_one > slots_.size()) continue;  // never tagged by us
             cfg_.handler->on_io_complete(*this, slots_[slot_plus_one - 1], cookie, cqe->res);
+            publish_used();  // as in process_available: no reply waits for its batch
         }
         io_uring_cq_advance(&ring_, seen);
     }
@@ -175,6 +176,11 @@ void QueueWorker::process_available() {
             slot.memory = mem_;
             cfg_.handler->handle(*this, slot);
             if (broken()) return;
+            // Publish each reply as soon as it exists: a guest waiting for it starts on it
+            // (and refills the ring) while we serve the rest, instead of idling until the
+            // whole batch is done. Event idx still limits the signals to one per guest
+            // wake-up, so this costs a store and a fence per request, not a syscall.
+            publish_used();
         }
         // Out of slots: completions will call us again; keep the guest from kicking.
         if (free_slots_.empty()) return;

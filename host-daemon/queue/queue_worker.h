@@ -1,7 +1,8 @@
 // One thread per started virtqueue: waits on the kick eventfd through its own io_uring,
 // pops and validates chains with common/'s DeviceQueue, hands each to the RequestHandler,
-// and publishes used entries in batches, signalling the call eventfd only when the ring's
-// event index (or flags) ask for it.
+// and publishes each used entry as soon as the reply is written, signalling the call
+// eventfd only when the ring's event index (or flags) ask for it, so signals come at most
+// once per guest wake-up while no reply waits for the rest of its batch.
 //
 // The connection thread owns the worker's lifetime: start() when a ring starts, stop()
 // for GET_VRING_BASE (which drains in-flight requests before it returns the ring index).
