@@ -110,6 +110,35 @@ Result<InodeFd> PassthroughFs::path_fd(const Inode& inode) const {
     return InodeFd::owned(std::move(*fd));
 }
 
+Result<PassthroughFs::EntryRef> PassthroughFs::entry_ref(uint64_t parent, std::string_view name,
+                                                         int dot_errno, int dotdot_errno) const {
+    auto p = dir_inode(parent);
+    if (!p) return Error{p.error()};
+    auto n = ComponentName::from(name);
+    if (!n) return Error{n.error()};
+    // The kernel never sends these; a guest that does gets what the syscall would say.
+    if (n->view() == ".") return Error{dot_errno};
+    if (n->view() == "..") return Error{dotdot_errno};
+    auto pfd = path_fd(**p);
+    if (!pfd) return Error{pfd.error()};
+    EntryRef e;
+    e.parent = std::move(*p);
+    e.parent_fd = std::move(*pfd);
+    e.name = *n;
+    return e;
+}
+
+Result<CreateResult> PassthroughFs::opened_new_file(Result<fuse_entry_out> entry, UniqueFd file) {
+    if (!entry) return Error{entry.error()};
+    auto h = std::make_shared<Handle>();
+    h->fd = std::move(file);
+    h->inode = inodes_.get(entry->nodeid);
+    CreateResult r;
+    r.entry = *entry;
+    r.open = open_reply(handles_.add(std::move(h)), false);
+    return r;
+}
+
 Result<UniqueFd> PassthroughFs::reopen(const Inode& inode, int flags) const {
     // Through our own fd's magic link (or the inode's file handle): the inode itself,
     // never a path the guest chose. A symlink inode is refused, so the reopen can never
@@ -301,48 +330,34 @@ Result<size_t> PassthroughFs::readlink(uint64_t nodeid, char* buf, size_t cap) {
 Result<fuse_entry_out> PassthroughFs::mknod(const RequestContext& ctx, uint64_t parent,
                                             std::string_view name, uint32_t mode, uint32_t rdev,
                                             uint32_t umask) {
-    auto p = dir_inode(parent);
-    if (!p) return Error{p.error()};
-    auto pfd = path_fd(**p);
-    if (!pfd) return Error{pfd.error()};
-    auto n = ComponentName::from(name);
-    if (!n) return Error{n.error()};
-    if (n->is_dot_or_dotdot()) return Error{EEXIST};
+    auto e = entry_ref(parent, name, EEXIST, EEXIST);
+    if (!e) return Error{e.error()};
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
         const mode_t m = (mode & S_IFMT) | (mode & 07777 & ~umask);
-        if (mknodat(pfd->get(), n->c_str(), m, rdev) != 0) return errno_error();
+        if (mknodat(e->parent_fd.get(), e->name.c_str(), m, rdev) != 0) return errno_error();
     }
-    return lookup_child(**p, n->view());
+    return lookup_child(*e->parent, e->name.view());
 }
 
 Result<fuse_entry_out> PassthroughFs::mkdir(const RequestContext& ctx, uint64_t parent,
                                             std::string_view name, uint32_t mode, uint32_t umask) {
-    auto p = dir_inode(parent);
-    if (!p) return Error{p.error()};
-    auto pfd = path_fd(**p);
-    if (!pfd) return Error{pfd.error()};
-    auto n = ComponentName::from(name);
-    if (!n) return Error{n.error()};
-    if (n->is_dot_or_dotdot()) return Error{EEXIST};
+    auto e = entry_ref(parent, name, EEXIST, EEXIST);
+    if (!e) return Error{e.error()};
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
-        if (mkdirat(pfd->get(), n->c_str(), mode & 07777 & ~umask) != 0) return errno_error();
+        if (mkdirat(e->parent_fd.get(), e->name.c_str(), mode & 07777 & ~umask) != 0)
+            return errno_error();
     }
-    return lookup_child(**p, n->view());
+    return lookup_child(*e->parent, e->name.view());
 }
 
 Result<fuse_entry_out> PassthroughFs::symlink(const RequestContext& ctx, uint64_t parent,
                                               std::string_view name, std::string_view target) {
-    auto p = dir_inode(parent);
-    if (!p) return Error{p.error()};
-    auto pfd = path_fd(**p);
-    if (!pfd) return Error{pfd.error()};
-    auto n = ComponentName::from(name);
-    if (!n) return Error{n.error()};
-    if (n->is_dot_or_dotdot()) return Error{EEXIST};
+    auto e = entry_ref(parent, name, EEXIST, EEXIST);
+    if (!e) return Error{e.error()};
     // The target is stored, never resolved on the host, so any text is allowed.
     if (target.empty() || target.size() >= PATH_MAX || target.find('\0') != std::string_view::npos)
         return Error{target.empty() ? ENOENT : ENAMETOOLONG};
@@ -350,9 +365,9 @@ Result<fuse_entry_out> PassthroughFs::symlink(const RequestContext& ctx, uint64_
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
-        if (symlinkat(t.c_str(), pfd->get(), n->c_str()) != 0) return errno_error();
+        if (symlinkat(t.c_str(), e->parent_fd.get(), e->name.c_str()) != 0) return errno_error();
     }
-    return lookup_child(**p, n->view());
+    return lookup_child(*e->parent, e->name.view());
 }
 
 Result<fuse_entry_out> PassthroughFs::link(const RequestContext&, uint64_t nodeid,
@@ -360,60 +375,38 @@ Result<fuse_entry_out> PassthroughFs::link(const RequestContext&, uint64_t nodei
     auto i = inode(nodeid);
     if (!i) return Error{i.error()};
     if ((*i)->type == S_IFDIR) return Error{EPERM};
-    auto p = dir_inode(newparent);
-    if (!p) return Error{p.error()};
-    auto pfd = path_fd(**p);
-    if (!pfd) return Error{pfd.error()};
-    auto n = ComponentName::from(newname);
-    if (!n) return Error{n.error()};
-    if (n->is_dot_or_dotdot()) return Error{EEXIST};
+    auto e = entry_ref(newparent, newname, EEXIST, EEXIST);
+    if (!e) return Error{e.error()};
     auto ifd = path_fd(**i);
     if (!ifd) return Error{ifd.error()};
-    if (linkat(ifd->get(), "", pfd->get(), n->c_str(), AT_EMPTY_PATH) != 0) return errno_error();
-    return lookup_child(**p, n->view());
+    if (linkat(ifd->get(), "", e->parent_fd.get(), e->name.c_str(), AT_EMPTY_PATH) != 0)
+        return errno_error();
+    return lookup_child(*e->parent, e->name.view());
 }
 
 Status PassthroughFs::unlink(const RequestContext&, uint64_t parent, std::string_view name) {
-    auto p = dir_inode(parent);
-    if (!p) return Error{p.error()};
-    auto pfd = path_fd(**p);
-    if (!pfd) return Error{pfd.error()};
-    auto n = ComponentName::from(name);
-    if (!n) return Error{n.error()};
-    if (n->is_dot_or_dotdot()) return Error{EISDIR};
-    if (unlinkat(pfd->get(), n->c_str(), 0) != 0) return errno_error();
+    auto e = entry_ref(parent, name, EISDIR, EISDIR);
+    if (!e) return Error{e.error()};
+    if (unlinkat(e->parent_fd.get(), e->name.c_str(), 0) != 0) return errno_error();
     return {};
 }
 
 Status PassthroughFs::rmdir(const RequestContext&, uint64_t parent, std::string_view name) {
-    auto p = dir_inode(parent);
-    if (!p) return Error{p.error()};
-    auto pfd = path_fd(**p);
-    if (!pfd) return Error{pfd.error()};
-    auto n = ComponentName::from(name);
-    if (!n) return Error{n.error()};
-    if (n->is_dot_or_dotdot()) return Error{n->view() == "." ? EINVAL : ENOTEMPTY};
-    if (unlinkat(pfd->get(), n->c_str(), AT_REMOVEDIR) != 0) return errno_error();
+    auto e = entry_ref(parent, name, EINVAL, ENOTEMPTY);
+    if (!e) return Error{e.error()};
+    if (unlinkat(e->parent_fd.get(), e->name.c_str(), AT_REMOVEDIR) != 0) return errno_error();
     return {};
 }
 
 Status PassthroughFs::rename(const RequestContext&, uint64_t parent, std::string_view name,
                              uint64_t newparent, std::string_view newname, uint32_t flags) {
     if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return Error{EINVAL};
-    auto p = dir_inode(parent);
-    if (!p) return Error{p.error()};
-    auto pfd = path_fd(**p);
-    if (!pfd) return Error{pfd.error()};
-    auto np = dir_inode(newparent);
-    if (!np) return Error{np.error()};
-    auto npfd = path_fd(**np);
-    if (!npfd) return Error{npfd.error()};
-    auto n = ComponentName::from(name);
-    if (!n) return Error{n.error()};
-    auto nn = ComponentName::from(newname);
-    if (!nn) return Error{nn.error()};
-    if (n->is_dot_or_dotdot() || nn->is_dot_or_dotdot()) return Error{EBUSY};
-    if (syscall(SYS_renameat2, pfd->get(), n->c_str(), npfd->get(), nn->c_str(), flags) != 0)
+    auto from = entry_ref(parent, name, EBUSY, EBUSY);
+    if (!from) return Error{from.error()};
+    auto to = entry_ref(newparent, newname, EBUSY, EBUSY);
+    if (!to) return Error{to.error()};
+    if (syscall(SYS_renameat2, from->parent_fd.get(), from->name.c_str(), to->parent_fd.get(),
+                to->name.c_str(), flags) != 0)
         return errno_error();
     return {};
 }
@@ -463,32 +456,19 @@ Result<fuse_open_out> PassthroughFs::open(const RequestContext&, uint64_t nodeid
 Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t parent,
                                            std::string_view name, uint32_t mode, uint32_t flags,
                                            uint32_t umask) {
-    auto p = dir_inode(parent);
-    if (!p) return Error{p.error()};
-    auto pfd = path_fd(**p);
-    if (!pfd) return Error{pfd.error()};
-    auto n = ComponentName::from(name);
-    if (!n) return Error{n.error()};
-    if (n->is_dot_or_dotdot()) return Error{EISDIR};
+    auto e = entry_ref(parent, name, EISDIR, EISDIR);
+    if (!e) return Error{e.error()};
     int fd = -1;
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
         const int f = (open_flags_for_host(flags) & ~O_DIRECTORY) | O_CREAT |
                       (static_cast<int>(flags) & O_EXCL) | O_NOFOLLOW | O_CLOEXEC;
-        fd = openat(pfd->get(), n->c_str(), f, mode & 07777 & ~umask);
+        fd = openat(e->parent_fd.get(), e->name.c_str(), f, mode & 07777 & ~umask);
         if (fd < 0) return errno_error();
     }
     UniqueFd file(fd);
-    auto e = lookup_child(**p, n->view());
-    if (!e) return Error{e.error()};
-    CreateResult r;
-    r.entry = *e;
-    auto h = std::make_shared<Handle>();
-    h->fd = std::move(file);
-    h->inode = inodes_.get(e->nodeid);
-    r.open = open_reply(handles_.add(std::move(h)), false);
-    return r;
+    return opened_new_file(lookup_child(*e->parent, e->name.view()), std::move(file));
 }
 
 Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t parent,
@@ -508,17 +488,9 @@ Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t 
     }
     UniqueFd file(fd);
     FdName fn(file.get());
-    UniqueFd path_fd(openat(proc_self_fd_.get(), fn.buf, O_PATH | O_CLOEXEC));
-    if (!path_fd.valid()) return errno_error();
-    auto e = entry_for(**p, std::move(path_fd));
-    if (!e) return Error{e.error()};
-    CreateResult r;
-    r.entry = *e;
-    auto h = std::make_shared<Handle>();
-    h->fd = std::move(file);
-    h->inode = inodes_.get(e->nodeid);
-    r.open = open_reply(handles_.add(std::move(h)), false);
-    return r;
+    UniqueFd inode_fd(openat(proc_self_fd_.get(), fn.buf, O_PATH | O_CLOEXEC));
+    if (!inode_fd.valid()) return errno_error();
+    return opened_new_file(entry_for(**p, std::move(inode_fd)), std::move(file));
 }
 
 Status PassthroughFs::release(uint64_t fh) {

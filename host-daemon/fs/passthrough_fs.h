@@ -15,6 +15,7 @@
 #include "fs/fs_options.h"
 #include "fs/handle_table.h"
 #include "fs/inode_table.h"
+#include "fs/names.h"
 
 namespace vfs::host {
 
@@ -74,6 +75,18 @@ class PassthroughFs final : public Filesystem {
 
   private:
     explicit PassthroughFs(const FsOptions& opts);
+
+    // A directory entry to create, remove or rename: its parent, an fd on the parent, and
+    // a single-component name that is not "." or ".." (those fail with the given errnos).
+    struct EntryRef {
+        InodeRef parent;
+        InodeFd parent_fd;
+        ComponentName name;
+    };
+    Result<EntryRef> entry_ref(uint64_t parent, std::string_view name, int dot_errno,
+                               int dotdot_errno) const;
+    // The reply to CREATE/TMPFILE: the new entry and a handle owning `file`.
+    Result<CreateResult> opened_new_file(Result<fuse_entry_out> entry, UniqueFd file);
 
     Result<InodeRef> inode(uint64_t nodeid) const;
     Result<InodeRef> dir_inode(uint64_t nodeid) const;

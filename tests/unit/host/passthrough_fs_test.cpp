@@ -114,6 +114,24 @@ TEST_P(PassthroughFsTest, CreateWriteReadThroughDataFd) {
               EEXIST);
 }
 
+TEST_P(PassthroughFsTest, TmpfileIsUnnamedButUsable) {
+    const size_t entries = std::distance(fs::directory_iterator(share_), {});
+    auto t = pfs_->tmpfile(ctx_, FUSE_ROOT_ID, 0600, O_RDWR, 0);
+    ASSERT_TRUE(t.ok()) << t.error();
+    std::shared_ptr<void> keep;
+    const int fd = pfs_->data_fd(t->open.fh, &keep);
+    ASSERT_EQ(pwrite(fd, "tmp", 3, 0), 3);
+    auto a = pfs_->getattr(t->entry.nodeid, nullptr);
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->attr.size, 3u);
+    EXPECT_EQ(a->attr.nlink, 0u);
+    EXPECT_EQ(std::distance(fs::directory_iterator(share_), {}), static_cast<long>(entries));
+    // Linking it in gives it a name (what O_TMPFILE + linkat does in the guest).
+    auto l = pfs_->link(ctx_, t->entry.nodeid, FUSE_ROOT_ID, "was-tmp");
+    ASSERT_TRUE(l.ok()) << l.error();
+    EXPECT_EQ(slurp(share_ / "was-tmp"), "tmp");
+}
+
 TEST_P(PassthroughFsTest, SetattrSizeModeTimes) {
     auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
     fuse_setattr_in in{};
