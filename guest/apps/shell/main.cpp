@@ -183,18 +183,27 @@ int app_main(int argc, char** argv) {
         failed += run(words, n);
         n = 0;
     };
-    // The kernel split the command line at spaces already; ';' may end a word or stand alone.
+    // The kernel splits its command line at spaces, a Linux shell hands over whole
+    // strings: split each argument again at spaces, and end a command at every ';'.
     for (int i = script; i < argc; ++i) {
-        char* word = argv[i];
-        bool ends = false;
-        for (char* p = word; *p; ++p) {
-            if (*p == ';' && p[1] == '\0') {
-                *p = '\0';
-                ends = true;
+        char* p = argv[i];
+        while (*p) {
+            while (*p == ' ' || *p == '\t')
+                *p++ = '\0';
+            if (!*p) break;
+            if (*p == ';') {
+                *p++ = '\0';
+                flush();
+                continue;
+            }
+            if (n < kMaxWords) words[n++] = p;
+            while (*p && *p != ' ' && *p != '\t' && *p != ';')
+                ++p;
+            if (*p == ';') {
+                *p++ = '\0';
+                flush();
             }
         }
-        if (*word && n < kMaxWords) words[n++] = word;
-        if (ends) flush();
     }
     flush();
     vfs_umount(at);
