@@ -70,6 +70,9 @@ def main():
     ap.add_argument("--expect-status", type=int, default=33)
     ap.add_argument("--expect", action="append", default=[], help="regex a serial line must match")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--extra-device", action="append", default=[], metavar="TAG",
+                    help="another vhost-user-fs device with this tag, served by its own "
+                         "daemon of the same kind on its own folder")
     ap.add_argument("--high-bars", action="store_true",
                     help="add a device with a 4 GiB BAR so firmware moves 64-bit BARs above 4 GiB")
     args = ap.parse_args()
@@ -80,6 +83,7 @@ def main():
     work = tempfile.mkdtemp(prefix="vfs-unikernel-")
     daemon = None
     qemu = None
+    extra_daemons = []
     try:
         socket = os.path.join(work, "vhost-fs.sock")
         shared = os.path.join(work, "shared")
@@ -113,6 +117,23 @@ def main():
                     "-chardev", f"socket,id=char0,path={socket}",
                     "-device", f"vhost-user-fs-pci,chardev=char0,tag={args.tag},"
                                f"num-request-queues={args.request_queues}"]
+
+        for i, tag in enumerate(args.extra_device):
+            xsock = os.path.join(work, f"vhost-fs-{i}.sock")
+            xshared = os.path.join(work, f"shared-{i}")
+            os.mkdir(xshared)
+            xcmd = daemon_command(args.daemon, args.daemon_bin, xsock, xshared)
+            xlog = open(os.path.join(work, f"daemon-{i}.log"), "w")
+            extra_daemons.append(subprocess.Popen(xcmd, stdout=xlog, stderr=subprocess.STDOUT,
+                                                  start_new_session=True))
+            deadline = time.monotonic() + 15
+            while not os.path.exists(xsock):
+                if extra_daemons[-1].poll() is not None or time.monotonic() > deadline:
+                    print("FAIL: extra daemon did not create its socket")
+                    return 1
+                time.sleep(0.05)
+            cmd += ["-chardev", f"socket,id=xchar{i},path={xsock}",
+                    "-device", f"vhost-user-fs-pci,chardev=xchar{i},tag={tag}"]
 
         if args.high_bars:
             # The backing memory is never touched, so it costs nothing.
@@ -154,6 +175,8 @@ def main():
     finally:
         stop(qemu)
         stop(daemon)
+        for d in extra_daemons:
+            stop(d)
         if daemon is not None and os.path.exists(os.path.join(work, "daemon.log")):
             log = open(os.path.join(work, "daemon.log"), errors="replace").read()
             print("--- daemon ---\n" + log[-2000:])
