@@ -296,12 +296,77 @@ TEST(VirtqueueHostile, IndirectWithNext) {
 }
 
 TEST(VirtqueueHostile, IndirectBadSizes) {
-    for (uint32_t len : {0u, 15u, 17u, 16u * 9, 0xfffffff0u}) {
+    // Past kMaxQueueSize entries, or not a whole number of descriptors.
+    for (uint32_t len : {0u, 15u, 17u, 16u * (kMaxQueueSize + 1), 0xfffffff0u}) {
         Harness h(8);
         h.desc()[0] = {h.gpa(h.data_off), len, VRING_DESC_F_INDIRECT, 0};
         h.publish_head(0);
         EXPECT_EQ(pop_error(h), EPROTO) << len;
     }
+}
+
+// virtio-win and older Linux drivers build indirect tables longer than a small queue
+// (queue-size=128 with ~259 entries for 1 MiB of I/O): the queue size does not bound them.
+TEST(Virtqueue, IndirectTableLongerThanQueue) {
+    // Nine and kMaxQueueSize zeroed entries on a size-8 queue: the first is an empty
+    // descriptor without NEXT, a legal empty chain.
+    for (uint32_t n : {9u, kMaxQueueSize}) {
+        Harness h(8);
+        h.desc()[0] = {h.gpa(h.data_off), 16u * n, VRING_DESC_F_INDIRECT, 0};
+        h.publish_head(0);
+        DeviceChain c;
+        auto r = h.pop(&c);
+        ASSERT_TRUE(r.ok()) << n << ": " << r.error();
+        EXPECT_TRUE(*r);
+    }
+    // 40 chained buffers (1 readable, 39 writable) through a size-8 queue.
+    Harness h(8);
+    constexpr uint16_t kN = 40;
+    auto* t = h.ptr<vring_desc>(h.data_off);
+    const uint64_t buf = h.data_off + 4096;
+    for (uint16_t i = 0; i < kN; ++i) {
+        const uint16_t flags =
+            (i + 1 < kN ? VRING_DESC_F_NEXT : 0) | (i > 0 ? VRING_DESC_F_WRITE : 0);
+        t[i] = {h.gpa(buf + 64u * i), 64, flags, static_cast<uint16_t>(i + 1)};
+    }
+    h.desc()[2] = {h.gpa(h.data_off), 16u * kN, VRING_DESC_F_INDIRECT, 0};
+    h.publish_head(2);
+    DeviceChain c;
+    auto r = h.pop(&c);
+    ASSERT_TRUE(r.ok()) << r.error();
+    ASSERT_TRUE(*r);
+    EXPECT_EQ(c.n_readable, 1u);
+    EXPECT_EQ(c.n_writable, kN - 1u);
+    EXPECT_EQ(c.writable_bytes, 64u * (kN - 1));
+}
+
+// The caller's segment room still caps a long indirect table.
+TEST(VirtqueueHostile, IndirectTableMoreSegmentsThanCallerRoom) {
+    Harness h(8);
+    constexpr uint16_t kN = Harness::kMaxSegs + 1;
+    auto* t = h.ptr<vring_desc>(h.data_off);
+    for (uint16_t i = 0; i < kN; ++i)
+        t[i] = {h.gpa(h.data_off + 4096), 1,
+                static_cast<uint16_t>(i + 1 < kN ? VRING_DESC_F_NEXT : 0),
+                static_cast<uint16_t>(i + 1)};
+    h.desc()[0] = {h.gpa(h.data_off), 16u * kN, VRING_DESC_F_INDIRECT, 0};
+    h.publish_head(0);
+    EXPECT_EQ(pop_error(h), E2BIG);
+}
+
+// Loop detection counts per table: a loop inside an indirect table longer than the queue
+// still ends, with empty descriptors so no segment limit stops it first.
+TEST(VirtqueueHostile, LoopInsideIndirectTableLongerThanQueue) {
+    Harness h(8);
+    constexpr uint16_t kN = 32;
+    auto* t = h.ptr<vring_desc>(h.data_off);
+    for (uint16_t i = 0; i < kN; ++i)
+        t[i] = {0, 0, VRING_DESC_F_NEXT, static_cast<uint16_t>((i + 1) % kN)};
+    h.desc()[1] = {h.gpa(h.data_off), 8, VRING_DESC_F_NEXT, 4};
+    h.desc()[4] = {h.gpa(h.data_off), 16u * kN, VRING_DESC_F_INDIRECT, 0};
+    h.publish_head(1);
+    EXPECT_EQ(pop_error(h), ELOOP);
+    EXPECT_EQ(h.dev.last_avail_idx(), 0);
 }
 
 TEST(VirtqueueHostile, IndirectTableOutsideMemory) {

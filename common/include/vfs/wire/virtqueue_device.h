@@ -3,10 +3,11 @@
 //
 // Everything in the rings is written by the guest and hostile: the available index,
 // each head, each descriptor. A chain is validated as it is walked: indices in range,
-// no more descriptors than the queue size (so loops end), an indirect table of sane size
-// that is neither nested nor combined with NEXT, readable buffers before writable ones,
-// and every buffer translated through the caller's translator, which may refuse. A bad
-// chain is an error; the caller marks the queue broken. Never allocates.
+// no more visits in a table than it has entries (so loops end), an indirect table of at
+// most kMaxQueueSize entries that is neither nested nor combined with NEXT, readable
+// buffers before writable ones, no more segments than the caller has room for, and every
+// buffer translated through the caller's translator, which may refuse. A bad chain is an
+// error; the caller marks the queue broken. Never allocates.
 #pragma once
 
 #include <stdint.h>
@@ -85,24 +86,30 @@ class DeviceQueue {
         const vring_desc* table = r_.desc;
         uint32_t table_size = size_;
         uint32_t idx = head;
-        uint32_t visited = 0;  // over the whole chain, indirect entries included
+        // Visits in the current table: a chain that visits a table more often than it has
+        // entries loops. Counted per table, so an indirect table is bounded by its own
+        // length and not by the queue size.
+        uint32_t visited = 0;
         bool indirect = false;
         bool writable_seen = false;
         for (;;) {
-            if (++visited > size_) return Error{ELOOP};
+            if (++visited > table_size) return Error{ELOOP};
             const vring_desc d = read_desc(table, idx);
             if (d.flags & VRING_DESC_F_INDIRECT) {
                 if (indirect || (d.flags & VRING_DESC_F_NEXT)) return Error{EPROTO};
                 if (d.len == 0 || d.len % sizeof(vring_desc) != 0) return Error{EPROTO};
                 const uint64_t n = d.len / sizeof(vring_desc);
-                if (n > size_) return Error{EPROTO};
+                // Not the queue size: virtio-win and older Linux drivers put more entries
+                // in one table than a small queue has (~259 for 1 MiB of I/O on a queue of
+                // 128). The caller's max_segs still caps what a chain may carry.
+                if (n > kMaxQueueSize) return Error{EPROTO};
                 uint8_t* t = translate(d.addr, uint64_t{d.len});
                 if (!t) return Error{EFAULT};
                 table = reinterpret_cast<const vring_desc*>(t);
                 table_size = static_cast<uint32_t>(n);
                 idx = 0;
                 indirect = true;
-                --visited;  // the indirect descriptor itself carries no buffer
+                visited = 0;
                 continue;
             }
             const bool writable = d.flags & VRING_DESC_F_WRITE;
