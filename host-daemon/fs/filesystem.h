@@ -101,6 +101,13 @@ class Filesystem {
                                            uint64_t off_out, size_t len, uint32_t flags) = 0;
     virtual Status syncfs() = 0;
 
+    // KILLPRIV_V2: drop suid/sgid on an open file after an unprivileged write/truncate.
+    virtual Status kill_suid_sgid(uint64_t fh) = 0;
+
+    // The guest's session ended (DESTROY, or a new INIT after a hard reboot): forget every
+    // inode but the root and close every handle.
+    virtual void reset() = 0;
+
     // The host fd behind an open file, for the I/O engine's zero-copy READ and WRITE.
     // Returns -1 for an unknown handle. The fd stays valid while `keep` is held.
     virtual int data_fd(uint64_t fh, std::shared_ptr<void>* keep) = 0;

@@ -30,6 +30,9 @@ struct FsOptions {
     bool preserve_noatime = false;
     bool posix_lock = false;
     bool flock = false;
+    // Long-lived fds the filesystem may hold for the guest; 0 means RLIMIT_NOFILE minus a
+    // reserve for the daemon's own fds (see fd_budget.h).
+    uint64_t fd_limit = 0;
     // -o timeout= (C virtiofsd): entry and attribute timeout in seconds, replacing the
     // cache mode's. Unset: the cache mode decides.
     std::optional<double> entry_attr_timeout_s;

@@ -24,6 +24,11 @@ HandleRef HandleTable::remove(uint64_t fh) {
     return h;
 }
 
+void HandleTable::clear() {
+    std::lock_guard lock(mu_);
+    handles_.clear();
+}
+
 size_t HandleTable::size() const {
     std::lock_guard lock(mu_);
     return handles_.size();

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "fs/fd_budget.h"
 #include "fs/inode_table.h"
 #include "fs/unique_fd.h"
 
@@ -16,6 +17,7 @@ namespace vfs::host {
 
 struct Handle {
     UniqueFd fd;
+    FdBudget::Token fd_token;  // held while `fd` is open
     InodeRef inode;
     bool is_dir = false;
     std::mutex dir_mu;  // serializes seek+getdents on a directory stream
@@ -30,6 +32,8 @@ class HandleTable {
     // Removes and returns the handle; nullptr if unknown.
     HandleRef remove(uint64_t fh);
     size_t size() const;
+    // Drops every handle (their fds close once no request still uses them).
+    void clear();
 
   private:
     mutable std::mutex mu_;

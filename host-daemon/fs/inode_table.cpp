@@ -2,6 +2,8 @@
 
 #include <linux/fuse.h>
 
+#include <cstring>
+
 namespace vfs::host {
 
 void InodeTable::set_root(InodeKey key, mode_t type, UniqueFd fd) {
@@ -22,13 +24,31 @@ InodeRef InodeTable::get(uint64_t nodeid) const {
     return it == by_id_.end() ? nullptr : it->second;
 }
 
+namespace {
+bool same_handle(const FileHandle& a, const FileHandle& b) {
+    return a.type == b.type && a.size == b.size && std::memcmp(a.bytes, b.bytes, a.size) == 0;
+}
+}  // namespace
+
 InodeRef InodeTable::add_lookup(InodeKey key, mode_t type, UniqueFd fd,
-                                std::optional<FileHandle> handle) {
+                                std::optional<FileHandle> handle, FdBudget* budget) {
     std::unique_lock lock(mu_);
     if (auto it = by_key_.find(key); it != by_key_.end()) {
         InodeRef& existing = by_id_.at(it->second);
-        ++existing->nlookup;
-        return existing;
+        // An inode held by file handle pins nothing, so its number can be reused by a new
+        // file before the guest forgets the old one. A different handle means a different
+        // file: the old node id stays until FORGET, the key moves to a new inode.
+        const bool reused = existing->handle && handle && !same_handle(*existing->handle, *handle);
+        if (!reused) {
+            ++existing->nlookup;
+            return existing;
+        }
+        by_key_.erase(it);
+    }
+    FdBudget::Token fd_token;
+    if (fd.valid() && budget) {
+        fd_token = budget->take();
+        if (!fd_token) return nullptr;
     }
     auto inode = std::make_shared<Inode>();
     inode->nodeid = next_id_++;
@@ -36,6 +56,7 @@ InodeRef InodeTable::add_lookup(InodeKey key, mode_t type, UniqueFd fd,
     inode->type = type;
     inode->fd = std::move(fd);
     inode->handle = handle;
+    inode->fd_token = std::move(fd_token);
     inode->nlookup = 1;
     by_id_[inode->nodeid] = inode;
     by_key_[key] = inode->nodeid;
@@ -50,9 +71,20 @@ void InodeTable::forget(uint64_t nodeid, uint64_t n) {
     Inode& inode = *it->second;
     inode.nlookup = n >= inode.nlookup ? 0 : inode.nlookup - n;
     if (inode.nlookup == 0) {
-        by_key_.erase(inode.key);
+        // The key may already name a newer inode (a reused inode number): keep that one.
+        if (auto k = by_key_.find(inode.key); k != by_key_.end() && k->second == nodeid)
+            by_key_.erase(k);
         by_id_.erase(it);  // the fd closes when the last in-flight user drops its ref
     }
+}
+
+void InodeTable::clear_except_root() {
+    std::unique_lock lock(mu_);
+    InodeRef root = by_id_.at(FUSE_ROOT_ID);
+    by_id_.clear();
+    by_key_.clear();
+    by_id_[FUSE_ROOT_ID] = root;
+    by_key_[root->key] = FUSE_ROOT_ID;
 }
 
 size_t InodeTable::size() const {

@@ -17,6 +17,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "fs/fd_budget.h"
 #include "fs/file_handles.h"
 #include "fs/unique_fd.h"
 
@@ -35,6 +36,7 @@ struct Inode {
     mode_t type = 0;  // S_IFMT bits, fixed for the inode's life
     UniqueFd fd;      // O_PATH; invalid when `handle` stands in for it
     std::optional<FileHandle> handle;
+    FdBudget::Token fd_token;  // held while `fd` is open
     uint64_t nlookup = 0;
 };
 
@@ -51,14 +53,19 @@ class InodeTable {
     // After a successful lookup of (key): the existing inode with one more lookup, or a
     // new one that takes `fd` and `handle` (either may be empty, not both). The caller's
     // fd is closed if an inode already existed.
+    // A new inode that keeps `fd` takes a token from `budget` (when given); nullptr if
+    // the budget is spent.
     InodeRef add_lookup(InodeKey key, mode_t type, UniqueFd fd,
-                        std::optional<FileHandle> handle = std::nullopt);
+                        std::optional<FileHandle> handle = std::nullopt,
+                        FdBudget* budget = nullptr);
 
     // Drops n lookups; the inode goes when none remain. Unknown ids are ignored, as a
     // FORGET has no reply to carry an error.
     void forget(uint64_t nodeid, uint64_t n);
 
     size_t size() const;
+    // Forgets every inode but the root, whatever its lookup count.
+    void clear_except_root();
 
   private:
     mutable std::shared_mutex mu_;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -10,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -88,8 +90,33 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::create(const FsOptions& op
     return fs;
 }
 
+namespace {
+// The default fd budget: the open-file limit less a reserve for the daemon's own fds
+// (sockets, eventfds, io_uring, guest memory, per-operation reopens).
+int64_t default_fd_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024 - 128;
+    const int64_t cur = static_cast<int64_t>(rl.rlim_cur);
+    const int64_t reserve = std::max<int64_t>(128, cur / 16);
+    return std::max<int64_t>(cur - reserve, 16);
+}
+}  // namespace
+
 PassthroughFs::PassthroughFs(const FsOptions& opts)
-    : opts_(opts), cache_(CachePolicy::from(opts)) {}
+    : fd_budget_(opts.fd_limit ? static_cast<int64_t>(opts.fd_limit) : default_fd_limit()),
+      opts_(opts),
+      cache_(CachePolicy::from(opts)) {}
+
+Result<uint64_t> PassthroughFs::add_handle(UniqueFd fd, InodeRef inode, bool dir) {
+    auto token = fd_budget_.take();
+    if (!token) return Error{EMFILE};
+    auto h = std::make_shared<Handle>();
+    h->fd = std::move(fd);
+    h->fd_token = std::move(token);
+    h->inode = std::move(inode);
+    h->is_dir = dir;
+    return handles_.add(std::move(h));
+}
 
 Result<InodeRef> PassthroughFs::inode(uint64_t nodeid) const {
     InodeRef i = inodes_.get(nodeid);
@@ -130,12 +157,14 @@ Result<PassthroughFs::EntryRef> PassthroughFs::entry_ref(uint64_t parent, std::s
 
 Result<CreateResult> PassthroughFs::opened_new_file(Result<fuse_entry_out> entry, UniqueFd file) {
     if (!entry) return Error{entry.error()};
-    auto h = std::make_shared<Handle>();
-    h->fd = std::move(file);
-    h->inode = inodes_.get(entry->nodeid);
+    auto fh = add_handle(std::move(file), inodes_.get(entry->nodeid), false);
+    if (!fh) {
+        inodes_.forget(entry->nodeid, 1);  // the guest never sees this entry
+        return Error{fh.error()};
+    }
     CreateResult r;
     r.entry = *entry;
-    r.open = open_reply(handles_.add(std::move(h)), false);
+    r.open = open_reply(*fh, false);
     return r;
 }
 
@@ -200,7 +229,8 @@ Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd
     }
     if (handle) fd.reset();  // the handle stands in for the fd: nothing stays open
     InodeRef in = inodes_.add_lookup(InodeKey{st.st_dev, st.st_ino, mnt_id}, attr->mode & S_IFMT,
-                                     std::move(fd), handle);
+                                     std::move(fd), handle, &fd_budget_);
+    if (!in) return Error{EMFILE};
     fuse_entry_out e{};
     e.nodeid = in->nodeid;
     e.generation = 0;
@@ -288,13 +318,13 @@ Result<fuse_attr_out> PassthroughFs::setattr(const RequestContext&, uint64_t nod
         if (!fits_off_t(in.size)) return Error{EFBIG};
         if (h) {
             if (ftruncate(h->fd.get(), static_cast<off_t>(in.size)) != 0) return errno_error();
-            if (in.valid & FATTR_KILL_SUIDGID) kill_suid_sgid(h->fd.get());
+            if (in.valid & FATTR_KILL_SUIDGID) vfs::host::kill_suid_sgid(h->fd.get());
         } else {
             if (i.type != S_IFREG) return Error{i.type == S_IFDIR ? EISDIR : EINVAL};
             auto fd = reopen(i, O_WRONLY);
             if (!fd) return Error{fd.error()};
             if (ftruncate(fd->get(), static_cast<off_t>(in.size)) != 0) return errno_error();
-            if (in.valid & FATTR_KILL_SUIDGID) kill_suid_sgid(fd->get());
+            if (in.valid & FATTR_KILL_SUIDGID) vfs::host::kill_suid_sgid(fd->get());
         }
     }
     if (in.valid & (FATTR_ATIME | FATTR_MTIME)) {
@@ -330,6 +360,9 @@ Result<size_t> PassthroughFs::readlink(uint64_t nodeid, char* buf, size_t cap) {
 Result<fuse_entry_out> PassthroughFs::mknod(const RequestContext& ctx, uint64_t parent,
                                             std::string_view name, uint32_t mode, uint32_t rdev,
                                             uint32_t umask) {
+    // A device node in the share would hand anyone on the host who can open it (and any
+    // later host-side open) a host driver: refuse them, as a nodev mount would.
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return Error{EPERM};
     auto e = entry_ref(parent, name, EEXIST, EEXIST);
     if (!e) return Error{e.error()};
     {
@@ -447,10 +480,9 @@ Result<fuse_open_out> PassthroughFs::open(const RequestContext&, uint64_t nodeid
     if ((*i)->type != S_IFREG) return Error{(*i)->type == S_IFDIR ? EISDIR : EACCES};
     auto fd = reopen(**i, open_flags_for_host(flags) & ~O_DIRECTORY);
     if (!fd) return Error{fd.error()};
-    auto h = std::make_shared<Handle>();
-    h->fd = std::move(*fd);
-    h->inode = *i;
-    return open_reply(handles_.add(std::move(h)), false);
+    auto fh = add_handle(std::move(*fd), *i, false);
+    if (!fh) return Error{fh.error()};
+    return open_reply(*fh, false);
 }
 
 Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t parent,
@@ -458,17 +490,45 @@ Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t p
                                            uint32_t umask) {
     auto e = entry_ref(parent, name, EISDIR, EISDIR);
     if (!e) return Error{e.error()};
+    const int host_flags = (open_flags_for_host(flags) & ~O_DIRECTORY) | O_CLOEXEC;
     int fd = -1;
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
-        const int f = (open_flags_for_host(flags) & ~O_DIRECTORY) | O_CREAT |
-                      (static_cast<int>(flags) & O_EXCL) | O_NOFOLLOW | O_CLOEXEC;
-        fd = openat(e->parent_fd.get(), e->name.c_str(), f, mode & 07777 & ~umask);
-        if (fd < 0) return errno_error();
+        // Always O_EXCL: O_CREAT opens only a file we create here, so a FIFO or device
+        // node already at the name is never opened (it could block the worker or reach a
+        // host driver). An existing name takes the OPEN path below, regular files only.
+        fd = openat(e->parent_fd.get(), e->name.c_str(), host_flags | O_CREAT | O_EXCL | O_NOFOLLOW,
+                    mode & 07777 & ~umask);
     }
+    if (fd < 0 && errno == EEXIST && !(flags & O_EXCL)) return open_existing(*e, host_flags);
+    if (fd < 0) return errno_error();
     UniqueFd file(fd);
-    return opened_new_file(lookup_child(*e->parent, e->name.view()), std::move(file));
+    // The entry comes from the file we created, not from the name, which a concurrent
+    // rename may already have moved.
+    FdName fn(file.get());
+    UniqueFd inode_fd(openat(proc_self_fd_.get(), fn.buf, O_PATH | O_CLOEXEC));
+    if (!inode_fd.valid()) return errno_error();
+    return opened_new_file(entry_for(*e->parent, std::move(inode_fd)), std::move(file));
+}
+
+Result<CreateResult> PassthroughFs::open_existing(const EntryRef& e, int host_flags) {
+    auto entry = lookup_child(*e.parent, e.name.view());
+    if (!entry) return Error{entry.error()};
+    InodeRef in = inodes_.get(entry->nodeid);
+    Result<UniqueFd> file = Error{EACCES};
+    if (!in) {
+        file = Error{ENOENT};
+    } else if (in->type == S_IFREG) {
+        file = reopen(*in, host_flags);
+    } else {
+        file = Error{in->type == S_IFDIR ? EISDIR : in->type == S_IFLNK ? ELOOP : EACCES};
+    }
+    if (!file) {
+        inodes_.forget(entry->nodeid, 1);  // the guest never sees this lookup
+        return Error{file.error()};
+    }
+    return opened_new_file(entry, std::move(*file));
 }
 
 Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t parent,
@@ -521,11 +581,9 @@ Result<fuse_open_out> PassthroughFs::opendir(const RequestContext&, uint64_t nod
     if (!i) return Error{i.error()};
     auto fd = reopen(**i, O_RDONLY | O_DIRECTORY);
     if (!fd) return Error{fd.error()};
-    auto h = std::make_shared<Handle>();
-    h->fd = std::move(*fd);
-    h->inode = *i;
-    h->is_dir = true;
-    return open_reply(handles_.add(std::move(h)), true);
+    auto fh = add_handle(std::move(*fd), *i, true);
+    if (!fh) return Error{fh.error()};
+    return open_reply(*fh, true);
 }
 
 Status PassthroughFs::readdir(const RequestContext&, uint64_t fh, uint64_t offset, bool plus,
@@ -700,6 +758,18 @@ Status PassthroughFs::syncfs() {
     if (!fd) return Error{fd.error()};
     if (::syncfs(fd->get()) != 0) return errno_error();
     return {};
+}
+
+Status PassthroughFs::kill_suid_sgid(uint64_t fh) {
+    auto h = handles_.get(fh);
+    if (!h || h->is_dir) return Error{EBADF};
+    vfs::host::kill_suid_sgid(h->fd.get());
+    return {};
+}
+
+void PassthroughFs::reset() {
+    handles_.clear();
+    inodes_.clear_except_root();
 }
 
 int PassthroughFs::data_fd(uint64_t fh, std::shared_ptr<void>* keep) {

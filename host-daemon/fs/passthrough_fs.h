@@ -68,6 +68,8 @@ class PassthroughFs final : public Filesystem {
     Result<size_t> copy_file_range(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
                                    uint64_t off_out, size_t len, uint32_t flags) override;
     Status syncfs() override;
+    Status kill_suid_sgid(uint64_t fh) override;
+    void reset() override;
     int data_fd(uint64_t fh, std::shared_ptr<void>* keep) override;
 
     const InodeTable& inodes() const { return inodes_; }
@@ -75,6 +77,8 @@ class PassthroughFs final : public Filesystem {
 
   private:
     explicit PassthroughFs(const FsOptions& opts);
+    // A new handle owning `fd` on `inode`; EMFILE when the fd budget is spent.
+    Result<uint64_t> add_handle(UniqueFd fd, InodeRef inode, bool dir);
 
     // A directory entry to create, remove or rename: its parent, an fd on the parent, and
     // a single-component name that is not "." or ".." (those fail with the given errnos).
@@ -85,6 +89,8 @@ class PassthroughFs final : public Filesystem {
     };
     Result<EntryRef> entry_ref(uint64_t parent, std::string_view name, int dot_errno,
                                int dotdot_errno) const;
+    // CREATE of a name that exists: opened as OPEN would, regular files only.
+    Result<CreateResult> open_existing(const EntryRef& e, int host_flags);
     // The reply to CREATE/TMPFILE: the new entry and a handle owning `file`.
     Result<CreateResult> opened_new_file(Result<fuse_entry_out> entry, UniqueFd file);
 
@@ -98,6 +104,7 @@ class PassthroughFs final : public Filesystem {
     int open_flags_for_host(uint32_t guest_flags) const;
     fuse_open_out open_reply(uint64_t fh, bool dir) const;
 
+    FdBudget fd_budget_;  // first member: destroyed last, after every token
     FsOptions opts_;
     CachePolicy cache_;
     UniqueFd proc_self_fd_;

@@ -96,6 +96,8 @@ class ReadOnlyFs final : public Filesystem {
         return Error{EROFS};
     }
     Status syncfs() override { return inner_->syncfs(); }
+    Status kill_suid_sgid(uint64_t) override { return Error{EROFS}; }
+    void reset() override { inner_->reset(); }
     int data_fd(uint64_t fh, std::shared_ptr<void>* keep) override {
         return inner_->data_fd(fh, keep);
     }

@@ -11,8 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "fs/killpriv.h"
-
 namespace vfs::host {
 
 using vfs::wire::Bytes;
@@ -100,6 +98,12 @@ void FuseServer::handle(QueueContext& ctx, RequestSlot& slot) {
                      req.wants_reply() ? error_reply(w, req.header.unique, parsed.error()) : 0);
         return;
     }
+    // No request carries more than a WRITE of max_write: refusing bigger payloads here
+    // bounds what SETXATTR buffers and BATCH_FORGET loops over, whatever the guest claims.
+    if (req.payload_len > kMaxPayload) {
+        ctx.complete(slot, req.wants_reply() ? error_reply(w, req.header.unique, E2BIG) : 0);
+        return;
+    }
     bool async = false;
     const uint32_t len = dispatch(ctx, slot, st, r, w, &async);
     if (!async) ctx.complete(slot, len);
@@ -118,7 +122,13 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
     const uint64_t unique = h.unique;
     if (req.op == nullptr) return error_reply(w, unique, ENOSYS);
     if (h.opcode == FUSE_INIT) {
-        if (session_.initialized()) return error_reply(w, unique, EPROTO);
+        if (session_.initialized()) {
+            // On virtio-fs a second INIT means the guest rebooted without unmounting (a
+            // crash, reset or kexec): nothing of the old session is valid any more. Start
+            // over, as QEMU's virtiofsd does, instead of leaving the share unmountable.
+            fs_.reset();
+            session_.end();
+        }
         return do_init(st, w);
     }
     if (!session_.initialized()) {
@@ -127,9 +137,11 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
     const uint32_t minor = session_.proto().minor;
     const RequestContext rc{h.uid, h.gid, h.pid};
 
+    // KILLPRIV_V2 flags only count when it was negotiated; the filesystem decides
+    // whether the file may change (a read-only share refuses).
+    const bool killpriv = session_.flags() & FUSE_HANDLE_KILLPRIV_V2;
     auto kill_suid_sgid_of = [&](uint64_t fh) {
-        std::shared_ptr<void> keep;
-        if (const int fd = fs_.data_fd(fh, &keep); fd >= 0) kill_suid_sgid(fd);
+        if (killpriv) (void)fs_.kill_suid_sgid(fh);
     };
 
     // Entry replies count as lookups: one that cannot be delivered must be given back.
@@ -234,6 +246,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
             return start_fsync(ctx, slot, st, w, async, false);
         case FUSE_SETXATTR: {
             const auto in = req.arg<fuse_setxattr_in>();
+            if (in.size > XATTR_SIZE_MAX) return error_reply(w, unique, E2BIG);
             // The value is small (XATTR_SIZE_MAX) and must be contiguous for the syscall.
             static thread_local std::vector<uint8_t> value;
             value.resize(in.size);
@@ -273,6 +286,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
         case FUSE_NOTIFY_REPLY:
             return 0;
         case FUSE_DESTROY:
+            fs_.reset();
             session_.end();
             return status_reply(Status{});
         case FUSE_FALLOCATE:
@@ -400,7 +414,9 @@ uint32_t FuseServer::start_write(QueueContext& ctx, RequestSlot& slot, SlotState
     if (!fits_off_t(in.offset) || in.size > kMaxWrite) return error_reply(w, unique, EINVAL);
     const int fd = fs_.data_fd(in.fh, &st.keep);
     if (fd < 0) return error_reply(w, unique, EBADF);
-    if (in.write_flags & FUSE_WRITE_KILL_SUIDGID) kill_suid_sgid(fd);
+    st.kill_suid_sgid =
+        (in.write_flags & FUSE_WRITE_KILL_SUIDGID) && (session_.flags() & FUSE_HANDLE_KILLPRIV_V2);
+    st.fh = in.fh;
     auto n = r.take_segments(in.size, st.segs.data(), kMaxChainSegments);
     if (!n) return error_reply(w, unique, EINVAL);
     st.writer = w;
@@ -475,6 +491,7 @@ uint32_t FuseServer::finish_io(SlotState& st, uint32_t cookie, int32_t result) {
         }
         case kCookieWrite: {
             if (result < 0) return error_reply(w, unique, -result);
+            if (st.kill_suid_sgid) (void)fs_.kill_suid_sgid(st.fh);
             fuse_write_out out{};
             out.size = static_cast<uint32_t>(result);
             return sent(w, unique, vfs::wire::reply_struct(w, unique, out));

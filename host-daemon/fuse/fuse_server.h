@@ -46,6 +46,8 @@ class FuseServer final : public RequestHandler {
         vfs::wire::PendingReply pending;
         std::shared_ptr<void> keep;  // keeps the open file alive during I/O
         uint32_t write_size = 0;
+        uint64_t fh = 0;              // the WRITE's file, for suid/sgid clearing
+        bool kill_suid_sgid = false;  // after the WRITE succeeds
         std::array<vfs::wire::Segment, kMaxChainSegments> segs;
         std::array<iovec, kMaxChainSegments> iov;
     };

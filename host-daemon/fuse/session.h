@@ -19,6 +19,8 @@ namespace vfs::host {
 // Limits we announce: 1 MiB per READ/WRITE in at most 256 pages, like virtiofsd.
 inline constexpr uint32_t kMaxWrite = 1u << 20;
 inline constexpr uint16_t kMaxPages = 256;
+// The largest payload a request may carry (a max_write WRITE); anything bigger is E2BIG.
+inline constexpr uint64_t kMaxPayload = kMaxWrite;
 
 struct Negotiated {
     fuse_init_out out{};

@@ -157,8 +157,17 @@ TEST_P(FrontendInterop, RingStopStartResumesAndSurvivesReboot) {
     ASSERT_TRUE(fe_->stop_queue(1));
     ASSERT_TRUE(fe_->reset_queue(1));
     ASSERT_TRUE(fe_->start_queue(1)) << daemon_.log();
-    // FUSE was initialised before the reboot; the backend keeps its session, so an ordinary
-    // request shows the restarted ring works (a second INIT would be refused).
+    // The restarted ring serves the old session...
+    {
+        const uint64_t u = fe_->next_unique();
+        auto r = fe_->request(1, getattr_request(u), 256);
+        ASSERT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
+        expect_reply(*r, u);
+    }
+    // ...and the rebooted guest's kernel mounts again: its INIT starts a new session.
+    auto again = fe_->fuse_init(1);
+    ASSERT_TRUE(again) << strerror(again.error()) << "\n" << daemon_.log();
+    EXPECT_EQ(again->major, 7u);
     const uint64_t u = fe_->next_unique();
     auto r = fe_->request(1, getattr_request(u), 256);
     ASSERT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();

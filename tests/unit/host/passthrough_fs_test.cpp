@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -112,6 +113,80 @@ TEST_P(PassthroughFsTest, CreateWriteReadThroughDataFd) {
     EXPECT_EQ(std::string(buf, 4), "cdef");
     EXPECT_EQ(pfs_->create(ctx_, FUSE_ROOT_ID, "new.bin", 0644, O_RDWR | O_EXCL, 0).error(),
               EEXIST);
+}
+
+// CREATE of a name that already exists opens it the way OPEN would: regular files only,
+// so a FIFO (which would block the worker) or a device node is never opened on the host.
+TEST_P(PassthroughFsTest, CreateNeverOpensExistingSpecialFiles) {
+    ASSERT_EQ(mkfifo((share_ / "fifo").c_str(), 0666), 0);
+    EXPECT_EQ(pfs_->create(ctx_, FUSE_ROOT_ID, "fifo", 0644, O_RDONLY, 0).error(), EACCES);
+    EXPECT_EQ(pfs_->create(ctx_, FUSE_ROOT_ID, "sub", 0644, O_RDWR, 0).error(), EISDIR);
+    EXPECT_EQ(pfs_->inodes().size(), 1u);  // the failed attempts hold no lookups
+    // An existing regular file is opened, not truncated unless asked.
+    auto c = pfs_->create(ctx_, FUSE_ROOT_ID, "hello.txt", 0644, O_RDWR, 0);
+    ASSERT_TRUE(c.ok()) << c.error();
+    EXPECT_EQ(slurp(share_ / "hello.txt"), "hello world");
+    EXPECT_EQ(pfs_->create(ctx_, FUSE_ROOT_ID, "hello.txt", 0644, O_RDWR | O_EXCL, 0).error(),
+              EEXIST);
+    // Device nodes cannot be made at all; FIFOs can (the guest opens them itself).
+    EXPECT_EQ(pfs_->mknod(ctx_, FUSE_ROOT_ID, "dev", S_IFCHR | 0666, makedev(1, 5), 0).error(),
+              EPERM);
+    EXPECT_EQ(pfs_->mknod(ctx_, FUSE_ROOT_ID, "blk", S_IFBLK | 0666, makedev(8, 0), 0).error(),
+              EPERM);
+    EXPECT_TRUE(pfs_->mknod(ctx_, FUSE_ROOT_ID, "fifo2", S_IFIFO | 0666, 0, 0).ok());
+    EXPECT_FALSE(fs::exists(share_ / "dev"));
+}
+
+// The guest cannot make the daemon hold more fds than its budget.
+TEST_P(PassthroughFsTest, FdBudgetGivesEmfileInsteadOfExhaustingTheDaemon) {
+    FsOptions o;
+    o.shared_dir = share_;
+    o.fd_limit = 3;
+    o.inode_file_handles = GetParam();
+    auto small = PassthroughFs::create(o);
+    ASSERT_TRUE(small.ok());
+    for (int i = 0; i < 6; ++i)
+        std::ofstream(share_ / ("b" + std::to_string(i)));
+    if (GetParam() != InodeFileHandles::kNever) {
+        // Inodes held by handle cost no fd: only open files count.
+        for (int i = 0; i < 6; ++i)
+            ASSERT_TRUE((*small)->lookup(ctx_, 1, "b" + std::to_string(i)).ok());
+        return;
+    }
+    std::vector<uint64_t> ids;
+    for (int i = 0; i < 3; ++i) {
+        auto e = (*small)->lookup(ctx_, FUSE_ROOT_ID, "b" + std::to_string(i));
+        ASSERT_TRUE(e.ok());
+        ids.push_back(e->nodeid);
+    }
+    EXPECT_EQ((*small)->lookup(ctx_, FUSE_ROOT_ID, "b3").error(), EMFILE);
+    EXPECT_EQ((*small)->open(ctx_, ids[0], O_RDONLY).error(), EMFILE);
+    (*small)->forget(ids[0], 1);  // gives its fd back
+    EXPECT_TRUE((*small)->lookup(ctx_, FUSE_ROOT_ID, "b3").ok());
+    // A repeated lookup of a held inode costs nothing.
+    EXPECT_TRUE((*small)->lookup(ctx_, FUSE_ROOT_ID, "b1").ok());
+}
+
+// With file handles, an inode number the host reuses for a new file must not hand the
+// new file the old file's (stale) handle.
+TEST_P(PassthroughFsTest, ReusedInodeNumbersGetFreshInodes) {
+    for (int round = 0; round < 5; ++round) {
+        std::ofstream(share_ / "a");
+        auto a = lookup_ok(FUSE_ROOT_ID, "a");
+        fs::remove(share_ / "a");
+        std::ofstream(share_ / "b") << "bee";
+        auto b = lookup_ok(FUSE_ROOT_ID, "b");
+        auto attr = pfs_->getattr(b.nodeid, nullptr);
+        ASSERT_TRUE(attr.ok()) << "round " << round << ": " << attr.error();
+        EXPECT_EQ(attr->attr.size, 3u);
+        auto o = pfs_->open(ctx_, b.nodeid, O_RDONLY);
+        ASSERT_TRUE(o.ok()) << o.error();
+        EXPECT_TRUE(pfs_->release(o->fh).ok());
+        pfs_->forget(a.nodeid, 1);
+        EXPECT_TRUE(pfs_->getattr(b.nodeid, nullptr).ok());  // forgetting a leaves b alone
+        pfs_->forget(b.nodeid, 1);
+        fs::remove(share_ / "b");
+    }
 }
 
 TEST_P(PassthroughFsTest, TmpfileIsUnnamedButUsable) {
@@ -317,6 +392,9 @@ TEST_P(PassthroughFsTest, ReadOnlyWrapperRefusesEveryMutation) {
     EXPECT_EQ(ro.rename(ctx_, FUSE_ROOT_ID, "hello.txt", FUSE_ROOT_ID, "y", 0).error(), EROFS);
     EXPECT_EQ(ro.setattr(ctx_, e->nodeid, fuse_setattr_in{}).error(), EROFS);
     EXPECT_EQ(ro.setxattr(e->nodeid, "user.a", "b", 1, 0).error(), EROFS);
+    auto o = ro.open(ctx_, e->nodeid, O_RDONLY);
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(ro.kill_suid_sgid(o->fh).error(), EROFS);
     EXPECT_EQ(slurp(share_ / "hello.txt"), "hello world");
 }
 
