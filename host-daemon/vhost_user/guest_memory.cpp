@@ -2,8 +2,11 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+
+#include <spdlog/spdlog.h>
 
 namespace vfs::host::vhost_user {
 
@@ -19,6 +22,21 @@ Result<std::shared_ptr<const MappedRegion>> map_region(const MemoryRegion& desc,
     // that mmap_offset + memory_size does not wrap.
     const uint64_t map_len = desc.mmap_offset + desc.memory_size;
     if (map_len > SIZE_MAX) return Error{EINVAL};
+    // mmap happily maps past the end of a file, and the first guest buffer there would
+    // kill the daemon with SIGBUS; so a regular file (memfd, tmpfs, hugetlbfs are all
+    // S_ISREG) must already cover the whole region. Other fd types have no meaningful
+    // st_size and are left to mmap, which refuses pipes and sockets.
+    // Not defended against: a front-end that shrinks the file after this check (QEMU seals
+    // nothing, so F_SEAL_SHRINK cannot be required); that still raises SIGBUS.
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return Error{errno};
+    if (S_ISREG(st.st_mode) && (st.st_size < 0 || static_cast<uint64_t>(st.st_size) < map_len)) {
+        spdlog::error(
+            "vhost-user: memory region fd holds {} bytes, the region needs {} (offset {:#x} + "
+            "size {:#x})",
+            st.st_size, map_len, desc.mmap_offset, desc.memory_size);
+        return Error{EINVAL};
+    }
     void* base =
         ::mmap(nullptr, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
     if (base == MAP_FAILED) return Error{errno};

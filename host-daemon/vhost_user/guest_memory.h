@@ -42,7 +42,8 @@ class MappedRegion {
 };
 
 // mmaps a region from the fd the front-end sent (shared, read-write). The fd may be
-// closed afterwards. EINVAL for a malformed region, or mmap's errno.
+// closed afterwards. EINVAL for a malformed region or a regular file shorter than
+// mmap_offset + memory_size, or fstat's or mmap's errno.
 Result<std::shared_ptr<const MappedRegion>> map_region(const MemoryRegion& desc, int fd);
 
 class MemoryMap {

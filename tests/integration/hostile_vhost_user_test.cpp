@@ -4,6 +4,7 @@
 // other queues keep serving. Each case gets a fresh daemon.
 #include <gtest/gtest.h>
 #include <linux/fuse.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -175,6 +176,30 @@ const RawCase kRawCases[] = {
          (void)c.send(hdr(vu::Request::kSetMemTable, 8 + 32), &t, &p[0], 1);
          ::close(p[0]);
          ::close(p[1]);
+     }},
+    {"MemTableFdShorterThanRegion",
+     [](vu::Connection& c, Frontend& f) {
+         // A 4 KiB memfd for a region of megabytes: touching it past EOF would be SIGBUS.
+         vu::MemoryTable t;
+         t.num_regions = 1;
+         t.regions[0] = f.ram().regions()[0];
+         int fd = ::memfd_create("short-region", MFD_CLOEXEC);
+         ASSERT_GE(fd, 0);
+         ASSERT_EQ(::ftruncate(fd, 4096), 0);
+         (void)c.send(hdr(vu::Request::kSetMemTable, 8 + 32), &t, &fd, 1);
+         ::close(fd);
+     }},
+    {"AddMemRegFdShorterThanRegion",
+     [](vu::Connection& c, Frontend& f) {
+         ASSERT_TRUE(f.handshake());
+         f.client().set_reply_ack(false);
+         vu::SingleMemoryRegion r;
+         r.region = f.ram().regions()[0];
+         int fd = ::memfd_create("short-region", MFD_CLOEXEC);
+         ASSERT_GE(fd, 0);
+         ASSERT_EQ(::ftruncate(fd, 4096), 0);
+         (void)c.send(hdr(vu::Request::kAddMemReg, sizeof(r)), &r, &fd, 1);
+         ::close(fd);
      }},
     {"MemTableOverlappingRegions",
      [](vu::Connection& c, Frontend& f) {

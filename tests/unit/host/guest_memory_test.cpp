@@ -134,5 +134,26 @@ TEST(GuestMemory, MapRegionRefusesBadFdsAndRegions) {
     EXPECT_FALSE(map_region(MemoryRegion{0, 4096, 0, ~0ull - 10}, 0));
 }
 
+// A file shorter than the region claims would be mapped, and the first guest buffer past
+// its end would kill the daemon with SIGBUS: it is refused up front.
+TEST(GuestMemory, MapRegionRefusesFdShorterThanRegion) {
+    const long page = sysconf(_SC_PAGESIZE);
+    const int fd = memfd_create("guest-memory-short", MFD_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(ftruncate(fd, 4096), 0);
+    auto big = map_region(MemoryRegion{0, 1 << 20, 0x5000000, 0}, fd);
+    ASSERT_FALSE(big);
+    EXPECT_EQ(big.error(), EINVAL);
+    // The offset counts: offset + size must fit, not size alone.
+    ASSERT_EQ(ftruncate(fd, 2 * page), 0);
+    EXPECT_FALSE(map_region(
+        MemoryRegion{0, static_cast<uint64_t>(2 * page), 0x5000000, static_cast<uint64_t>(page)},
+        fd));
+    // Exactly long enough is fine.
+    EXPECT_TRUE(map_region(
+        MemoryRegion{0, static_cast<uint64_t>(page), 0x5000000, static_cast<uint64_t>(page)}, fd));
+    close(fd);
+}
+
 }  // namespace
 }  // namespace vfs::host::vhost_user
