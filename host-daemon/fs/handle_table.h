@@ -15,12 +15,23 @@
 
 namespace vfs::host {
 
+// Where a directory listing stands: the batch of getdents64 records last read, and the
+// offset of the first one not yet sent.
+struct DirCursor {
+    static constexpr size_t kBatchBytes = 32 * 1024;
+    std::unique_ptr<char[]> batch;  // allocated on the first READDIR
+    long len = 0;
+    long pos = 0;
+    uint64_t offset = 0;
+};
+
 struct Handle {
     UniqueFd fd;
     FdBudget::Token fd_token;  // held while `fd` is open
     InodeRef inode;
     bool is_dir = false;
-    std::mutex dir_mu;  // serializes seek+getdents on a directory stream
+    std::mutex dir_mu;  // serializes READDIRs on a directory stream
+    DirCursor cursor;   // guarded by dir_mu
 };
 
 using HandleRef = std::shared_ptr<Handle>;

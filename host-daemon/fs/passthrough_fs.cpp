@@ -180,8 +180,8 @@ Result<UniqueFd> PassthroughFs::reopen(const Inode& inode, int flags) const {
     return UniqueFd(fd);
 }
 
-Result<fuse_attr> PassthroughFs::stat_inode(int fd, uint64_t parent_mnt_id,
-                                            uint64_t* mnt_id) const {
+Result<fuse_attr> PassthroughFs::stat_inode(int fd, uint64_t parent_mnt_id, uint64_t* mnt_id,
+                                            dev_t* dev) const {
     struct statx stx {};
     if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
               STATX_BASIC_STATS | STATX_MNT_ID, &stx) != 0)
@@ -204,6 +204,7 @@ Result<fuse_attr> PassthroughFs::stat_inode(int fd, uint64_t parent_mnt_id,
     a.blksize = stx.stx_blksize;
     const uint64_t mnt = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
     if (mnt_id) *mnt_id = mnt;
+    if (dev) *dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
     // A directory on another mount than its parent is a submount: the guest gives it
     // its own superblock so inode numbers from two filesystems never collide.
     if (opts_.announce_submounts && S_ISDIR(stx.stx_mode) && parent_mnt_id != 0 &&
@@ -214,10 +215,9 @@ Result<fuse_attr> PassthroughFs::stat_inode(int fd, uint64_t parent_mnt_id,
 
 Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd) {
     uint64_t mnt_id = 0;
-    auto attr = stat_inode(fd.get(), parent.key.mnt_id, &mnt_id);
+    dev_t dev = 0;
+    auto attr = stat_inode(fd.get(), parent.key.mnt_id, &mnt_id, &dev);
     if (!attr) return Error{attr.error()};
-    struct stat st {};
-    if (fstat(fd.get(), &st) != 0) return errno_error();
     std::optional<FileHandle> handle;
     if (use_file_handles_) {
         auto h = file_handles_.encode(fd.get(), mnt_id);
@@ -228,7 +228,7 @@ Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd
         }
     }
     if (handle) fd.reset();  // the handle stands in for the fd: nothing stays open
-    InodeRef in = inodes_.add_lookup(InodeKey{st.st_dev, st.st_ino, mnt_id}, attr->mode & S_IFMT,
+    InodeRef in = inodes_.add_lookup(InodeKey{dev, attr->ino, mnt_id}, attr->mode & S_IFMT,
                                      std::move(fd), handle, &fd_budget_);
     if (!in) return Error{EMFILE};
     fuse_entry_out e{};
@@ -592,38 +592,54 @@ Status PassthroughFs::readdir(const RequestContext&, uint64_t fh, uint64_t offse
     if (!h || !h->is_dir) return Error{EBADF};
     if (!fits_off_t(offset)) return Error{EINVAL};
     std::lock_guard lock(h->dir_mu);
-    if (::lseek(h->fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return errno_error();
-    alignas(8) static thread_local char buf[32 * 1024];
+    DirCursor& c = h->cursor;
+    // A listing resumes where the last reply ended: carry on in the batch already read
+    // instead of seeking back and re-reading the directory for every reply.
+    if (!c.batch || offset != c.offset) {
+        if (!c.batch) c.batch.reset(new char[DirCursor::kBatchBytes]);
+        if (::lseek(h->fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return errno_error();
+        c.len = c.pos = 0;
+        c.offset = offset;
+    }
     for (;;) {
-        const long n = syscall(SYS_getdents64, h->fd.get(), buf, sizeof(buf));
-        if (n < 0) return errno_error();
-        if (n == 0) return {};
-        for (long pos = 0; pos < n;) {
-            auto* d = reinterpret_cast<struct dirent64*>(buf + pos);
-            pos += d->d_reclen;
-            DirEntry de;
-            de.name = d->d_name;
-            de.ino = d->d_ino;
-            de.type = d->d_type;
-            de.next_offset = static_cast<uint64_t>(d->d_off);
-            fuse_entry_out entry{};
-            if (plus) {
-                if (de.name == "." || de.name == "..") {
-                    entry.attr.ino = d->d_ino;
-                    entry.attr.mode = static_cast<uint32_t>(DTTOIF(d->d_type));
-                } else {
-                    auto e = lookup_child(*h->inode, de.name);
-                    if (!e) continue;  // raced with an unlink on the host: skip it
-                    entry = *e;
-                }
-                de.entry = &entry;
+        if (c.pos == c.len) {
+            const long n =
+                syscall(SYS_getdents64, h->fd.get(), c.batch.get(), DirCursor::kBatchBytes);
+            if (n < 0) {
+                c.batch.reset();  // reseek next time
+                return errno_error();
             }
-            if (!sink(de)) {
-                // Not sent: the guest will never FORGET this lookup, so undo it here.
-                if (plus && entry.nodeid != 0) inodes_.forget(entry.nodeid, 1);
-                return {};
-            }
+            if (n == 0) return {};
+            c.len = n;
+            c.pos = 0;
         }
+        auto* d = reinterpret_cast<struct dirent64*>(c.batch.get() + c.pos);
+        DirEntry de;
+        de.name = d->d_name;
+        de.ino = d->d_ino;
+        de.type = d->d_type;
+        de.next_offset = static_cast<uint64_t>(d->d_off);
+        fuse_entry_out entry{};
+        bool skip = false;
+        if (plus) {
+            if (de.name == "." || de.name == "..") {
+                entry.attr.ino = d->d_ino;
+                entry.attr.mode = static_cast<uint32_t>(DTTOIF(d->d_type));
+            } else if (auto e = lookup_child(*h->inode, de.name); e) {
+                entry = *e;
+            } else {
+                skip = true;  // raced with an unlink on the host
+            }
+            de.entry = &entry;
+        }
+        if (!skip && !sink(de)) {
+            // Not sent: the guest will never FORGET this lookup, so undo it here. The entry
+            // stays first in the batch for the next reply.
+            if (plus && entry.nodeid != 0) inodes_.forget(entry.nodeid, 1);
+            return {};
+        }
+        c.pos += d->d_reclen;
+        c.offset = de.next_offset;
     }
 }
 

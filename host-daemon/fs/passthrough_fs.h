@@ -100,7 +100,8 @@ class PassthroughFs final : public Filesystem {
     Result<InodeFd> path_fd(const Inode& inode) const;
     Result<fuse_entry_out> lookup_child(const Inode& parent, std::string_view name);
     Result<fuse_entry_out> entry_for(const Inode& parent, UniqueFd fd);
-    Result<fuse_attr> stat_inode(int fd, uint64_t parent_mnt_id, uint64_t* mnt_id) const;
+    Result<fuse_attr> stat_inode(int fd, uint64_t parent_mnt_id, uint64_t* mnt_id,
+                                 dev_t* dev = nullptr) const;
     int open_flags_for_host(uint32_t guest_flags) const;
     fuse_open_out open_reply(uint64_t fh, bool dir) const;
 

@@ -257,6 +257,15 @@ TEST_P(PassthroughFsTest, DirectoriesRenameAndReaddir) {
         if (taken == 0) break;
     }
     EXPECT_EQ(names.size(), 302u);  // 300 files, "." and ".."
+    // A rewind (offset 0 after the stream moved on) starts the listing over.
+    size_t again = 0;
+    ASSERT_TRUE(pfs_->readdir(ctx_, od->fh, 0, false,
+                              [&](const DirEntry&) {
+                                  ++again;
+                                  return true;
+                              })
+                    .ok());
+    EXPECT_EQ(again, 302u);
     EXPECT_TRUE(pfs_->releasedir(od->fh).ok());
     // Every READDIRPLUS lookup was either forgotten by us or undone by the filesystem.
     EXPECT_EQ(pfs_->inodes().size(), 2u);  // root and "dir"
