@@ -3,6 +3,8 @@
 #   vfs.tag=TAG        virtio-fs tag to mount at /mnt (or vfs.fstype=9p with a 9p tag)
 #   vfs.script=NAME    full | basic (the e2e checks) | demo (list, read, write back)
 #                      | shell (an interactive busybox shell, for tools/demo --linux)
+#                      | bench (tools/guest-bench; vfs.bench_size=BYTES vfs.bench_files=N
+#                        vfs.bench_repeat=R)
 #   vfs.cache=MODE     the daemon's cache mode, which the test script adapts to
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -19,6 +21,9 @@ for arg in $(cat /proc/cmdline); do
     vfs.script=*) script=${arg#vfs.script=} ;;
     vfs.cache=*) cache=${arg#vfs.cache=} ;;
     vfs.fstype=*) fstype=${arg#vfs.fstype=} ;;
+    vfs.bench_size=*) bench_size=${arg#vfs.bench_size=} ;;
+    vfs.bench_files=*) bench_files=${arg#vfs.bench_files=} ;;
+    vfs.bench_repeat=*) bench_repeat=${arg#vfs.bench_repeat=} ;;
   esac
 done
 if [ "$fstype" = 9p ]; then
@@ -30,6 +35,11 @@ echo "E2E-MOUNTED $fstype $tag"
 if [ "$script" = shell ]; then
   echo "The host folder is mounted at /mnt. Type 'poweroff -f' to leave."
   cd /mnt && setsid cttyhack sh
+elif [ "$script" = bench ]; then
+  for _ in $(seq "${bench_repeat:-1}"); do
+    sh /bin/guest_bench.sh /mnt "${bench_size:-33554432}" "${bench_files:-1000}"
+  done
+  echo "E2E-END"
 elif [ "$script" = demo ]; then
   echo "guest\$ ls -l /mnt" && ls -l /mnt
   echo "guest\$ cat /mnt/notes.txt" && cat /mnt/notes.txt

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +22,14 @@
 #include <vector>
 
 namespace {
+
+// The fixed head of a getdents64 record (glibc has no public type for it).
+struct linux_dirent64_hdr {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+};
 
 [[noreturn]] void fail(const char* what) {
     std::fprintf(stderr, "error: %s: %s\n", what, std::strerror(errno));
@@ -209,6 +218,114 @@ int cmd_fsync(char** a) {
     return 0;
 }
 
+// --- benchmarks: the thesis's workloads, timed inside the guest ----------------------
+// Each prints one line: BENCH {"op":...,"bs":...,"bytes":...,"ops":...,"seconds":...}
+
+double now_s() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void bench_line(const char* op, uint64_t bs, uint64_t bytes, uint64_t ops, double secs) {
+    std::printf("BENCH {\"op\":\"%s\",\"bs\":%llu,\"bytes\":%llu,\"ops\":%llu,\"seconds\":%.6f}\n",
+                op, static_cast<unsigned long long>(bs), static_cast<unsigned long long>(bytes),
+                static_cast<unsigned long long>(ops), secs);
+    std::fflush(stdout);
+}
+
+// bench-write FILE SIZE BS seq|rand: writes SIZE bytes in BS-sized writes.
+int cmd_bench_write(char** a) {
+    const uint64_t size = num(a[1]), bs = num(a[2]);
+    const bool rand = std::strcmp(a[3], "rand") == 0;
+    int fd = open(a[0], O_WRONLY | O_CREAT | (rand ? 0 : O_TRUNC), 0644);
+    if (fd < 0) fail("open");
+    if (rand && ftruncate(fd, static_cast<off_t>(size)) != 0) fail("ftruncate");
+    std::vector<uint8_t> buf(bs);
+    fill_pattern(buf.data(), bs, 3, 0);
+    const uint64_t blocks = size / bs;
+    uint64_t x = 88172645463325252ull;
+    const double t0 = now_s();
+    for (uint64_t i = 0; i < blocks; ++i) {
+        uint64_t off = i * bs;
+        if (rand) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            off = (x % blocks) * bs;
+        }
+        if (pwrite(fd, buf.data(), bs, static_cast<off_t>(off)) != static_cast<ssize_t>(bs))
+            fail("pwrite");
+    }
+    if (fsync(fd) != 0) fail("fsync");
+    const double t = now_s() - t0;
+    close(fd);
+    bench_line(rand ? "rand_write" : "seq_write", bs, blocks * bs, blocks, t);
+    return 0;
+}
+
+// bench-read FILE BS seq|rand: reads the whole file (or as many random blocks).
+int cmd_bench_read(char** a) {
+    const uint64_t bs = num(a[1]);
+    const bool rand = std::strcmp(a[2], "rand") == 0;
+    int fd = open(a[0], O_RDONLY);
+    if (fd < 0) fail("open");
+    struct stat st {};
+    fstat(fd, &st);
+    const uint64_t blocks = static_cast<uint64_t>(st.st_size) / bs;
+    std::vector<uint8_t> buf(bs);
+    uint64_t x = 88172645463325252ull;
+    const double t0 = now_s();
+    for (uint64_t i = 0; i < blocks; ++i) {
+        uint64_t off = i * bs;
+        if (rand) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            off = (x % blocks) * bs;
+        }
+        if (pread(fd, buf.data(), bs, static_cast<off_t>(off)) != static_cast<ssize_t>(bs))
+            fail("pread");
+    }
+    const double t = now_s() - t0;
+    close(fd);
+    bench_line(rand ? "rand_read" : "seq_read", bs, blocks * bs, blocks, t);
+    return 0;
+}
+
+// bench-files DIR N: creates N files, lists the directory, removes them.
+int cmd_bench_files(char** a) {
+    const uint64_t n = num(a[1]);
+    char name[512];
+    double t0 = now_s();
+    for (uint64_t i = 0; i < n; ++i) {
+        std::snprintf(name, sizeof(name), "%s/b%06llu", a[0], static_cast<unsigned long long>(i));
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0) fail("create");
+        close(fd);
+    }
+    bench_line("create", 0, 0, n, now_s() - t0);
+    t0 = now_s();
+    int dfd = open(a[0], O_RDONLY | O_DIRECTORY);
+    if (dfd < 0) fail("open dir");
+    alignas(8) char buf[32768];
+    uint64_t entries = 0;
+    for (;;) {
+        const long r = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+        if (r < 0) fail("getdents64");
+        if (r == 0) break;
+        for (long pos = 0; pos < r;) {
+            pos += reinterpret_cast<struct linux_dirent64_hdr*>(buf + pos)->d_reclen;
+            ++entries;
+        }
+    }
+    close(dfd);
+    bench_line("list", 0, 0, entries, now_s() - t0);
+    t0 = now_s();
+    for (uint64_t i = 0; i < n; ++i) {
+        std::snprintf(name, sizeof(name), "%s/b%06llu", a[0], static_cast<unsigned long long>(i));
+        if (unlink(name) != 0) fail("unlink");
+    }
+    bench_line("remove", 0, 0, n, now_s() - t0);
+    return 0;
+}
+
 struct Command {
     const char* name;
     int argc;
@@ -229,6 +346,9 @@ const Command kCommands[] = {
     {"locks", 1, cmd_locks},
     {"copy-range", 3, cmd_copy_range},
     {"seek-data", 2, cmd_seek_data},
+    {"bench-write", 4, cmd_bench_write},
+    {"bench-read", 3, cmd_bench_read},
+    {"bench-files", 2, cmd_bench_files},
     {"fsync", 1, cmd_fsync},
 };
 

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Guest-side file-system benchmarks in one run, side by side: a Debian bookworm kernel in
+QEMU (TCG) runs the thesis's workloads (sequential and random read/write over buffer
+sizes, create, list, remove) on a folder shared by
+
+  cxx   virtiofsd-cxx            (vhost-user-fs-pci)
+  rust  Debian's Rust virtiofsd  (vhost-user-fs-pci)
+  9p    QEMU's built-in virtio-9p (-fsdev local)
+
+It prints a table with ratios and writes JSON. Under TCG absolute numbers are low; compare
+the columns of one run. This is a benchmark, not a test: it asserts nothing about speed.
+
+    tools/guest-bench/linux_guest_bench.py --daemon-bin build/host-daemon/virtiofsd-cxx \\
+        --probe build/tests/e2e/linux/vfs-probe --json guest-bench.json
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+E2E = os.path.join(ROOT, "tests", "e2e", "linux")
+PEERS = os.path.normpath(os.path.join(ROOT, "..", "shared", "peers", "get-virtiofsd.sh"))
+
+
+def start_daemon(cmd, sock, log_path):
+    out = open(log_path, "w")
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    for _ in range(200):
+        if os.path.exists(sock):
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"daemon did not start: {' '.join(cmd)} (see {log_path})")
+
+
+def run_backend(args, kind, work):
+    share = os.path.join(work, f"share-{kind}")
+    os.makedirs(share)
+    sock = os.path.join(work, f"{kind}.sock")
+    daemon = None
+    if kind == "cxx":
+        daemon = start_daemon([args.daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}",
+                               f"--cache={args.cache}", "--sandbox=none", "--seccomp=none"],
+                              sock, os.path.join(work, "cxx.log"))
+    elif kind == "rust":
+        daemon = start_daemon([args.rust_bin, f"--socket-path={sock}", f"--shared-dir={share}",
+                               f"--cache={args.cache}", "--sandbox=none", "--seccomp=none"],
+                              sock, os.path.join(work, "rust.log"))
+    if kind == "9p":
+        dev = ["-fsdev", f"local,id=fs9,path={share},security_model=passthrough",
+               "-device", "virtio-9p-pci,fsdev=fs9,mount_tag=bench"]
+        fstype = "9p"
+    else:
+        dev = ["-chardev", f"socket,id=vfs,path={sock}",
+               "-device", "vhost-user-fs-pci,chardev=vfs,tag=bench,queue-size=1024"]
+        fstype = "virtiofs"
+    cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "2",
+           "-m", "1024", "-object", "memory-backend-memfd,id=mem,size=1024M,share=on",
+           "-numa", "node,memdev=mem", *dev, "-kernel", args.vmlinuz, "-initrd", args.initramfs,
+           "-append", f"console=ttyS0 panic=-1 quiet vfs.tag=bench vfs.fstype={fstype} "
+                      f"vfs.script=bench vfs.bench_size={args.size} vfs.bench_files={args.files}",
+           "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
+    print(f"[bench] {kind}: booting", flush=True)
+    results = []
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                             timeout=args.timeout).stdout
+    finally:
+        if daemon and daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(10)
+    for line in out.splitlines():
+        if "BENCH " in line:
+            results.append(json.loads(line[line.index("BENCH ") + 6:]))
+        elif "error:" in line or "E2E-FATAL" in line:
+            print(f"[bench] {kind}: {line.strip()}", flush=True)
+    if "E2E-END" not in out:
+        print(f"[bench] {kind}: the guest did not finish; last lines:\n" +
+              "\n".join(out.splitlines()[-15:]), flush=True)
+    return results
+
+
+def key(r):
+    return (r["op"], r["bs"])
+
+
+def value(r):
+    """MiB/s for data workloads, ops/s for file workloads."""
+    if r["seconds"] <= 0:
+        return 0.0
+    if r["bytes"]:
+        return r["bytes"] / r["seconds"] / (1 << 20)
+    return r["ops"] / r["seconds"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--daemon-bin", required=True)
+    ap.add_argument("--probe", required=True)
+    ap.add_argument("--backends", default="cxx,rust,9p")
+    ap.add_argument("--cache", default="auto")
+    ap.add_argument("--size", type=int, default=32 << 20, help="bytes per read/write workload")
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="boots per backend, taken in turns so that load on the host hits "
+                         "every backend alike; each cell is the median")
+    ap.add_argument("--timeout", type=int, default=1800)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+
+    kroot = subprocess.run(["bash", os.path.join(E2E, "fetch_kernel.sh")], check=True,
+                           capture_output=True, text=True).stdout.strip()
+    args.vmlinuz = sorted(os.path.join(kroot, "boot", f)
+                          for f in os.listdir(os.path.join(kroot, "boot")) if f.startswith("vmlinuz-"))[0]
+    work = tempfile.mkdtemp(prefix="vfs-guest-bench-")
+    args.initramfs = os.path.join(work, "initramfs.cpio.gz")
+    subprocess.run(["bash", os.path.join(E2E, "build_initramfs.sh"), kroot, args.probe, args.initramfs],
+                   check=True)
+    backends = args.backends.split(",")
+    if "rust" in backends:
+        args.rust_bin = subprocess.run(["bash", PEERS], check=True, capture_output=True,
+                                       text=True).stdout.strip().splitlines()[-1]
+    samples = {kind: {} for kind in backends}
+    try:
+        # Round-robin: TCG timing swings with whatever else the host runs, so each backend
+        # gets a boot in every round rather than all of its boots in a row.
+        for rnd in range(args.rounds):
+            for kind in backends:
+                run_dir = os.path.join(work, f"{kind}-{rnd}")
+                os.makedirs(run_dir)
+                for r in run_backend(args, kind, run_dir):
+                    samples[kind].setdefault(key(r), []).append(r)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    runs = {kind: {k: sorted(rs, key=value)[len(rs) // 2] for k, rs in by_key.items()}
+            for kind, by_key in samples.items()}
+
+    rows = sorted({k for r in runs.values() for k in r}, key=lambda k: (k[0], k[1]))
+    head = f"{'workload':>12} {'bs':>8} " + " ".join(f"{b:>10}" for b in backends)
+    ratio_cols = [b for b in backends if b != "cxx" and "cxx" in backends]
+    head += " " + " ".join(f"{'cxx/' + b:>9}" for b in ratio_cols)
+    print(f"\nLinux guest (TCG), cache={args.cache}, {args.size >> 20} MiB per data workload, "
+          f"{args.files} files, median of {args.rounds} boots. MiB/s for read/write, ops/s for "
+          f"create/list/remove.")
+    print(head)
+    for k in rows:
+        vals = {b: value(runs[b][k]) if k in runs[b] else None for b in backends}
+        line = f"{k[0]:>12} {k[1] or '-':>8} " + " ".join(
+            f"{vals[b]:10.1f}" if vals[b] is not None else f"{'-':>10}" for b in backends)
+        for b in ratio_cols:
+            ok = vals.get("cxx") and vals.get(b)
+            line += f" {vals['cxx'] / vals[b]:8.2f}x" if ok else f" {'-':>9}"
+        print(line)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cache": args.cache, "size": args.size, "files": args.files,
+                       "rounds": args.rounds,
+                       "samples": {b: [r for rs in by_key.values() for r in rs]
+                                   for b, by_key in samples.items()},
+                       "results": {b: list(r.values()) for b, r in runs.items()}}, f, indent=2)
+    return 0 if all(runs.get(b) for b in backends) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
