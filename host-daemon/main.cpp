@@ -1,6 +1,7 @@
 // virtiofsd-cxx: parse the command line, set up logging and signals, serve one vhost-user
 // front-end, exit. Wiring only; each piece lives in its own layer.
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +85,12 @@ int main(int argc, char** argv) {
         spdlog::error("signalfd: {}", strerror(errno));
         return 1;
     }
+
+    // Requests run with the guest's fsuid/fsgid; the daemon's own supplementary groups
+    // (root's) would otherwise widen every such check on the host. Dropped before any
+    // thread starts, since setgroups applies to the whole process.
+    if (geteuid() == 0 && setgroups(0, nullptr) != 0)
+        spdlog::warn("cannot drop supplementary groups: {}", strerror(errno));
 
     const FsOptions fs_opts = cli::filesystem_options(opt);
     auto passthrough = PassthroughFs::create(fs_opts);
