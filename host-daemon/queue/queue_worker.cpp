@@ -131,13 +131,20 @@ void QueueWorker::run() {
             if (slot_plus_one == 0) {
                 if (cookie == kKickCookie) {
                     kick_armed_ = false;
-                    if (cqe->res < 0) {
+                    // An eventfd read is exactly 8 bytes. Anything else means the fd is not
+                    // an eventfd: a regular file reads 0 bytes at once, forever, and
+                    // re-arming on that would spin this thread at 100% CPU.
+                    if (cqe->res == static_cast<int>(sizeof(kick_buf_))) {
+                        arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
+                        kick_armed_ = true;
+                    } else if (cqe->res < 0) {
                         spdlog::error("queue {}: reading the kick eventfd failed: {}",
                                       cfg_.queue_index, strerror(-cqe->res));
                         mark_broken("kick eventfd unreadable");
                     } else {
-                        arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
-                        kick_armed_ = true;
+                        spdlog::error("queue {}: the kick fd read {} bytes, not 8: not an eventfd",
+                                      cfg_.queue_index, cqe->res);
+                        mark_broken("kick fd is not an eventfd");
                     }
                 } else if (cookie == kControlCookie) {
                     arm_read(control_.get(), &control_buf_, kControlCookie);

@@ -268,6 +268,26 @@ const RawCase kRawCases[] = {
          int fd = f.queue(1).kick_fd();
          (void)c.send(hdr(vu::Request::kSetVringKick, 8), &idx, &fd, 1);
      }},
+    {"KickNotAnEventfd",
+     [](vu::Connection& c, Frontend& f) {
+         // A regular file as the kick fd would read 0 bytes forever: a 100% CPU spin.
+         ASSERT_TRUE(f.handshake());
+         ASSERT_TRUE(f.set_mem_table());
+         f.client().set_reply_ack(false);
+         vu::VringState n{1, 128};
+         (void)c.send(hdr(vu::Request::kSetVringNum, sizeof(n)), &n);
+         vu::VringAddr a;
+         a.index = 1;
+         a.desc_user_addr = f.queue(1).desc_uva();
+         a.avail_user_addr = f.queue(1).avail_uva();
+         a.used_user_addr = f.queue(1).used_uva();
+         (void)c.send(hdr(vu::Request::kSetVringAddr, sizeof(a)), &a);
+         uint64_t idx = 1;
+         int fd = ::memfd_create("not-an-eventfd", MFD_CLOEXEC);
+         ASSERT_GE(fd, 0);
+         (void)c.send(hdr(vu::Request::kSetVringKick, 8), &idx, &fd, 1);
+         ::close(fd);
+     }},
     {"ConfigWithoutTag",
      [](vu::Connection& c, Frontend&) {
          vu::ConfigHeader h{0, 8, 0};
