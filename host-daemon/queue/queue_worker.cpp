@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace vfs::host {
@@ -36,7 +38,8 @@ vfs::wire::Result<std::unique_ptr<QueueWorker>> QueueWorker::start(QueueWorkerCo
     w->ring_ready_ = true;
 
     // Every request slot and its segment array up front: nothing is allocated per request.
-    const uint32_t n = w->cfg_.size;
+    // Bounded by kMaxInFlightPerQueue, not the ring size, which the front-end picks.
+    const uint32_t n = std::min(w->cfg_.size, kMaxInFlightPerQueue);
     w->seg_storage_.reset(new vfs::wire::Segment[size_t{n} * kMaxChainSegments]);
     w->slots_.resize(n);
     w->free_slots_.reserve(n);

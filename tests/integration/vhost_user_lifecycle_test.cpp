@@ -1,14 +1,17 @@
 // virtiofsd-cxx across a device's life: status, RESET_DEVICE followed by a fresh start (as
 // QEMU does on system_reset), memory hotplug with ADD_MEM_REG/REM_MEM_REG, the virtio-fs
 // config space with --tag, and a clean exit on SIGTERM.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/fuse.h>
 #include <linux/virtio_fs.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "backends.h"
 #include "daemon_process.h"
@@ -132,6 +135,98 @@ TEST_F(Lifecycle, TagIsServedThroughConfigSpace) {
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(out.cfg.tag), 4), "myfs");
     EXPECT_EQ(out.cfg.tag[4], 0);
     EXPECT_GE(out.cfg.num_request_queues, 1u);
+}
+
+// A ring far larger than the daemon's per-queue slots (kMaxInFlightPerQueue, 256): 1024
+// READs published before any is awaited, served on io_uring, so the worker runs out of
+// slots, leaves chains in the ring and pops them as earlier reads complete. Every read
+// must come back with its own data.
+TEST_F(Lifecycle, LargeRingMoreRequestsInFlightThanSlots) {
+    start();
+    constexpr uint32_t kReads = 1024;
+    constexpr uint32_t kChunk = 4096;
+    {
+        std::vector<uint8_t> data(size_t{kReads} * kChunk);
+        for (size_t i = 0; i < data.size(); i += 8) {
+            const uint64_t v = i;
+            memcpy(&data[i], &v, 8);
+        }
+        FILE* fp = fopen((dir_ + "/share/data").c_str(), "wb");
+        ASSERT_NE(fp, nullptr);
+        ASSERT_EQ(fwrite(data.data(), 1, data.size(), fp), data.size());
+        fclose(fp);
+    }
+    FrontendOptions o;
+    o.queue_size = 4096;
+    auto f = Frontend::connect(socket_, o);
+    ASSERT_TRUE(f);
+    fe_ = std::move(*f);
+    ASSERT_TRUE(fe_->setup()) << daemon_.log();
+    ASSERT_TRUE(fe_->fuse_init(1));
+
+    auto call = [&](auto req, size_t reply_cap) {
+        auto r = fe_->request(1, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)),
+                              static_cast<uint32_t>(reply_cap));
+        EXPECT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
+        return r ? *r : std::vector<uint8_t>{};
+    };
+    struct {
+        fuse_in_header h;
+        char name[5];
+    } __attribute__((packed)) lookup{};
+    lookup.h.len = sizeof(lookup);
+    lookup.h.opcode = FUSE_LOOKUP;
+    lookup.h.unique = fe_->next_unique();
+    lookup.h.nodeid = FUSE_ROOT_ID;
+    memcpy(lookup.name, "data", 5);
+    auto lr = call(lookup, sizeof(fuse_out_header) + sizeof(fuse_entry_out));
+    ASSERT_EQ(lr.size(), sizeof(fuse_out_header) + sizeof(fuse_entry_out)) << daemon_.log();
+    fuse_entry_out entry;
+    memcpy(&entry, lr.data() + sizeof(fuse_out_header), sizeof(entry));
+
+    struct {
+        fuse_in_header h;
+        fuse_open_in in;
+    } __attribute__((packed)) open{};
+    open.h.len = sizeof(open);
+    open.h.opcode = FUSE_OPEN;
+    open.h.unique = fe_->next_unique();
+    open.h.nodeid = entry.nodeid;
+    open.in.flags = O_RDONLY;
+    auto orr = call(open, sizeof(fuse_out_header) + sizeof(fuse_open_out));
+    ASSERT_EQ(orr.size(), sizeof(fuse_out_header) + sizeof(fuse_open_out)) << daemon_.log();
+    fuse_open_out opened;
+    memcpy(&opened, orr.data() + sizeof(fuse_out_header), sizeof(opened));
+
+    std::vector<Frontend::Ticket> tickets;
+    for (uint32_t i = 0; i < kReads; ++i) {
+        struct {
+            fuse_in_header h;
+            fuse_read_in in;
+        } __attribute__((packed)) rd{};
+        rd.h.len = sizeof(rd);
+        rd.h.opcode = FUSE_READ;
+        rd.h.unique = fe_->next_unique();
+        rd.h.nodeid = entry.nodeid;
+        rd.in.fh = opened.fh;
+        rd.in.offset = uint64_t{i} * kChunk;
+        rd.in.size = kChunk;
+        auto t = fe_->submit(1, std::span(reinterpret_cast<const uint8_t*>(&rd), sizeof(rd)),
+                             sizeof(fuse_out_header) + kChunk);
+        ASSERT_TRUE(t) << i << ": " << strerror(t.error());
+        tickets.push_back(*t);
+    }
+    for (uint32_t i = 0; i < kReads; ++i) {
+        auto r = fe_->wait(tickets[i]);
+        ASSERT_TRUE(r) << i << ": " << strerror(r.error()) << "\n" << daemon_.log();
+        ASSERT_EQ(r->size(), sizeof(fuse_out_header) + kChunk) << i;
+        for (uint32_t off = 0; off < kChunk; off += 8) {
+            uint64_t v;
+            memcpy(&v, r->data() + sizeof(fuse_out_header) + off, 8);
+            ASSERT_EQ(v, uint64_t{i} * kChunk + off) << i;
+        }
+    }
+    EXPECT_EQ(daemon_.log().find("marked broken"), std::string::npos) << daemon_.log();
 }
 
 TEST_F(Lifecycle, SigtermExitsCleanly) {

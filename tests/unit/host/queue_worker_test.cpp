@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -145,6 +146,107 @@ TEST(QueueWorker, EventfdKicksKeepTheQueueServing) {
         h.kick();
     EXPECT_FALSE(readable_within(h.err_.get(), 200));
     EXPECT_FALSE(h.worker_->broken());
+}
+
+// Holds every request until a NOP on the worker's io_uring completes, so requests stay in
+// flight across loop turns; copies the 8-byte request into the reply.
+class DeferredEcho : public RequestHandler {
+  public:
+    void handle(QueueContext& ctx, RequestSlot& slot) override {
+        slot_count = ctx.slot_count();
+        if (slot.index >= slot_count) bad_index = true;
+        if (++held > max_held) max_held = held;
+        io_uring_sqe* sqe = ctx.get_sqe(slot, 7);
+        if (!sqe) {
+            finish(ctx, slot);
+            return;
+        }
+        io_uring_prep_nop(sqe);
+    }
+    void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie, int32_t) override {
+        if (cookie != 7) bad_index = true;
+        finish(ctx, slot);
+    }
+    // Touched only on the worker thread; read after stop() has joined it.
+    uint32_t slot_count = 0;
+    uint32_t held = 0, max_held = 0;
+    bool bad_index = false;
+
+  private:
+    void finish(QueueContext& ctx, RequestSlot& slot) {
+        --held;
+        uint32_t written = 0;
+        if (slot.chain.n_readable == 1 && slot.chain.n_writable == 1 &&
+            slot.chain.readable()[0].len == 8 && slot.chain.writable()[0].len == 8) {
+            memcpy(slot.chain.writable()[0].data, slot.chain.readable()[0].data, 8);
+            written = 8;
+        }
+        ctx.complete(slot, written);
+    }
+};
+
+// Publishes n requests at once (each an 8-byte token out, 8 bytes back) and waits for all.
+void echo_many(WorkerHarness& h, uint32_t n) {
+    for (uint64_t i = 0; i < n; ++i) {
+        const uint64_t out = WorkerHarness::kDataOffset + 16 * i, in = out + 8;
+        const uint64_t token = i + 1;
+        memcpy(h.at(out), &token, 8);
+        DriverBuffer o{out, 8}, r{in, 8};
+        ASSERT_TRUE(h.drv_.add(&o, 1, &r, 1, token).ok()) << i;
+    }
+    h.drv_.publish();
+    if (h.drv_.kick_needed()) h.kick();
+    std::vector<bool> seen(n + 1, false);
+    uint32_t done = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (done < n && std::chrono::steady_clock::now() < deadline) {
+        auto c = h.drv_.reclaim();
+        if (!c.ok()) {
+            ASSERT_EQ(c.error(), EAGAIN);
+            (void)readable_within(h.call_.get(), 10);
+            uint64_t v;
+            [[maybe_unused]] ssize_t r = ::read(h.call_.get(), &v, sizeof(v));
+            continue;
+        }
+        ASSERT_GE(c->token, 1u);
+        ASSERT_LE(c->token, n);
+        ASSERT_FALSE(seen[c->token]);
+        seen[c->token] = true;
+        ASSERT_EQ(c->len, 8u);
+        uint64_t echoed;
+        memcpy(&echoed, h.at(WorkerHarness::kDataOffset + 16 * (c->token - 1) + 8), 8);
+        EXPECT_EQ(echoed, c->token);
+        ++done;
+    }
+    ASSERT_EQ(done, n) << "requests lost";
+    EXPECT_FALSE(h.worker_->broken());
+}
+
+// Slots are decoupled from the ring size: a ring of 2048 gets kMaxInFlightPerQueue slots,
+// and 1024 chains published at once (more than the slots) all complete, the worker
+// popping more as earlier ones finish.
+TEST(QueueWorker, MoreRequestsThanSlotsAllComplete) {
+    WorkerHarness h(2048);
+    DeferredEcho handler;
+    h.start(&handler);
+    echo_many(h, 1024);
+    h.worker_->stop();
+    EXPECT_EQ(handler.slot_count, kMaxInFlightPerQueue);
+    EXPECT_EQ(handler.max_held, kMaxInFlightPerQueue);  // the slots really ran out
+    EXPECT_FALSE(handler.bad_index);
+}
+
+// The largest ring the spec allows still gets only kMaxInFlightPerQueue slots; a small ring
+// gets one per entry.
+TEST(QueueWorker, SlotCountIsMinOfRingSizeAndLimit) {
+    for (uint32_t size : {16u, 256u, 32768u}) {
+        WorkerHarness h(size);
+        DeferredEcho handler;
+        h.start(&handler);
+        echo_many(h, 4);
+        h.worker_->stop();
+        EXPECT_EQ(handler.slot_count, std::min(size, kMaxInFlightPerQueue)) << size;
+    }
 }
 
 }  // namespace
