@@ -96,15 +96,16 @@ wire::ClientRequest Session::request(uint32_t opcode, uint64_t nodeid, const voi
     return rq;
 }
 
-Result<virtio_fs::RequestSlot*> Session::acquire_slot() {
+Result<virtio_fs::RequestSlot*> Session::acquire_slot(bool may_wait) {
     const uint64_t deadline = virtio_fs::poll_clock_ns() + dev_->timeout_ns();
-    for (;;) {
+    for (bool polled = false;; polled = true) {
         auto s = dev_->acquire();
         if (s || s.error() != EAGAIN) return s;
+        if (!may_wait && polled) return s;
         // Every slot is in flight: completions free them.
         auto p = dev_->poll();
         if (!p) return wire::Error{p.error()};
-        if (*p == 0) {
+        if (*p == 0 && may_wait) {
             if (virtio_fs::poll_clock_ns() > deadline) return wire::Error{ETIMEDOUT};
             virtio_fs::poll_relax();
         }
@@ -112,7 +113,7 @@ Result<virtio_fs::RequestSlot*> Session::acquire_slot() {
 }
 
 Status Session::start(const wire::ClientRequest& rq, const wire::Segment* reply_data, uint32_t n,
-                      Pending* p) {
+                      Pending* p, bool may_wait) {
     const wire::OpInfo* op = wire::fuse_op(rq.opcode);
     if (!op) return wire::Error{EINVAL};
     p->rq = rq;
@@ -125,7 +126,7 @@ Status Session::start(const wire::ClientRequest& rq, const wire::Segment* reply_
     for (uint32_t i = 0; i < n; ++i)
         p->data_cap += reply_data[i].len;
 
-    auto slot = acquire_slot();
+    auto slot = acquire_slot(may_wait);
     if (!slot) return wire::Error{slot.error()};
     p->slot = *slot;
     wire::Segment out[virtio_fs::kMaxSegments], in[virtio_fs::kMaxSegments];

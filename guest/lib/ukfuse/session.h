@@ -141,14 +141,17 @@ class Session {
         uint64_t data_cap = 0;
     };
     wire::ClientRequest request(uint32_t opcode, uint64_t nodeid, const void* arg);
+    // may_wait false: EAGAIN at once when no request slot is free.
     Status start(const wire::ClientRequest& rq, const wire::Segment* reply_data, uint32_t n,
-                 Pending* p);
+                 Pending* p, bool may_wait = true);
     // The decoded reply; an error reply becomes its errno.
     Result<wire::ClientReply> finish(Pending* p, void* out_struct, uint32_t out_size);
     Result<wire::ClientReply> call(const wire::ClientRequest& rq, void* out_struct,
                                    uint32_t out_size, const wire::Segment* reply_data = nullptr,
                                    uint32_t n = 0);
-    Result<virtio_fs::RequestSlot*> acquire_slot();
+    // A free slot, polling completions for up to the device timeout (ETIMEDOUT); with
+    // may_wait false, one poll and then EAGAIN.
+    Result<virtio_fs::RequestSlot*> acquire_slot(bool may_wait = true);
     Status send_hiprio(const wire::ClientRequest& rq);
 
     // Takes in a reply's entry (a lookup the server counted): pinned for the caller, and

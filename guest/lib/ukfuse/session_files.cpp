@@ -95,9 +95,14 @@ Result<uint64_t> Session::rw(bool is_write, uint64_t nodeid, uint64_t fh, uint64
     uint64_t submitted = 0;
     while (done < len && !short_io && err == 0) {
         uint32_t n = 0;
+        int start_err = 0;
         for (; n < window && submitted < len; ++n) {
             const uint64_t size = len - submitted < chunk ? len - submitted : chunk;
             wire::Segment seg{buf + submitted, static_cast<uint32_t>(size)};
+            // Only the round's first chunk may wait for a slot: the others' slots stay
+            // ours until collected below, so with every slot taken by this call, waiting
+            // could only time out. A round then ends early instead.
+            const bool may_wait = n == 0;
             Status s;
             if (is_write) {
                 fuse_write_in in{};
@@ -107,16 +112,16 @@ Result<uint64_t> Session::rw(bool is_write, uint64_t nodeid, uint64_t fh, uint64
                 wire::ClientRequest rq = request(FUSE_WRITE, nodeid, &in);
                 rq.data = &seg;
                 rq.data_count = 1;
-                s = start(rq, nullptr, 0, &pending[n]);
+                s = start(rq, nullptr, 0, &pending[n], may_wait);
             } else {
                 fuse_read_in in{};
                 in.fh = fh;
                 in.offset = off + submitted;
                 in.size = static_cast<uint32_t>(size);
-                s = start(request(FUSE_READ, nodeid, &in), &seg, 1, &pending[n]);
+                s = start(request(FUSE_READ, nodeid, &in), &seg, 1, &pending[n], may_wait);
             }
             if (!s) {
-                err = s.error();
+                if (may_wait || s.error() != EAGAIN) start_err = s.error();
                 break;
             }
             asked[n] = size;
@@ -149,6 +154,8 @@ Result<uint64_t> Session::rw(bool is_write, uint64_t nodeid, uint64_t fh, uint64
             done += got;
             if (got < asked[i]) short_io = true;
         }
+        // The chunks before a failed start still count (they precede it in the file).
+        if (!err && start_err) err = start_err;
     }
     drop_attr(nodeid);  // size and times may have changed (reads change atime)
     if (done == 0 && err != 0) return wire::Error{err};
