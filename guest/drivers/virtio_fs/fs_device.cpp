@@ -19,6 +19,14 @@ uint64_t token_for(const RequestSlot& s) {
     return static_cast<uint64_t>(s.index) + 1;
 }
 
+// Descriptors a chain takes: one per non-empty segment (see to_buffers).
+uint32_t descriptors(const wire::Segment* segs, uint32_t n) {
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; ++i)
+        k += segs[i].len != 0;
+    return k;
+}
+
 }  // namespace
 
 FsDevice::~FsDevice() {
@@ -157,7 +165,13 @@ wire::Status FsDevice::submit(RequestSlot* s, const wire::Segment* out, uint32_t
     if (broken_) return wire::Error{EIO};
     if (!s || s->state != SlotState::kHeld) return wire::Error{EINVAL};
     if (n_out > kMaxSegments || n_in > kMaxSegments) return wire::Error{E2BIG};
-    const uint32_t need = n_out + n_in;
+    const uint32_t need = descriptors(out, n_out) + descriptors(in, n_in);
+    // A chain longer than every request queue (a device may offer tiny ones) would
+    // never find room: waiting for completions could only time out.
+    bool fits = false;
+    for (uint32_t q = 1; q <= num_request_; ++q)
+        fits = fits || queues_[q].size() >= need;
+    if (!fits) return wire::Error{E2BIG};
     const uint64_t deadline = poll_clock_ns() + opts_.timeout_ns;
     for (;;) {
         const uint16_t q = pick_request_queue(need);
@@ -176,8 +190,10 @@ wire::Status FsDevice::submit_hiprio(RequestSlot* s, const wire::Segment* out, u
     if (broken_) return wire::Error{EIO};
     if (!s || s->state != SlotState::kHeld) return wire::Error{EINVAL};
     if (n_out > kMaxSegments) return wire::Error{E2BIG};
+    const uint32_t need = descriptors(out, n_out);
+    if (queues_[0].size() < need) return wire::Error{E2BIG};  // would never fit
     const uint64_t deadline = poll_clock_ns() + opts_.timeout_ns;
-    while (queues_[0].num_free() < n_out) {
+    while (queues_[0].num_free() < need) {
         auto p = poll();
         if (!p) return wire::Error{p.error()};
         if (*p == 0) {

@@ -58,5 +58,18 @@ TEST_F(FakeSession, ReadWithMoreChunksThanSlotsIsNotCutShort) {
     EXPECT_EQ(*w, buf.size());
 }
 
+// A device whose queues are too small for a chain (READ takes three descriptors here):
+// the request fails at once instead of waiting for room that can never come.
+TEST_F(FakeSession, ChainLongerThanEveryQueueIsE2bigNotATimeout) {
+    start(/*slots=*/4, /*max_queue=*/2);
+    auto a = session_.getattr(kFileNode, nullptr, true);  // two descriptors: fits
+    ASSERT_TRUE(a) << a.error();
+    std::vector<uint8_t> buf(4096);
+    auto n = session_.read(kFileNode, 42, 0, buf.data(), buf.size());
+    ASSERT_FALSE(n);
+    EXPECT_EQ(n.error(), E2BIG);
+    EXPECT_FALSE(dev_.broken());
+}
+
 }  // namespace
 }  // namespace vfs::guest
