@@ -41,6 +41,11 @@ extern "C" int vfs_readdir(int dirfd, struct vfs_dirent* out) {
             return 1;
         }
         if (f->dir_eof) return 0;
+        // A reply whose last record leads back to where it was asked from would have us
+        // ask for the same records forever (a server's offsets are cookies: no order to
+        // check beyond this).
+        if (f->dir_len > 0 && f->dir_off == f->dir_req_off) return -EPROTO;
+        f->dir_req_off = f->dir_off;
         (void)s->flush_forgets();
         auto n = s->readdir(f->nodeid, f->handle.fh, f->dir_off, f->dir_buf, kDirBufBytes);
         if (!n) return -n.error();

@@ -24,7 +24,8 @@ struct OpenFile {
     // Directories.
     uint8_t* dir_buf = nullptr;
     uint32_t dir_len = 0, dir_pos = 0;
-    uint64_t dir_off = 0;  // the offset to ask the next reply from
+    uint64_t dir_off = 0;      // the offset to ask the next reply from
+    uint64_t dir_req_off = 0;  // the offset the reply in dir_buf was asked from
     bool dir_eof = false;
 };
 
