@@ -16,6 +16,14 @@ bool writable(int flags) {
     return (flags & VFS_O_ACCMODE) != VFS_O_RDONLY;
 }
 
+// As Linux's rw_verify_area: a count negative as a signed size, or one that takes the
+// offset past INT64_MAX, is EINVAL (no offset beyond it reaches the server, and the
+// count done always fits the int64_t result). off is not negative.
+bool bad_range(int64_t off, uint64_t len) {
+    return len > static_cast<uint64_t>(INT64_MAX) ||
+           static_cast<uint64_t>(off) > static_cast<uint64_t>(INT64_MAX) - len;
+}
+
 int finish_open(Walk* w, int flags, uint32_t mode) {
     ukfuse::Session* s = w->mount->session;
     const int fd = fd_alloc();
@@ -115,6 +123,7 @@ extern "C" int64_t vfs_pread(int fd, void* buf, uint64_t len, int64_t off) {
     if ((f->flags & VFS_O_ACCMODE) == VFS_O_WRONLY) return -EBADF;
     if (off < 0) return -EINVAL;
     if (len == 0) return 0;
+    if (bad_range(off, len)) return -EINVAL;
     auto n = f->mount->session->read(f->nodeid, f->handle.fh, static_cast<uint64_t>(off), buf, len);
     if (!n) return -n.error();
     return static_cast<int64_t>(*n);
@@ -127,6 +136,7 @@ extern "C" int64_t vfs_pwrite(int fd, const void* buf, uint64_t len, int64_t off
     if (!writable(f->flags)) return -EBADF;
     if (off < 0) return -EINVAL;
     if (len == 0) return 0;
+    if (bad_range(off, len)) return -EINVAL;
     auto n =
         f->mount->session->write(f->nodeid, f->handle.fh, static_cast<uint64_t>(off), buf, len);
     if (!n) return -n.error();
@@ -168,6 +178,7 @@ extern "C" int64_t vfs_lseek(int fd, int64_t off, int whence) {
         case VFS_SEEK_END: {
             auto a = f->mount->session->getattr(f->nodeid, &f->handle.fh, true);
             if (!a) return -a.error();
+            if (a->size > static_cast<uint64_t>(INT64_MAX)) return -EOVERFLOW;
             base = static_cast<int64_t>(a->size);
             break;
         }
@@ -177,6 +188,8 @@ extern "C" int64_t vfs_lseek(int fd, int64_t off, int whence) {
             auto r = f->mount->session->lseek(f->nodeid, f->handle.fh, static_cast<uint64_t>(off),
                                               static_cast<uint32_t>(whence));
             if (!r) return -r.error();
+            // A position past INT64_MAX would come back as a negative "errno".
+            if (*r > static_cast<uint64_t>(INT64_MAX)) return -EOVERFLOW;
             f->pos = *r;
             return static_cast<int64_t>(*r);
         }
