@@ -94,7 +94,7 @@ int cmd_echo(char** w, int n) {
     for (int i = 1; i < end; ++i) {
         for (const char* p = w[i]; *p && len < kIoBytes - 2; ++p)
             g_io[len++] = static_cast<uint8_t>(*p);
-        if (i + 1 < end) g_io[len++] = ' ';
+        if (i + 1 < end && len < kIoBytes - 2) g_io[len++] = ' ';  // keep room for '\n'
     }
     g_io[len++] = '\n';
     if (!target) {
