@@ -27,10 +27,10 @@ const std::map<std::string, std::function<void(Options&)>>& switches() {
         {"no_posix_acl", [](Options& o) { o.fs.posix_acl = false; }},
         {"security_label", [](Options& o) { o.security_label = true; }},
         {"no_security_label", [](Options& o) { o.security_label = false; }},
-        {"posix_lock", [](Options& o) { o.posix_lock = true; }},
-        {"no_posix_lock", [](Options& o) { o.posix_lock = false; }},
-        {"flock", [](Options& o) { o.flock = true; }},
-        {"no_flock", [](Options& o) { o.flock = false; }},
+        {"posix_lock", [](Options& o) { o.fs.posix_lock = true; }},
+        {"no_posix_lock", [](Options& o) { o.fs.posix_lock = false; }},
+        {"flock", [](Options& o) { o.fs.flock = true; }},
+        {"no_flock", [](Options& o) { o.fs.flock = false; }},
         {"debug", [](Options& o) { o.log_level = spdlog::level::debug; }},
     };
     return table;

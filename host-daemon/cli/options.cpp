@@ -262,8 +262,9 @@ CommandLine::CommandLine(Options& o) {
                    "[no_]readdirplus, [no_]writeback, [no_]allow_direct_io, "
                    "announce_submounts, [no_]killpriv_v2, log_level=LEVEL, debug, "
                    "timeout=SECONDS, max_idle_threads=N, allow_root (no effect), "
-                   "no_posix_lock, no_flock, and, refused as not built yet: sandbox=, "
-                   "xattrmap=, modcaps=, posix_lock, flock, security_label")
+                   "[no_]posix_lock, [no_]flock (remote locks, default off), and, "
+                   "refused as not built yet: sandbox=, xattrmap=, modcaps=, "
+                   "security_label")
         ->allow_extra_args(false)
         ->option_text("<OPTIONS>");
 }
@@ -362,10 +363,6 @@ FsOptions filesystem_options(const Options& o) {
     // With cache=never the guest drops the attributes a READDIRPLUS reply carries, so it
     // would only cost a stat per entry (virtiofsd turns it off too).
     if (f.cache == CacheMode::kNever) f.readdirplus = false;
-    // Remote locks are refused at parse time; say so to the FUSE layer as well, whose
-    // FsOptions default still claims POSIX locks.
-    f.posix_lock = false;
-    f.flock = false;
     return f;
 }
 

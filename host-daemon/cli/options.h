@@ -34,8 +34,6 @@ struct Options {
     unsigned thread_pool_size = 0;   // --thread-pool-size, -o max_idle_threads (no pool)
 
     // Recognised but not built yet: parse_options() refuses any of these when set.
-    bool posix_lock = false;                         // -o posix_lock
-    bool flock = false;                              // -o flock
     bool security_label = false;                     // --security-label, -o security_label
     std::optional<std::string> xattrmap;             // --xattrmap, -o xattrmap=
     std::optional<std::string> modcaps;              // --modcaps, -o modcaps=

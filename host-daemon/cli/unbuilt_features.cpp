@@ -61,18 +61,6 @@ std::vector<std::string> unbuilt_feature_errors(const Options& o) {
             "--modcaps (or -o modcaps=) is not built yet: virtiofsd-cxx does not "
             "drop capabilities, so there is no list to modify. Remove it.");
     }
-    if (o.posix_lock) {
-        errors.push_back(
-            "-o posix_lock is not built yet: remote POSIX locks are not "
-            "implemented (the guest keeps fcntl locks local to itself). Remove "
-            "it or pass -o no_posix_lock.");
-    }
-    if (o.flock) {
-        errors.push_back(
-            "-o flock is not built yet: remote flock() locks are not implemented "
-            "(the guest keeps them local to itself). Remove it or pass -o "
-            "no_flock.");
-    }
     return errors;
 }
 

@@ -78,8 +78,10 @@ class Filesystem {
                                         uint32_t umask) = 0;
     virtual Result<CreateResult> tmpfile(const RequestContext& ctx, uint64_t parent, uint32_t mode,
                                          uint32_t flags, uint32_t umask) = 0;
-    virtual Status release(uint64_t fh) = 0;
-    virtual Status flush(uint64_t fh) = 0;
+    // RELEASE and FLUSH carry the guest's lock owner: its POSIX locks on the file go on
+    // FLUSH (a guest process closed it), its flock on RELEASE with FUSE_RELEASE_FLOCK_UNLOCK.
+    virtual Status release(uint64_t fh, uint32_t release_flags, uint64_t lock_owner) = 0;
+    virtual Status flush(uint64_t fh, uint64_t lock_owner) = 0;
     virtual Status fsync(uint64_t fh, bool datasync) = 0;
     virtual Result<fuse_open_out> opendir(const RequestContext& ctx, uint64_t nodeid,
                                           uint32_t flags) = 0;
@@ -100,6 +102,12 @@ class Filesystem {
     virtual Result<size_t> copy_file_range(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
                                            uint64_t off_out, size_t len, uint32_t flags) = 0;
     virtual Status syncfs() = 0;
+    // Remote locks (-o posix_lock; -o flock for FUSE_LK_FLOCK): ENOSYS when not enabled.
+    // `in` is the guest's, unchecked. GETLK answers the first conflicting lock, or F_UNLCK.
+    virtual Result<fuse_file_lock> getlk(uint64_t nodeid, const fuse_lk_in& in) = 0;
+    // SETLK and SETLKW (`wait`) never wait: a lock held elsewhere is EAGAIN for SETLK and
+    // EOPNOTSUPP for SETLKW, as QEMU's C virtiofsd answers SETLKW.
+    virtual Status setlk(uint64_t nodeid, const fuse_lk_in& in, bool wait) = 0;
 
     // KILLPRIV_V2: drop suid/sgid on an open file after an unprivileged write/truncate.
     virtual Status kill_suid_sgid(uint64_t fh) = 0;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -15,6 +16,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -115,6 +117,8 @@ Result<uint64_t> PassthroughFs::add_handle(UniqueFd fd, InodeRef inode, bool dir
     h->fd_token = std::move(token);
     h->inode = std::move(inode);
     h->is_dir = dir;
+    // Counted so that an inode's lock fds go with its last open file.
+    if (!dir && opts_.posix_lock) posix_locks_.opened(h->inode->nodeid);
     return handles_.add(std::move(h));
 }
 
@@ -553,16 +557,29 @@ Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t 
     return opened_new_file(entry_for(**p, std::move(inode_fd)), std::move(file));
 }
 
-Status PassthroughFs::release(uint64_t fh) {
+Status PassthroughFs::release(uint64_t fh, uint32_t release_flags, uint64_t lock_owner) {
     auto h = handles_.remove(fh);
     if (!h || h->is_dir) return Error{EBADF};
+    // The fd closes only when no request still uses it; the guest's flock must go now.
+    if (opts_.flock && (release_flags & FUSE_RELEASE_FLOCK_UNLOCK))
+        (void)::flock(h->fd.get(), LOCK_UN);
+    if (opts_.posix_lock) {
+        // The owner of a guest OFD lock is its file, which this RELEASE closes.
+        if (release_flags & FUSE_RELEASE_FLOCK_UNLOCK)
+            posix_locks_.drop_owner(h->inode->nodeid, lock_owner);
+        posix_locks_.released(h->inode->nodeid);
+    }
     return {};
 }
 
-Status PassthroughFs::flush(uint64_t fh) {
+Status PassthroughFs::flush(uint64_t fh, uint64_t lock_owner) {
     auto h = handles_.get(fh);
     if (!h || h->is_dir) return Error{EBADF};
-    // Closing a duplicate releases the guest process's POSIX locks, as close() would.
+    // A guest process closed the file: like close() in the guest, that drops every POSIX
+    // lock it holds on the file, which live on its own lock fd.
+    if (opts_.posix_lock) posix_locks_.drop_owner(h->inode->nodeid, lock_owner);
+    // Closing a duplicate does on the host what the guest's close() asks for (network
+    // filesystems flush on close; classic fcntl locks of the daemon go), handle kept.
     const int dup_fd = dup(h->fd.get());
     if (dup_fd < 0) return errno_error();
     if (::close(dup_fd) != 0) return errno_error();
@@ -783,7 +800,81 @@ Status PassthroughFs::kill_suid_sgid(uint64_t fh) {
     return {};
 }
 
+Result<HandleRef> PassthroughFs::lock_handle(uint64_t nodeid, const fuse_lk_in& in) const {
+    HandleRef h = handles_.get(in.fh);
+    // A lock is taken through an open file of this very inode: a guest naming another
+    // inode's fh must not lock (or count handles on) the wrong file.
+    if (!h || h->is_dir || !h->inode || h->inode->nodeid != nodeid) return Error{EBADF};
+    if (h->inode->type != S_IFREG) return Error{EINVAL};
+    return h;
+}
+
+namespace {
+
+// A new open file description for one lock owner. Write locks need a writable one;
+// a file the daemon may only read still takes read locks (the guest checked the mode
+// of its own file before sending the lock).
+Result<UniqueFd> open_lock_fd(const std::function<Result<UniqueFd>(int)>& reopen) {
+    auto fd = reopen(O_RDWR);
+    if (!fd && (fd.error() == EACCES || fd.error() == EROFS || fd.error() == ETXTBSY))
+        fd = reopen(O_RDONLY);
+    return fd;
+}
+
+}  // namespace
+
+Result<fuse_file_lock> PassthroughFs::getlk(uint64_t nodeid, const fuse_lk_in& in) {
+    if (!opts_.posix_lock) return Error{ENOSYS};
+    if (in.lk_flags & FUSE_LK_FLOCK) return Error{EINVAL};  // flock has no query
+    auto h = lock_handle(nodeid, in);
+    if (!h) return Error{h.error()};
+    const Inode& inode = *(*h)->inode;
+    return posix_locks_.getlk(nodeid, in.owner, in.lk, [&] {
+        return open_lock_fd([&](int flags) { return reopen(inode, flags); });
+    });
+}
+
+Status PassthroughFs::setlk(uint64_t nodeid, const fuse_lk_in& in, bool wait) {
+    const bool is_flock = in.lk_flags & FUSE_LK_FLOCK;
+    if (!(is_flock ? opts_.flock : opts_.posix_lock)) return Error{ENOSYS};
+    auto h = lock_handle(nodeid, in);
+    if (!h) return Error{h.error()};
+    const Inode& inode = *(*h)->inode;
+    const Status s =
+        is_flock ? flock_op(**h, in) : posix_locks_.setlk(nodeid, in.owner, in.lk, [&] {
+            return open_lock_fd([&](int flags) { return reopen(inode, flags); });
+        });
+    // SETLKW would sleep in a queue worker until another owner lets go, stalling every
+    // request behind it (and a guest could hold the lock forever). Like QEMU's C
+    // virtiofsd we do not wait; unlike it, a SETLKW that can be granted at once is.
+    if (!s && s.error() == EAGAIN && wait) return Error{EOPNOTSUPP};
+    return s;
+}
+
+Status PassthroughFs::flock_op(const Handle& h, const fuse_lk_in& in) {
+    int op = 0;
+    switch (in.lk.type) {
+        case F_RDLCK:
+            op = LOCK_SH;
+            break;
+        case F_WRLCK:
+            op = LOCK_EX;
+            break;
+        case F_UNLCK:
+            op = LOCK_UN;
+            break;
+        default:
+            return Error{EINVAL};
+    }
+    // flock locks belong to the open file description, which is the handle's own fd:
+    // two guest opens are two host descriptions and conflict as they would in the guest.
+    if (::flock(h.fd.get(), op | LOCK_NB) != 0)
+        return errno == EWOULDBLOCK ? Error{EAGAIN} : errno_error();
+    return {};
+}
+
 void PassthroughFs::reset() {
+    posix_locks_.clear();
     handles_.clear();
     inodes_.clear_except_root();
 }

@@ -16,6 +16,7 @@
 #include "fs/handle_table.h"
 #include "fs/inode_table.h"
 #include "fs/names.h"
+#include "fs/posix_locks.h"
 
 namespace vfs::host {
 
@@ -48,8 +49,8 @@ class PassthroughFs final : public Filesystem {
                                 uint32_t mode, uint32_t flags, uint32_t umask) override;
     Result<CreateResult> tmpfile(const RequestContext& ctx, uint64_t parent, uint32_t mode,
                                  uint32_t flags, uint32_t umask) override;
-    Status release(uint64_t fh) override;
-    Status flush(uint64_t fh) override;
+    Status release(uint64_t fh, uint32_t release_flags, uint64_t lock_owner) override;
+    Status flush(uint64_t fh, uint64_t lock_owner) override;
     Status fsync(uint64_t fh, bool datasync) override;
     Result<fuse_open_out> opendir(const RequestContext& ctx, uint64_t nodeid,
                                   uint32_t flags) override;
@@ -68,12 +69,15 @@ class PassthroughFs final : public Filesystem {
     Result<size_t> copy_file_range(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
                                    uint64_t off_out, size_t len, uint32_t flags) override;
     Status syncfs() override;
+    Result<fuse_file_lock> getlk(uint64_t nodeid, const fuse_lk_in& in) override;
+    Status setlk(uint64_t nodeid, const fuse_lk_in& in, bool wait) override;
     Status kill_suid_sgid(uint64_t fh) override;
     void reset() override;
     int data_fd(uint64_t fh, std::shared_ptr<void>* keep) override;
 
     const InodeTable& inodes() const { return inodes_; }
     const HandleTable& handles() const { return handles_; }
+    const PosixLocks& posix_locks() const { return posix_locks_; }
 
   private:
     explicit PassthroughFs(const FsOptions& opts);
@@ -99,6 +103,9 @@ class PassthroughFs final : public Filesystem {
     Result<UniqueFd> reopen(const Inode& inode, int flags) const;
     Result<InodeFd> path_fd(const Inode& inode) const;
     Result<fuse_entry_out> lookup_child(const Inode& parent, std::string_view name);
+    // The open file `in.fh` names, if it is a file of `nodeid`; EBADF otherwise.
+    Result<HandleRef> lock_handle(uint64_t nodeid, const fuse_lk_in& in) const;
+    Status flock_op(const Handle& h, const fuse_lk_in& in);
     Result<fuse_entry_out> entry_for(const Inode& parent, UniqueFd fd);
     Result<fuse_attr> stat_inode(int fd, uint64_t parent_mnt_id, uint64_t* mnt_id,
                                  dev_t* dev = nullptr) const;
@@ -111,6 +118,7 @@ class PassthroughFs final : public Filesystem {
     UniqueFd proc_self_fd_;
     InodeTable inodes_;
     HandleTable handles_;
+    PosixLocks posix_locks_{fd_budget_};  // its lock fds take tokens from fd_budget_
     FileHandleStore file_handles_;
     bool use_file_handles_ = false;
     std::atomic<bool> have_openat2_{true};  // cleared once if the kernel lacks openat2

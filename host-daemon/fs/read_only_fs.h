@@ -62,8 +62,12 @@ class ReadOnlyFs final : public Filesystem {
                                  uint32_t) override {
         return Error{EROFS};
     }
-    Status release(uint64_t fh) override { return inner_->release(fh); }
-    Status flush(uint64_t fh) override { return inner_->flush(fh); }
+    Status release(uint64_t fh, uint32_t release_flags, uint64_t lock_owner) override {
+        return inner_->release(fh, release_flags, lock_owner);
+    }
+    Status flush(uint64_t fh, uint64_t lock_owner) override {
+        return inner_->flush(fh, lock_owner);
+    }
     Status fsync(uint64_t fh, bool datasync) override { return inner_->fsync(fh, datasync); }
     Result<fuse_open_out> opendir(const RequestContext& ctx, uint64_t nodeid,
                                   uint32_t flags) override {
@@ -96,6 +100,13 @@ class ReadOnlyFs final : public Filesystem {
         return Error{EROFS};
     }
     Status syncfs() override { return inner_->syncfs(); }
+    // Locks change no data, and a read-only share may still be locked by its readers.
+    Result<fuse_file_lock> getlk(uint64_t nodeid, const fuse_lk_in& in) override {
+        return inner_->getlk(nodeid, in);
+    }
+    Status setlk(uint64_t nodeid, const fuse_lk_in& in, bool wait) override {
+        return inner_->setlk(nodeid, in, wait);
+    }
     Status kill_suid_sgid(uint64_t) override { return Error{EROFS}; }
     void reset() override { inner_->reset(); }
     int data_fd(uint64_t fh, std::shared_ptr<void>* keep) override {

@@ -156,7 +156,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
         const Status s = vfs::wire::reply_create(w, unique, minor, c->entry, c->open);
         if (!s) {
             fs_.forget(c->entry.nodeid, 1);
-            (void)fs_.release(c->open.fh);
+            (void)fs_.release(c->open.fh, 0, 0);
         }
         return sent(w, unique, s);
     };
@@ -167,7 +167,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
     auto open_reply = [&](const Result<fuse_open_out>& o, bool dir) -> uint32_t {
         if (!o) return error_reply(w, unique, o.error());
         const Status s = vfs::wire::reply_struct(w, unique, *o);
-        if (!s) (void)(dir ? fs_.releasedir(o->fh) : fs_.release(o->fh));
+        if (!s) (void)(dir ? fs_.releasedir(o->fh) : fs_.release(o->fh, 0, 0));
         return sent(w, unique, s);
     };
 
@@ -240,8 +240,10 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
             out.st = *s;
             return sent(w, unique, vfs::wire::reply_statfs(w, unique, minor, out));
         }
-        case FUSE_RELEASE:
-            return status_reply(fs_.release(req.arg<fuse_release_in>().fh));
+        case FUSE_RELEASE: {
+            const auto in = req.arg<fuse_release_in>();
+            return status_reply(fs_.release(in.fh, in.release_flags, in.lock_owner));
+        }
         case FUSE_FSYNC:
             return start_fsync(ctx, slot, st, w, async, false);
         case FUSE_SETXATTR: {
@@ -260,8 +262,10 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
             return do_getxattr(st, w, true);
         case FUSE_REMOVEXATTR:
             return status_reply(fs_.removexattr(h.nodeid, name_of(req, 0)));
-        case FUSE_FLUSH:
-            return status_reply(fs_.flush(req.arg<fuse_flush_in>().fh));
+        case FUSE_FLUSH: {
+            const auto in = req.arg<fuse_flush_in>();
+            return status_reply(fs_.flush(in.fh, in.lock_owner));
+        }
         case FUSE_OPENDIR:
             return open_reply(fs_.opendir(rc, h.nodeid, req.arg<fuse_open_in>().flags), true);
         case FUSE_READDIR:
@@ -311,9 +315,21 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
         }
         case FUSE_SYNCFS:
             return status_reply(fs_.syncfs());
+        case FUSE_GETLK: {
+            auto lk = fs_.getlk(h.nodeid, req.arg<fuse_lk_in>());
+            if (!lk) return error_reply(w, unique, lk.error());
+            fuse_lk_out out{};
+            out.lk = *lk;
+            return sent(w, unique, vfs::wire::reply_struct(w, unique, out));
+        }
+        case FUSE_SETLK:
+        case FUSE_SETLKW:
+            // Without -o posix_lock/-o flock the filesystem answers ENOSYS (INIT did not
+            // offer them, so a well-behaved guest keeps its locks local).
+            return status_reply(
+                fs_.setlk(h.nodeid, req.arg<fuse_lk_in>(), h.opcode == FUSE_SETLKW));
         default:
-            // GETLK/SETLK/SETLKW (POSIX_LOCKS is not offered, so the guest keeps locks
-            // local), ACCESS (the guest mounts with default_permissions), BMAP, IOCTL,
+            // ACCESS (the guest mounts with default_permissions), BMAP, IOCTL,
             // POLL, and SETUPMAPPING/REMOVEMAPPING until the DAX window lands.
             return error_reply(w, unique, ENOSYS);
     }

@@ -18,6 +18,9 @@ vfs::wire::Result<Negotiated> negotiate_init(const fuse_init_in& in, uint32_t ar
                     FUSE_DONT_MASK | FUSE_AUTO_INVAL_DATA | FUSE_ASYNC_DIO | FUSE_PARALLEL_DIROPS |
                     FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_INIT_EXT;
     if (opts.readdirplus) want |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
+    // Remote locks only when asked for (-o posix_lock, -o flock), as in QEMU's virtiofsd:
+    // without them the guest keeps its locks local, which is all a single guest needs.
+    if (opts.posix_lock) want |= FUSE_POSIX_LOCKS;
     if (opts.flock) want |= FUSE_FLOCK_LOCKS;
     if (opts.writeback) want |= FUSE_WRITEBACK_CACHE;
     if (opts.posix_acl) want |= FUSE_POSIX_ACL;

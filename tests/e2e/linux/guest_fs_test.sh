@@ -96,6 +96,8 @@ if [ "$script" = full ]; then
   }
   check o_direct t_direct
   check locks vfs-probe locks "$W/meta"
+  # Only with remote locks (-o posix_lock,flock) does the host lock this file.
+  [ -e "$M/host-locked" ] && check host_locks_seen vfs-probe host-locked "$M/host-locked"
   t_copy() { vfs-probe copy-range "$M/host.bin" "$W/copy.bin" 3145851 && vfs-probe verify "$W/copy.bin" 3145851 11; }
   check copy_file_range t_copy
   t_sparse() { truncate -s 0 "$W/sparse" && dd if=/dev/zero of="$W/sparse" bs=4096 count=1 seek=256 2>/dev/null && expect 1048576 vfs-probe seek-data "$W/sparse" 0; }

@@ -186,6 +186,41 @@ int cmd_locks(char** a) {
     return 0;
 }
 
+// host-locked FILE: the host holds a write lock on bytes 0-9 of FILE and an
+// exclusive flock on it (run_linux_e2e.py, with -o posix_lock,flock). The guest must see
+// both through the daemon: F_GETLK reports the lock, a conflicting F_SETLK and a
+// non-blocking flock fail, the blocking forms fail with EOPNOTSUPP instead of hanging
+// (the daemon never waits), and a range the host does not hold is granted.
+int cmd_host_locked(char** a) {
+    int fd = open(a[0], O_RDWR);
+    if (fd < 0) fail("open");
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 10;
+    if (fcntl(fd, F_GETLK, &fl) != 0) fail("F_GETLK");
+    if (fl.l_type != F_WRLCK || fl.l_start != 0 || fl.l_len != 10)
+        fail_msg("F_GETLK does not report the host's lock (type " + std::to_string(fl.l_type) +
+                 ", start " + std::to_string(fl.l_start) + ", len " + std::to_string(fl.l_len) +
+                 ")");
+    fl = {};
+    fl.l_type = F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 5;
+    fl.l_len = 1;
+    if (fcntl(fd, F_SETLK, &fl) == 0) fail_msg("F_SETLK got a lock the host holds");
+    if (errno != EAGAIN && errno != EACCES) fail("F_SETLK on the host's lock");
+    if (fcntl(fd, F_SETLKW, &fl) == 0) fail_msg("F_SETLKW got a lock the host holds");
+    if (errno != EOPNOTSUPP) fail("F_SETLKW on the host's lock");
+    fl.l_start = 100;
+    if (fcntl(fd, F_SETLK, &fl) != 0) fail("F_SETLK beyond the host's lock");
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) fail_msg("flock got a lock the host holds");
+    if (errno != EWOULDBLOCK) fail("flock LOCK_NB on the host's flock");
+    if (flock(fd, LOCK_SH) == 0) fail_msg("blocking flock got a lock the host holds");
+    if (errno != EOPNOTSUPP) fail("blocking flock on the host's flock");
+    return 0;
+}
+
 // copy-range SRC DST LEN
 int cmd_copy_range(char** a) {
     int in = open(a[0], O_RDONLY), out = open(a[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -344,6 +379,7 @@ const Command kCommands[] = {
     {"removexattr", 2, cmd_removexattr},
     {"utimes", 3, cmd_utimes},
     {"locks", 1, cmd_locks},
+    {"host-locked", 1, cmd_host_locked},
     {"copy-range", 3, cmd_copy_range},
     {"seek-data", 2, cmd_seek_data},
     {"bench-write", 4, cmd_bench_write},

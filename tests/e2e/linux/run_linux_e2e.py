@@ -12,6 +12,7 @@ Exit status 0 only if every guest and host check passed (and, with --compare-wit
 two daemons agreed or differed only where EXPECTED_DIFFERENCES says why).
 """
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -51,6 +52,20 @@ def prepare_share(share, probe):
     os.makedirs(hostdir)
     for i in range(5000):
         open(os.path.join(hostdir, f"h{i:05d}"), "w").close()
+
+
+def hold_host_locks(share):
+    """With remote locks on, the host holds a write lock on bytes 0-9 of host-locked and an
+    exclusive flock on it for the whole run; the guest's `host_locks_seen` check must see
+    both through the daemon. Returns the open files, which hold the locks."""
+    path = os.path.join(share, "host-locked")
+    with open(path, "w") as f:
+        f.write("x" * 200)
+    record = open(path, "r+")
+    fcntl.lockf(record, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+    whole = open(path, "r+")
+    fcntl.flock(whole, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return [record, whole]
 
 
 def change_share_from_host(share):
@@ -138,6 +153,8 @@ def run_guest(args, kind, workdir):
     share = os.path.join(workdir, "share")
     sock = os.path.join(workdir, "vfs.sock")
     prepare_share(share, args.probe)
+    ours = kind == args.daemon
+    host_locks = hold_host_locks(share) if ours and "posix_lock" in " ".join(args.daemon_arg) else []
     daemon_bin = args.daemon_bin if kind == args.daemon else args.peer_bin
     daemon = start_daemon(kind, daemon_bin, sock, share, args.cache,
                           os.path.join(workdir, f"{kind}-daemon.log"),
@@ -179,6 +196,8 @@ def run_guest(args, kind, workdir):
         log(f"guest did not finish (timeout {args.timeout}s or crash); last serial lines:")
         for l in lines[-40:]:
             print("    " + l)
+    for f in host_locks:
+        f.close()
     daemon_status = daemon.poll()
     if daemon_status is None:
         daemon.send_signal(signal.SIGTERM)

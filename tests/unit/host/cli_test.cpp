@@ -290,8 +290,6 @@ TEST(CliUnbuiltFeatures, RefusedByName) {
         {{"-o", "security_label"}, "security_label"},
         {{"--modcaps=+sys_admin:-chown"}, "--modcaps"},
         {{"-o", "modcaps=+sys_admin"}, "modcaps"},
-        {{"-o", "posix_lock"}, "posix_lock"},
-        {{"-o", "flock"}, "flock"},
     };
     for (const auto& [extra, name] : cases) {
         std::vector<std::string> args{"--socket-path=/tmp/s", "--shared-dir=/srv"};
@@ -303,9 +301,19 @@ TEST(CliUnbuiltFeatures, RefusedByName) {
     }
 }
 
-TEST(CliUnbuiltFeatures, TurningALockBackOffIsFine) {
-    accepted({"--socket-path=/s", "--shared-dir=/d", "-o", "posix_lock,no_posix_lock"});
-    accepted({"--socket-path=/s", "--shared-dir=/d", "-o", "flock", "-o", "no_flock"});
+// Remote locks are built: -o posix_lock / -o flock reach the filesystem (default off, as
+// in QEMU's virtiofsd), and the last word on the command line wins.
+TEST(CliRemoteLocks, PosixLockAndFlockAreAcceptedAndReachTheFilesystem) {
+    const FsOptions both = filesystem_options(
+        accepted({"--socket-path=/s", "--shared-dir=/d", "-o", "posix_lock,flock"}));
+    EXPECT_TRUE(both.posix_lock);
+    EXPECT_TRUE(both.flock);
+    const FsOptions off = filesystem_options(
+        accepted({"--socket-path=/s", "--shared-dir=/d", "-o", "posix_lock,no_posix_lock"}));
+    EXPECT_FALSE(off.posix_lock);
+    const FsOptions flock_off = filesystem_options(
+        accepted({"--socket-path=/s", "--shared-dir=/d", "-o", "flock", "-o", "no_flock"}));
+    EXPECT_FALSE(flock_off.flock);
 }
 
 TEST(CliUnbuiltFeatures, AllAreReportedAtOnce) {

@@ -6,6 +6,7 @@
 #include <liburing.h>
 #include <linux/fs.h>
 
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -200,9 +201,13 @@ TEST(FuseSession, NegotiatesOnlyWhatBothSidesWant) {
     EXPECT_FALSE(n->flags & FUSE_FLOCK_LOCKS);
     opts.killpriv_v2 = true;
     opts.writeback = true;
+    opts.posix_lock = true;  // -o posix_lock
+    opts.flock = true;       // -o flock
     n = negotiate_init(in, sizeof(in), opts);
     EXPECT_TRUE(n->flags & FUSE_HANDLE_KILLPRIV_V2);
     EXPECT_TRUE(n->flags & FUSE_WRITEBACK_CACHE);
+    EXPECT_TRUE(n->flags & FUSE_POSIX_LOCKS);
+    EXPECT_TRUE(n->flags & FUSE_FLOCK_LOCKS);
     // A flag the guest did not offer is never set.
     in.flags = 0;
     n = negotiate_init(in, sizeof(in), opts);
@@ -530,4 +535,92 @@ TEST_F(FuseServerTest, ReplyNeverExceedsTheGuestsBuffer) {
     memcpy(&h, out.data(), sizeof(h));
     EXPECT_EQ(h.error, -EINVAL);
     EXPECT_FALSE(queue_.broken_);
+}
+
+// GETLK/SETLK/SETLKW and the lock owners of FLUSH and RELEASE, end to end through the
+// wire codec, with -o posix_lock,flock. Without them the same requests answer ENOSYS.
+TEST_F(FuseServerTest, RemoteLocksThroughTheWire) {
+    constexpr uint64_t kEof = static_cast<uint64_t>(LLONG_MAX);
+    init();
+    fuse_entry_out e{};
+    ASSERT_TRUE(call(req(FUSE_LOOKUP, FUSE_ROOT_ID, nullptr, "hello.txt"), &e).ok());
+    fuse_open_in oin{};
+    oin.flags = O_RDWR;
+    fuse_open_out o{};
+    ASSERT_TRUE(call(req(FUSE_OPEN, e.nodeid, &oin), &o).ok());
+    fuse_lk_in lk{};
+    lk.fh = o.fh;
+    lk.owner = 1;
+    lk.lk = {0, kEof, F_WRLCK, 42};
+    fuse_out_header none{};
+    auto r = call(req(FUSE_SETLK, e.nodeid, &lk), &none);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->error, ENOSYS);  // not enabled
+
+    // The same share with remote locks on.
+    server_.reset();
+    pfs_.reset();
+    opts_.posix_lock = true;
+    opts_.flock = true;
+    auto p = PassthroughFs::create(opts_);
+    ASSERT_TRUE(p.ok());
+    pfs_ = std::move(*p);
+    server_ = std::make_unique<FuseServer>(*pfs_, opts_);
+    init();
+    ASSERT_TRUE(call(req(FUSE_LOOKUP, FUSE_ROOT_ID, nullptr, "hello.txt"), &e).ok());
+    ASSERT_TRUE(call(req(FUSE_OPEN, e.nodeid, &oin), &o).ok());
+    lk.fh = o.fh;
+    r = call(req(FUSE_SETLK, e.nodeid, &lk), &none);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->error, 0);
+    lk.owner = 2;  // another guest process
+    r = call(req(FUSE_SETLK, e.nodeid, &lk), &none);
+    EXPECT_EQ(r->error, EAGAIN);
+    r = call(req(FUSE_SETLKW, e.nodeid, &lk), &none);
+    EXPECT_EQ(r->error, EOPNOTSUPP);  // would wait: refused, the worker never sleeps
+    fuse_lk_out held{};
+    r = call(req(FUSE_GETLK, e.nodeid, &lk), &held);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->error, 0);
+    EXPECT_EQ(held.lk.type, static_cast<uint32_t>(F_WRLCK));
+    EXPECT_EQ(held.lk.start, 0u);
+    EXPECT_EQ(held.lk.end, kEof);
+    lk.lk.start = 10;
+    lk.lk.end = 9;  // malformed
+    r = call(req(FUSE_SETLK, e.nodeid, &lk), &none);
+    EXPECT_EQ(r->error, EINVAL);
+    lk.lk.start = 0;
+    lk.lk.end = kEof;
+
+    // Owner 1 closes the file in the guest: FLUSH carries it and its lock goes.
+    fuse_flush_in fl{};
+    fl.fh = o.fh;
+    fl.lock_owner = 1;
+    r = call(req(FUSE_FLUSH, e.nodeid, &fl), &none);
+    EXPECT_EQ(r->error, 0);
+    r = call(req(FUSE_SETLK, e.nodeid, &lk), &none);
+    EXPECT_EQ(r->error, 0);
+
+    // flock on the handle, blocking form refused rather than waited on.
+    fuse_open_out o2{};
+    ASSERT_TRUE(call(req(FUSE_OPEN, e.nodeid, &oin), &o2).ok());
+    fuse_lk_in fk{};
+    fk.fh = o.fh;
+    fk.owner = 7;
+    fk.lk = {0, kEof, F_WRLCK, 42};
+    fk.lk_flags = FUSE_LK_FLOCK;
+    r = call(req(FUSE_SETLK, e.nodeid, &fk), &none);
+    EXPECT_EQ(r->error, 0);
+    fk.fh = o2.fh;
+    fk.lk.type = F_RDLCK;
+    r = call(req(FUSE_SETLKW, e.nodeid, &fk), &none);
+    EXPECT_EQ(r->error, EOPNOTSUPP);
+    fuse_release_in rel{};
+    rel.fh = o.fh;
+    rel.release_flags = FUSE_RELEASE_FLOCK_UNLOCK;
+    rel.lock_owner = 7;
+    r = call(req(FUSE_RELEASE, e.nodeid, &rel), &none);
+    EXPECT_EQ(r->error, 0);
+    r = call(req(FUSE_SETLKW, e.nodeid, &fk), &none);
+    EXPECT_EQ(r->error, 0);
 }

@@ -97,9 +97,9 @@ TEST_P(PassthroughFsTest, CreateWriteReadThroughDataFd) {
     ASSERT_GE(fd, 0);
     ASSERT_EQ(pwrite(fd, "abcdef", 6, 0), 6);
     EXPECT_TRUE(pfs_->fsync(c->open.fh, false).ok());
-    EXPECT_TRUE(pfs_->flush(c->open.fh).ok());
-    EXPECT_TRUE(pfs_->release(c->open.fh).ok());
-    EXPECT_EQ(pfs_->release(c->open.fh).error(), EBADF);
+    EXPECT_TRUE(pfs_->flush(c->open.fh, 0).ok());
+    EXPECT_TRUE(pfs_->release(c->open.fh, 0, 0).ok());
+    EXPECT_EQ(pfs_->release(c->open.fh, 0, 0).error(), EBADF);
     EXPECT_EQ(slurp(share_ / "new.bin"), "abcdef");
     EXPECT_EQ(fs::status(share_ / "new.bin").permissions(),
               fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
@@ -181,7 +181,7 @@ TEST_P(PassthroughFsTest, ReusedInodeNumbersGetFreshInodes) {
         EXPECT_EQ(attr->attr.size, 3u);
         auto o = pfs_->open(ctx_, b.nodeid, O_RDONLY);
         ASSERT_TRUE(o.ok()) << o.error();
-        EXPECT_TRUE(pfs_->release(o->fh).ok());
+        EXPECT_TRUE(pfs_->release(o->fh, 0, 0).ok());
         pfs_->forget(a.nodeid, 1);
         EXPECT_TRUE(pfs_->getattr(b.nodeid, nullptr).ok());  // forgetting a leaves b alone
         pfs_->forget(b.nodeid, 1);
@@ -233,7 +233,7 @@ TEST_P(PassthroughFsTest, DirectoriesRenameAndReaddir) {
     for (int i = 0; i < 300; ++i) {
         auto c = pfs_->create(ctx_, d->nodeid, "f" + std::to_string(i), 0600, O_WRONLY, 0);
         ASSERT_TRUE(c.ok());
-        ASSERT_TRUE(pfs_->release(c->open.fh).ok());
+        ASSERT_TRUE(pfs_->release(c->open.fh, 0, 0).ok());
         pfs_->forget(c->entry.nodeid, 1);  // CREATE counts as a lookup
     }
     auto od = pfs_->opendir(ctx_, d->nodeid, 0);
@@ -349,7 +349,7 @@ TEST_P(PassthroughFsTest, ForgedIdsFindNothing) {
     EXPECT_EQ(pfs_->getattr(999, nullptr).error(), ENOENT);
     EXPECT_EQ(pfs_->lookup(ctx_, 999, "x").error(), ENOENT);
     EXPECT_EQ(pfs_->open(ctx_, 0, O_RDONLY).error(), ENOENT);
-    EXPECT_EQ(pfs_->release(77).error(), EBADF);
+    EXPECT_EQ(pfs_->release(77, 0, 0).error(), EBADF);
     EXPECT_EQ(pfs_->readdir(ctx_, 77, 0, false, [](const DirEntry&) { return true; }).error(),
               EBADF);
     std::shared_ptr<void> keep;
