@@ -118,7 +118,9 @@ class Filesystem {
 
     // The host fd behind an open file, for the I/O engine's zero-copy READ and WRITE.
     // Returns -1 for an unknown handle. The fd stays valid while `keep` is held.
-    virtual int data_fd(uint64_t fh, std::shared_ptr<void>* keep) = 0;
+    // *direct (when given) tells whether the file was opened O_DIRECT: its I/O waits
+    // for the device, so the engine must not do it inline.
+    virtual int data_fd(uint64_t fh, std::shared_ptr<void>* keep, bool* direct = nullptr) = 0;
 };
 
 }  // namespace vfs::host

@@ -30,8 +30,9 @@ struct Handle {
     FdBudget::Token fd_token;  // held while `fd` is open
     InodeRef inode;
     bool is_dir = false;
-    std::mutex dir_mu;  // serializes READDIRs on a directory stream
-    DirCursor cursor;   // guarded by dir_mu
+    bool direct = false;  // opened O_DIRECT
+    std::mutex dir_mu;    // serializes READDIRs on a directory stream
+    DirCursor cursor;     // guarded by dir_mu
 };
 
 using HandleRef = std::shared_ptr<Handle>;

@@ -117,6 +117,8 @@ Result<uint64_t> PassthroughFs::add_handle(UniqueFd fd, InodeRef inode, bool dir
     h->fd_token = std::move(token);
     h->inode = std::move(inode);
     h->is_dir = dir;
+    const int fl = dir ? 0 : fcntl(h->fd.get(), F_GETFL);
+    h->direct = fl > 0 && (fl & O_DIRECT);
     // Counted so that an inode's lock fds go with its last open file.
     if (!dir && opts_.posix_lock) posix_locks_.opened(h->inode->nodeid);
     return handles_.add(std::move(h));
@@ -879,10 +881,11 @@ void PassthroughFs::reset() {
     inodes_.clear_except_root();
 }
 
-int PassthroughFs::data_fd(uint64_t fh, std::shared_ptr<void>* keep) {
+int PassthroughFs::data_fd(uint64_t fh, std::shared_ptr<void>* keep, bool* direct) {
     auto h = handles_.get(fh);
     if (!h || h->is_dir) return -1;
     const int fd = h->fd.get();
+    if (direct) *direct = h->direct;
     *keep = std::move(h);
     return fd;
 }

@@ -73,7 +73,7 @@ class PassthroughFs final : public Filesystem {
     Status setlk(uint64_t nodeid, const fuse_lk_in& in, bool wait) override;
     Status kill_suid_sgid(uint64_t fh) override;
     void reset() override;
-    int data_fd(uint64_t fh, std::shared_ptr<void>* keep) override;
+    int data_fd(uint64_t fh, std::shared_ptr<void>* keep, bool* direct = nullptr) override;
 
     const InodeTable& inodes() const { return inodes_; }
     const HandleTable& handles() const { return handles_; }

@@ -109,8 +109,8 @@ class ReadOnlyFs final : public Filesystem {
     }
     Status kill_suid_sgid(uint64_t) override { return Error{EROFS}; }
     void reset() override { inner_->reset(); }
-    int data_fd(uint64_t fh, std::shared_ptr<void>* keep) override {
-        return inner_->data_fd(fh, keep);
+    int data_fd(uint64_t fh, std::shared_ptr<void>* keep, bool* direct = nullptr) override {
+        return inner_->data_fd(fh, keep, direct);
     }
 
   private:

@@ -1,12 +1,14 @@
 // The FUSE server: turns each validated chain into a call on the Filesystem and a reply in
 // the chain's writable buffers.
 //
-// Metadata requests run inline on the queue worker. READ and WRITE go through the
-// worker's io_uring straight between the file and the guest's buffers (readv/writev on
-// iovecs that point into guest memory: no bounce buffer), as do FSYNC and FALLOCATE, so a
-// worker keeps many requests in flight and never blocks on one. Per-request state lives in
-// preallocated per-queue slots; nothing is allocated per request on the data path.
-// FALLOCATE goes through the ring as well.
+// Metadata requests run inline on the queue worker. READ and WRITE move data straight
+// between the file and the guest's buffers (iovecs that point into guest memory: no
+// bounce buffer). A READ first takes what the page cache holds without waiting
+// (RWF_NOWAIT); only a read that would wait for the disk goes through the worker's
+// io_uring. Small buffered WRITEs are copied inline, since io_uring would hand each to a
+// kernel worker thread; large ones, O_DIRECT I/O, FSYNC and FALLOCATE go through the ring,
+// so a worker never waits on a device while other requests queue. Per-request state lives
+// in preallocated per-queue slots; nothing is allocated per request on the data path.
 #pragma once
 
 #include <sys/uio.h>

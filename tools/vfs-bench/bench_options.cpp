@@ -49,7 +49,9 @@ bool parse_options(int argc, char** argv, BenchOptions* o, int* exit_code) {
     app.add_option("--json", o->json_path, "Write the results as JSON to this file");
     app.add_option("--markdown", o->markdown_path, "Write the tables as Markdown to this file");
     app.add_option("--request-queues", o->ours_request_queues,
-                   "Request queues used with ours (Rust and C virtiofsd serve one)")
+                   "Request queues used with ours (Rust and C virtiofsd serve one; so does "
+                   "Linux's virtio-fs driver). More queues mean more worker threads, which on "
+                   "two cores shared with the client costs more than it gives")
         ->check(CLI::Range(1, 16))
         ->capture_default_str();
     app.add_flag("--verify-all", o->verify_all,

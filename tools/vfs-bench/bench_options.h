@@ -20,7 +20,7 @@ struct BenchOptions {
     std::string cache = "auto";
     std::string json_path;
     std::string markdown_path;
-    uint32_t ours_request_queues = 2;
+    uint32_t ours_request_queues = 1;  // as the peers and the Linux driver use
     bool verify_all = false;
     BackendPaths paths;
 };
