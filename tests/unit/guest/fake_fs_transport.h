@@ -11,22 +11,41 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <vector>
 
 #include "drivers/virtio/transport.h"
 
 namespace vfs::guest::testing {
 
+// Owns what it hands out: a session keeps its buffers for the life of the device (the
+// guest never unmounts for good), so whatever is still held is freed with the fake.
 class HostDma final : public virtio::DmaMemory {
   public:
+    HostDma() = default;
+    HostDma(const HostDma&) = delete;
+    HostDma& operator=(const HostDma&) = delete;
+    ~HostDma() {
+        for (void* p : live_)
+            std::free(p);
+    }
     void* allocate_zeroed(size_t size, size_t align) override {
         if (align < sizeof(void*)) align = sizeof(void*);
         void* p = std::aligned_alloc(align, (size + align - 1) / align * align);
-        if (p) std::memset(p, 0, size);
+        if (p) {
+            std::memset(p, 0, size);
+            live_.insert(p);
+        }
         return p;
     }
-    void release(void* p) override { std::free(p); }
+    void release(void* p) override {
+        live_.erase(p);
+        std::free(p);
+    }
     uint64_t device_address(const void* p) override { return reinterpret_cast<uintptr_t>(p); }
+
+  private:
+    std::set<void*> live_;
 };
 
 // One FUSE request as the device sees it.
