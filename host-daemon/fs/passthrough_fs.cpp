@@ -691,20 +691,19 @@ Result<fuse_kstatfs> PassthroughFs::statfs(uint64_t nodeid) {
     return k;
 }
 
-namespace {
-// xattrs are reached through a real fd on regular files and directories only.
-bool xattr_capable(const Inode& i) {
-    return i.type == S_IFREG || i.type == S_IFDIR;
-}
-}  // namespace
-
-Status PassthroughFs::setxattr(uint64_t nodeid, std::string_view name, const void* value,
-                               size_t size, uint32_t flags) {
+Result<UniqueFd> PassthroughFs::xattr_fd(uint64_t nodeid, int refused) const {
     if (!opts_.xattr) return Error{ENOSYS};
     auto i = inode(nodeid);
     if (!i) return Error{i.error()};
-    if (!xattr_capable(**i)) return Error{EPERM};
-    auto fd = reopen(**i, O_RDONLY);
+    // xattrs are reached through a real fd, which only regular files and directories get
+    // (opening a FIFO or device on the host is never done).
+    if ((*i)->type != S_IFREG && (*i)->type != S_IFDIR) return Error{refused};
+    return reopen(**i, O_RDONLY);
+}
+
+Status PassthroughFs::setxattr(uint64_t nodeid, std::string_view name, const void* value,
+                               size_t size, uint32_t flags) {
+    auto fd = xattr_fd(nodeid, EPERM);
     if (!fd) return Error{fd.error()};
     std::string n(name);
     if (fsetxattr(fd->get(), n.c_str(), value, size, static_cast<int>(flags)) != 0)
@@ -714,11 +713,7 @@ Status PassthroughFs::setxattr(uint64_t nodeid, std::string_view name, const voi
 
 Result<size_t> PassthroughFs::getxattr(uint64_t nodeid, std::string_view name, void* buf,
                                        size_t cap) {
-    if (!opts_.xattr) return Error{ENOSYS};
-    auto i = inode(nodeid);
-    if (!i) return Error{i.error()};
-    if (!xattr_capable(**i)) return Error{ENODATA};
-    auto fd = reopen(**i, O_RDONLY);
+    auto fd = xattr_fd(nodeid, ENODATA);
     if (!fd) return Error{fd.error()};
     std::string n(name);
     const ssize_t r = fgetxattr(fd->get(), n.c_str(), cap ? buf : nullptr, cap);
@@ -727,23 +722,18 @@ Result<size_t> PassthroughFs::getxattr(uint64_t nodeid, std::string_view name, v
 }
 
 Result<size_t> PassthroughFs::listxattr(uint64_t nodeid, char* buf, size_t cap) {
-    if (!opts_.xattr) return Error{ENOSYS};
-    auto i = inode(nodeid);
-    if (!i) return Error{i.error()};
-    if (!xattr_capable(**i)) return size_t{0};
-    auto fd = reopen(**i, O_RDONLY);
-    if (!fd) return Error{fd.error()};
+    auto fd = xattr_fd(nodeid, ENODATA);
+    if (!fd) {
+        if (fd.error() == ENODATA) return size_t{0};  // a symlink or special file: none
+        return Error{fd.error()};
+    }
     const ssize_t r = flistxattr(fd->get(), cap ? buf : nullptr, cap);
     if (r < 0) return errno_error();
     return static_cast<size_t>(r);
 }
 
 Status PassthroughFs::removexattr(uint64_t nodeid, std::string_view name) {
-    if (!opts_.xattr) return Error{ENOSYS};
-    auto i = inode(nodeid);
-    if (!i) return Error{i.error()};
-    if (!xattr_capable(**i)) return Error{EPERM};
-    auto fd = reopen(**i, O_RDONLY);
+    auto fd = xattr_fd(nodeid, EPERM);
     if (!fd) return Error{fd.error()};
     std::string n(name);
     if (fremovexattr(fd->get(), n.c_str()) != 0) return errno_error();

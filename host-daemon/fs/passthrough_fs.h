@@ -101,6 +101,9 @@ class PassthroughFs final : public Filesystem {
     Result<InodeRef> inode(uint64_t nodeid) const;
     Result<InodeRef> dir_inode(uint64_t nodeid) const;
     Result<UniqueFd> reopen(const Inode& inode, int flags) const;
+    // A real fd to reach a node's xattrs through; `refused` answers for symlinks and
+    // special files. ENOSYS without --xattr (the guest then stops asking).
+    Result<UniqueFd> xattr_fd(uint64_t nodeid, int refused) const;
     Result<InodeFd> path_fd(const Inode& inode) const;
     Result<fuse_entry_out> lookup_child(const Inode& parent, std::string_view name);
     // The open file `in.fh` names, if it is a file of `nodeid`; EBADF otherwise.
