@@ -21,24 +21,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 E2E = os.path.join(ROOT, "tests", "e2e", "linux")
+sys.path.insert(0, E2E)
+from guest_vm import prepare_boot, start_daemon  # noqa: E402
+
 PEERS = os.path.normpath(os.path.join(ROOT, "..", "shared", "peers", "get-virtiofsd.sh"))
-
-
-def start_daemon(cmd, sock, log_path):
-    out = open(log_path, "w")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    for _ in range(200):
-        if os.path.exists(sock):
-            return proc
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"daemon did not start: {' '.join(cmd)} (see {log_path})")
 
 
 def run_backend(args, kind, work):
@@ -116,14 +105,8 @@ def main():
     ap.add_argument("--json")
     args = ap.parse_args()
 
-    kroot = subprocess.run(["bash", os.path.join(E2E, "fetch_kernel.sh")], check=True,
-                           capture_output=True, text=True).stdout.strip()
-    args.vmlinuz = sorted(os.path.join(kroot, "boot", f)
-                          for f in os.listdir(os.path.join(kroot, "boot")) if f.startswith("vmlinuz-"))[0]
     work = tempfile.mkdtemp(prefix="vfs-guest-bench-")
-    args.initramfs = os.path.join(work, "initramfs.cpio.gz")
-    subprocess.run(["bash", os.path.join(E2E, "build_initramfs.sh"), kroot, args.probe, args.initramfs],
-                   check=True)
+    args.vmlinuz, args.initramfs = prepare_boot(args.probe, work)
     backends = args.backends.split(",")
     if "rust" in backends:
         args.rust_bin = subprocess.run(["bash", PEERS], check=True, capture_output=True,

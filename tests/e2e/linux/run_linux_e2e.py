@@ -25,6 +25,8 @@ import tempfile
 import threading
 import time
 
+import guest_vm
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED_SCRIPTS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "..", "shared"))
 
@@ -137,16 +139,7 @@ def start_daemon(kind, binary, sock, share, cache, log_path, extra=()):
     else:
         raise ValueError(kind)
     log(" ".join(cmd))
-    out = open(log_path, "w")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    for _ in range(200):
-        if os.path.exists(sock):
-            return proc
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{kind} daemon did not create {sock}; see {log_path}")
+    return guest_vm.start_daemon(cmd, sock, log_path)
 
 
 def run_guest(args, kind, workdir):
@@ -236,14 +229,8 @@ def main():
                     help="an extra flag for our daemon (repeatable)")
     args = ap.parse_args()
 
-    kroot = subprocess.run(["bash", os.path.join(HERE, "fetch_kernel.sh"), args.kernel_cache],
-                           check=True, capture_output=True, text=True).stdout.strip()
-    args.vmlinuz = sorted(os.path.join(kroot, "boot", f) for f in os.listdir(os.path.join(kroot, "boot"))
-                          if f.startswith("vmlinuz-"))[0]
     workdir = tempfile.mkdtemp(prefix="vfs-e2e-")
-    args.initramfs = os.path.join(workdir, "initramfs.cpio.gz")
-    subprocess.run(["bash", os.path.join(HERE, "build_initramfs.sh"), kroot, args.probe, args.initramfs],
-                   check=True)
+    args.vmlinuz, args.initramfs = guest_vm.prepare_boot(args.probe, workdir, args.kernel_cache)
     kinds = [args.daemon]
     if args.compare_with:
         getter = os.path.join(SHARED_SCRIPTS, "peers", "get-virtiofsd.sh")
