@@ -13,7 +13,7 @@
 #include <map>
 #include <mutex>
 
-#include "fs/unique_fd.h"
+#include "util/unique_fd.h"
 #include "vfs/wire/result.h"
 
 namespace vfs::host {

@@ -11,7 +11,7 @@
 
 #include "fs/fd_budget.h"
 #include "fs/inode_table.h"
-#include "fs/unique_fd.h"
+#include "util/unique_fd.h"
 
 namespace vfs::host {
 

@@ -19,7 +19,7 @@
 
 #include "fs/fd_budget.h"
 #include "fs/file_handles.h"
-#include "fs/unique_fd.h"
+#include "util/unique_fd.h"
 
 namespace vfs::host {
 

@@ -23,7 +23,7 @@
 #include <unordered_map>
 
 #include "fs/fd_budget.h"
-#include "fs/unique_fd.h"
+#include "util/unique_fd.h"
 #include "vfs/wire/result.h"
 
 namespace vfs::host {

@@ -11,17 +11,17 @@
 
 #include <mutex>
 
-#include "vhost_user/unique_fd.h"
+#include "util/unique_fd.h"
 
 namespace vfs::host {
 
 class EventNotifier {
   public:
-    void set(vhost_user::UniqueFd fd) {
+    void set(UniqueFd fd) {
         std::lock_guard<std::mutex> lock(mu_);
         fd_ = std::move(fd);
     }
-    void clear() { set(vhost_user::UniqueFd()); }
+    void clear() { set(UniqueFd()); }
     bool valid() const {
         std::lock_guard<std::mutex> lock(mu_);
         return fd_.valid();
@@ -37,7 +37,7 @@ class EventNotifier {
 
   private:
     mutable std::mutex mu_;
-    vhost_user::UniqueFd fd_;
+    UniqueFd fd_;
 };
 
 }  // namespace vfs::host

@@ -21,9 +21,9 @@
 
 #include "queue/event_notifier.h"
 #include "queue/request_handler.h"
+#include "util/unique_fd.h"
 #include "vfs/wire/virtqueue_device.h"
 #include "vhost_user/guest_memory.h"
-#include "vhost_user/unique_fd.h"
 
 namespace vfs::host {
 
@@ -45,7 +45,7 @@ struct QueueWorkerConfig {
     uint16_t base = 0;
     bool event_idx = false;
     bool enabled = false;
-    vhost_user::UniqueFd kick;  // the worker's own dup of the kick eventfd
+    UniqueFd kick;  // the worker's own dup of the kick eventfd
     EventNotifier* call = nullptr;
     EventNotifier* err = nullptr;
     vhost_user::MemoryHandle* memory = nullptr;
@@ -87,7 +87,7 @@ class QueueWorker final : private QueueContext {
     vfs::wire::DeviceQueue dq_;
     io_uring ring_{};
     bool ring_ready_ = false;
-    vhost_user::UniqueFd control_;  // eventfd: enable/stop requests from the connection
+    UniqueFd control_;  // eventfd: enable/stop requests from the connection
     std::shared_ptr<const vhost_user::MemoryMap> mem_;
     uint64_t mem_generation_ = 0;
 

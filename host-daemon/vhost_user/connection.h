@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
+#include "util/unique_fd.h"
 #include "vhost_user/messages.h"
-#include "vhost_user/unique_fd.h"
 
 namespace vfs::host::vhost_user {
 

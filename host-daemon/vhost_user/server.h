@@ -9,8 +9,8 @@
 
 #include <string>
 
+#include "util/unique_fd.h"
 #include "vhost_user/backend.h"
-#include "vhost_user/unique_fd.h"
 
 namespace vfs::host::vhost_user {
 

@@ -12,8 +12,8 @@
 
 #include "queue/event_notifier.h"
 #include "queue/queue_worker.h"
+#include "util/unique_fd.h"
 #include "vhost_user/messages.h"
-#include "vhost_user/unique_fd.h"
 
 namespace vfs::host::vhost_user {
 

@@ -13,12 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "util/unique_fd.h"
 #include "vhost_user/connection.h"
-#include "vhost_user/unique_fd.h"
 
 namespace vfs::frontend {
 
-using vfs::host::vhost_user::UniqueFd;
+using vfs::host::UniqueFd;
 using vfs::wire::Result;
 
 struct RecordedBackendRequest {

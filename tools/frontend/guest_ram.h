@@ -14,12 +14,12 @@
 #include <mutex>
 #include <vector>
 
+#include "util/unique_fd.h"
 #include "vhost_user/messages.h"
-#include "vhost_user/unique_fd.h"
 
 namespace vfs::frontend {
 
-using vfs::host::vhost_user::UniqueFd;
+using vfs::host::UniqueFd;
 using vfs::wire::Error;
 using vfs::wire::Result;
 using vfs::wire::Status;

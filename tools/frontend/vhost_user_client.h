@@ -17,7 +17,7 @@
 namespace vfs::frontend {
 
 namespace vu = vfs::host::vhost_user;
-using vfs::host::vhost_user::UniqueFd;
+using vfs::host::UniqueFd;
 using vfs::wire::Error;
 using vfs::wire::Result;
 using vfs::wire::Status;

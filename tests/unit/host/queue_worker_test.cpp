@@ -25,7 +25,6 @@ namespace {
 using vfs::wire::DriverBuffer;
 using vfs::wire::DriverQueue;
 using vfs::wire::DriverSlot;
-using vhost_user::UniqueFd;
 
 constexpr uint64_t kMem = 4 << 20;
 

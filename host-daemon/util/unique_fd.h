@@ -1,15 +1,12 @@
-// An owned file descriptor for the vhost-user layer and the test frontend: closed exactly
-// once, movable, never copied.
-//
-// It lives in vfs::host::vhost_user (not vfs::host) so it can never collide with the
-// filesystem layer's own fd type; both are tiny and may merge later.
+// An owned file descriptor, closed exactly once: movable, never copied. Shared by the
+// daemon's layers and the test frontend.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace vfs::host::vhost_user {
+namespace vfs::host {
 
 class UniqueFd {
   public:
@@ -36,4 +33,4 @@ class UniqueFd {
     int fd_ = -1;
 };
 
-}  // namespace vfs::host::vhost_user
+}  // namespace vfs::host
