@@ -269,9 +269,29 @@ void bench_line(const char* op, uint64_t bs, uint64_t bytes, uint64_t ops, doubl
     std::fflush(stdout);
 }
 
+// The offsets a benchmark visits: every block in order, or as many blocks picked by a
+// fixed xorshift sequence (the same on every run, so runs compare).
+class BlockOrder {
+  public:
+    BlockOrder(uint64_t blocks, uint64_t bs, bool random)
+        : blocks_(blocks), bs_(bs), random_(random) {}
+    uint64_t next() {
+        if (!random_) return i_++ * bs_;
+        x_ ^= x_ << 13, x_ ^= x_ >> 7, x_ ^= x_ << 17;
+        return (x_ % blocks_) * bs_;
+    }
+
+  private:
+    uint64_t blocks_, bs_;
+    bool random_;
+    uint64_t i_ = 0;
+    uint64_t x_ = 88172645463325252ull;
+};
+
 // bench-write FILE SIZE BS seq|rand: writes SIZE bytes in BS-sized writes.
 int cmd_bench_write(char** a) {
     const uint64_t size = num(a[1]), bs = num(a[2]);
+    if (bs == 0) fail_msg("block size 0");
     const bool rand = std::strcmp(a[3], "rand") == 0;
     int fd = open(a[0], O_WRONLY | O_CREAT | (rand ? 0 : O_TRUNC), 0644);
     if (fd < 0) fail("open");
@@ -279,14 +299,10 @@ int cmd_bench_write(char** a) {
     std::vector<uint8_t> buf(bs);
     fill_pattern(buf.data(), bs, 3, 0);
     const uint64_t blocks = size / bs;
-    uint64_t x = 88172645463325252ull;
+    BlockOrder order(blocks, bs, rand);
     const double t0 = now_s();
     for (uint64_t i = 0; i < blocks; ++i) {
-        uint64_t off = i * bs;
-        if (rand) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            off = (x % blocks) * bs;
-        }
+        const uint64_t off = order.next();
         if (pwrite(fd, buf.data(), bs, static_cast<off_t>(off)) != static_cast<ssize_t>(bs))
             fail("pwrite");
     }
@@ -300,6 +316,7 @@ int cmd_bench_write(char** a) {
 // bench-read FILE BS seq|rand: reads the whole file (or as many random blocks).
 int cmd_bench_read(char** a) {
     const uint64_t bs = num(a[1]);
+    if (bs == 0) fail_msg("block size 0");
     const bool rand = std::strcmp(a[2], "rand") == 0;
     int fd = open(a[0], O_RDONLY);
     if (fd < 0) fail("open");
@@ -307,14 +324,10 @@ int cmd_bench_read(char** a) {
     fstat(fd, &st);
     const uint64_t blocks = static_cast<uint64_t>(st.st_size) / bs;
     std::vector<uint8_t> buf(bs);
-    uint64_t x = 88172645463325252ull;
+    BlockOrder order(blocks, bs, rand);
     const double t0 = now_s();
     for (uint64_t i = 0; i < blocks; ++i) {
-        uint64_t off = i * bs;
-        if (rand) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            off = (x % blocks) * bs;
-        }
+        const uint64_t off = order.next();
         if (pread(fd, buf.data(), bs, static_cast<off_t>(off)) != static_cast<ssize_t>(bs))
             fail("pread");
     }
