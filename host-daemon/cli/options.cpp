@@ -70,7 +70,7 @@ CommandLine::CommandLine(Options& o) {
     app.footer(
         "Flags of Rust virtiofsd and QEMU's C virtiofsd are accepted with the same meaning. "
         "Flags whose feature is not built yet (sandboxing, seccomp, xattr and ID mapping, "
-        "migration, security labels, capability changes, remote locks) "
+        "migration, security labels, capability changes) "
         "are refused at start-up with a message naming them.");
     app.set_version_flag("-V,--version", "virtiofsd-cxx " VFS_VERSION,
                          "Print the version and exit");
@@ -263,7 +263,7 @@ CommandLine::CommandLine(Options& o) {
                    "announce_submounts, [no_]killpriv_v2, log_level=LEVEL, debug, "
                    "timeout=SECONDS, max_idle_threads=N, allow_root (no effect), "
                    "[no_]posix_lock, [no_]flock (remote locks, default off), and, "
-                   "refused as not built yet: sandbox=, xattrmap=, modcaps=, "
+                   "refused as not built yet: sandbox= other than none, xattrmap=, modcaps=, "
                    "security_label")
         ->allow_extra_args(false)
         ->option_text("<OPTIONS>");

@@ -1,8 +1,8 @@
 // Flags whose feature virtiofsd-cxx does not have yet (sandboxing, seccomp, xattr
-// mapping, ID mapping, migration, security labels, capability changes, file-handle
-// inodes, remote locks). They parse, so the command lines of both virtiofsd
-// implementations are understood, and are then refused here with a message that names
-// the flag and says what to do instead: never silently ignored.
+// mapping, ID mapping, migration, security labels, capability changes). They parse, so
+// the command lines of both virtiofsd implementations are understood, and are then
+// refused here with a message that names the flag and says what to do instead: never
+// silently ignored.
 #pragma once
 
 #include <string>

@@ -116,10 +116,10 @@ class Filesystem {
     // inode but the root and close every handle.
     virtual void reset() = 0;
 
-    // The host fd behind an open file, for the I/O engine's zero-copy READ and WRITE.
+    // The host fd behind an open file, for FuseServer's zero-copy READ and WRITE.
     // Returns -1 for an unknown handle. The fd stays valid while `keep` is held.
     // *direct (when given) tells whether the file was opened O_DIRECT: its I/O waits
-    // for the device, so the engine must not do it inline.
+    // for the device, so FuseServer sends it to the queue worker's io_uring.
     virtual int data_fd(uint64_t fh, std::shared_ptr<void>* keep, bool* direct = nullptr) = 0;
 };
 

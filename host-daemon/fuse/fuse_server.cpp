@@ -334,7 +334,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
                 fs_.setlk(h.nodeid, req.arg<fuse_lk_in>(), h.opcode == FUSE_SETLKW));
         default:
             // ACCESS (the guest mounts with default_permissions), BMAP, IOCTL,
-            // POLL, and SETUPMAPPING/REMOVEMAPPING until the DAX window lands.
+            // POLL, and SETUPMAPPING/REMOVEMAPPING (DAX is planned, not built).
             return error_reply(w, unique, ENOSYS);
     }
 }

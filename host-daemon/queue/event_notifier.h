@@ -2,7 +2,8 @@
 // may replace while a queue worker signals it.
 //
 // QEMU swaps call fds on a running ring (interrupt masking), so the swap and the signal
-// share a lock; the worker takes it once per batch of used entries, never per request.
+// share a lock; the worker takes it only to signal: it publishes each used entry as soon
+// as the reply is written and signals when the ring's event index (or flags) ask for it.
 // It must never write to an fd after the swap has closed it.
 #pragma once
 

@@ -40,7 +40,7 @@ class QueueContext {
     virtual uint32_t slot_count() const = 0;
 
     // Returns the request to the guest with `written` bytes in its writable segments. The
-    // used entry is pushed now and published with the rest of the batch.
+    // used entry is pushed now and published as soon as the handler returns to the worker.
     virtual void complete(RequestSlot& slot, uint32_t written) = 0;
 
     // An SQE on the worker's io_uring whose completion comes back to on_io_complete() with

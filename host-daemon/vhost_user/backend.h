@@ -54,7 +54,8 @@ class Backend {
     // Stops every started ring (disconnect, shutdown).
     void stop_all();
 
-    // The backend request channel (SET_BACKEND_REQ_FD), for DAX map requests; -1 if none.
+    // The backend request channel (SET_BACKEND_REQ_FD), kept for the planned DAX map
+    // requests (nothing sends on it yet); -1 if none.
     int backend_req_fd() const { return backend_req_.get(); }
     uint64_t acked_features() const { return acked_features_; }
     uint64_t acked_protocol_features() const { return acked_protocol_features_; }

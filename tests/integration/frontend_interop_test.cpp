@@ -30,15 +30,20 @@ class FrontendInterop : public ::testing::TestWithParam<BackendKind> {
         log_ = dir_ + "/daemon.log";
         const auto argv = backend_argv(GetParam(), socket_, share_);
         if (argv.empty()) {
-            GTEST_SKIP() << "\n*** " << backend_name(GetParam())
-                         << " IS NOT AVAILABLE (peer script failed or binary missing): "
-                            "INTEROP NOT TESTED ***\n";
+            const std::string why = std::string(backend_name(GetParam())) +
+                                    " is not available (tools/peers script failed or binary "
+                                    "missing): interop not tested";
+            if (peers_required()) FAIL() << why << ", and CI=true requires every peer";
+            GTEST_SKIP() << why;
         }
         ASSERT_TRUE(daemon_.spawn(argv, log_));
         if (!daemon_.wait_for_socket(socket_)) {
             if (GetParam() == BackendKind::kOurs) FAIL() << daemon_.log();
-            GTEST_SKIP() << "\n*** " << backend_name(GetParam())
-                         << " DID NOT START HERE, INTEROP NOT TESTED. Its log:\n"
+            if (peers_required())
+                FAIL() << backend_name(GetParam()) << " did not start. Its log:\n"
+                       << daemon_.log();
+            GTEST_SKIP() << backend_name(GetParam())
+                         << " did not start here, interop not tested. Its log:\n"
                          << daemon_.log();
         }
         FrontendOptions o;

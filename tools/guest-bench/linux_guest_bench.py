@@ -25,9 +25,9 @@ import tempfile
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 E2E = os.path.join(ROOT, "tests", "e2e", "linux")
 sys.path.insert(0, E2E)
+sys.path.insert(0, os.path.join(ROOT, "tools", "peers"))
 from guest_vm import prepare_boot, start_daemon  # noqa: E402
-
-PEERS = os.path.normpath(os.path.join(ROOT, "..", "shared", "peers", "get-virtiofsd.sh"))
+import peers  # noqa: E402
 
 
 def run_backend(args, kind, work):
@@ -109,8 +109,9 @@ def main():
     args.vmlinuz, args.initramfs = prepare_boot(args.probe, work)
     backends = args.backends.split(",")
     if "rust" in backends:
-        args.rust_bin = subprocess.run(["bash", PEERS], check=True, capture_output=True,
-                                       text=True).stdout.strip().splitlines()[-1]
+        args.rust_bin = peers.rust_virtiofsd()
+        if args.rust_bin is None:
+            sys.exit("guest-bench: Rust virtiofsd (tools/peers/get-virtiofsd.sh) is not available")
     samples = {kind: {} for kind in backends}
     try:
         # Round-robin: TCG timing swings with whatever else the host runs, so each backend

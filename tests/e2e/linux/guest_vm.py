@@ -7,10 +7,18 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def prepare_boot(probe, workdir, kernel_cache="/var/tmp/vfs-cache/kernel"):
-    """Fetches the kernel once (cached) and builds the initramfs; returns both paths."""
-    kroot = subprocess.run(["bash", os.path.join(HERE, "fetch_kernel.sh"), kernel_cache],
-                           check=True, capture_output=True, text=True).stdout.strip()
+class KernelUnavailable(Exception):
+    """Debian's kernel package could not be fetched (no mirror reachable, ...)."""
+
+
+def prepare_boot(probe, workdir, kernel_cache=None):
+    """Fetches the kernel once (cached under $VFS_CACHE/kernel) and builds the initramfs;
+    returns both paths. Raises KernelUnavailable if the kernel cannot be had."""
+    fetch = ["bash", os.path.join(HERE, "fetch_kernel.sh")] + ([kernel_cache] if kernel_cache else [])
+    got = subprocess.run(fetch, capture_output=True, text=True)
+    if got.returncode != 0:
+        raise KernelUnavailable(got.stderr.strip()[-2000:])
+    kroot = got.stdout.strip()
     boot = os.path.join(kroot, "boot")
     vmlinuz = sorted(os.path.join(boot, f) for f in os.listdir(boot) if f.startswith("vmlinuz-"))[0]
     initramfs = os.path.join(workdir, "initramfs.cpio.gz")

@@ -28,7 +28,8 @@ import time
 import guest_vm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED_SCRIPTS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "..", "shared"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tools", "peers"))
+import peers  # noqa: E402
 
 HOST_FILE_SIZE = 3145851  # 3 MiB and a ragged tail
 HOST_FILE_SEED = 11
@@ -223,19 +224,24 @@ def main():
     ap.add_argument("--script", default="full", choices=["full", "basic"])
     ap.add_argument("--compare-with", choices=["rust"])
     ap.add_argument("--timeout", type=int, default=900)
-    ap.add_argument("--kernel-cache", default="/var/tmp/vfs-cache/kernel")
+    ap.add_argument("--kernel-cache", help="default: $VFS_CACHE/kernel")
     ap.add_argument("--json")
     ap.add_argument("--daemon-arg", action="append", default=[],
                     help="an extra flag for our daemon (repeatable)")
     args = ap.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="vfs-e2e-")
-    args.vmlinuz, args.initramfs = guest_vm.prepare_boot(args.probe, workdir, args.kernel_cache)
+    try:
+        args.vmlinuz, args.initramfs = guest_vm.prepare_boot(args.probe, workdir,
+                                                             args.kernel_cache)
+    except guest_vm.KernelUnavailable as e:
+        print(e)
+        return peers.unavailable("Debian bookworm's kernel package (linux-image-amd64)")
     kinds = [args.daemon]
     if args.compare_with:
-        getter = os.path.join(SHARED_SCRIPTS, "peers", "get-virtiofsd.sh")
-        args.peer_bin = subprocess.run(["bash", getter], check=True, capture_output=True,
-                                       text=True).stdout.strip().splitlines()[-1]
+        args.peer_bin = peers.rust_virtiofsd()
+        if args.peer_bin is None:
+            return peers.unavailable(f"the {args.compare_with} daemon")
         kinds.append(args.compare_with)
     all_results = {}
     ok = True

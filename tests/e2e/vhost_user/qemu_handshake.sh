@@ -5,11 +5,20 @@
 # handshake (protocol features negotiated, backend channel, per-queue call fds), QEMU
 # reports no error, and the daemon exits 0 once QEMU quits.
 #
-#   usage: qemu_handshake.sh VIRTIOFSD_CXX
+#   usage: qemu_handshake.sh VIRTIOFSD_CXX [sid]
+# With "sid" the QEMU is Debian sid's 11.1, fetched by tools/peers/get-qemu.sh.
 set -u
 daemon=$1
 qemu=${QEMU:-qemu-system-x86_64}
-command -v "$qemu" >/dev/null || { echo "SKIP: $qemu not installed"; exit 77; }
+if [ "${2:-}" = sid ]; then
+  qemu=$("$(dirname "$0")/../../../tools/peers/get-qemu.sh" 2>/dev/null | tail -n1) || qemu=qemu-sid-unavailable
+fi
+if ! command -v "$qemu" >/dev/null; then
+  # Under CI a missing peer is a failure, elsewhere a skip.
+  [ "${CI:-}" = true ] && { echo "FAIL: $qemu not installed (CI=true requires it)"; exit 1; }
+  echo "SKIP: $qemu not installed"
+  exit 77
+fi
 work=$(mktemp -d /tmp/vfs-e2e-XXXXXX)
 trap 'kill $dpid 2>/dev/null; rm -rf "$work"' EXIT
 mkdir "$work/share"
