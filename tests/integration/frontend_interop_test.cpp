@@ -40,8 +40,7 @@ class FrontendInterop : public ::testing::TestWithParam<BackendKind> {
         if (!daemon_.wait_for_socket(socket_)) {
             if (GetParam() == BackendKind::kOurs) FAIL() << daemon_.log();
             if (peers_required())
-                FAIL() << backend_name(GetParam()) << " did not start. Its log:\n"
-                       << daemon_.log();
+                FAIL() << backend_name(GetParam()) << " did not start. Its log:\n" << daemon_.log();
             GTEST_SKIP() << backend_name(GetParam())
                          << " did not start here, interop not tested. Its log:\n"
                          << daemon_.log();
