@@ -38,6 +38,8 @@ int attach_virtio_fs(int argc, char** argv) {
         virtio_fs::DeviceOptions d;
         d.queue_size = static_cast<uint16_t>(o.queue_size);
         d.slots = static_cast<uint32_t>(arg_u64(argc, argv, "slots", 32));
+        d.timeout_ns = arg_u64(argc, argv, "timeout_ms", d.timeout_ns / 1000000) * 1000000;
+        d.rekick_after_ns = arg_u64(argc, argv, "rekick_ms", d.rekick_after_ns / 1000000) * 1000000;
         // Kept for the life of the program, like a PCI device.
         auto* dev = new virtio_fs::FsDevice;
         hosted::HostedTransport* transport = t->release();

@@ -79,15 +79,16 @@ uint16_t QueueWorker::stop() {
     return dq_.last_avail_idx();
 }
 
-void QueueWorker::arm_read(int fd, uint64_t* buf, uint32_t cookie) {
+bool QueueWorker::arm_read(int fd, uint64_t* buf, uint32_t cookie) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (!sqe) {
         io_uring_submit(&ring_);
         sqe = io_uring_get_sqe(&ring_);
     }
-    if (!sqe) return;  // cannot happen with the worker's two reads on a 256-entry ring
+    if (!sqe) return false;  // the loop tries again on its next turn
     io_uring_prep_read(sqe, fd, buf, sizeof(*buf), 0);
     io_uring_sqe_set_data64(sqe, tag(0, cookie));
+    return true;
 }
 
 void QueueWorker::refresh_memory() {
@@ -98,20 +99,34 @@ void QueueWorker::refresh_memory() {
 }
 
 void QueueWorker::run() {
-    arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
-    kick_armed_ = true;
-    arm_read(control_.get(), &control_buf_, kControlCookie);
+    kick_armed_ = arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
+    control_armed_ = arm_read(control_.get(), &control_buf_, kControlCookie);
     for (;;) {
+        // A read that found no free SQE is armed now, before the worker sleeps on it.
+        if (!kick_armed_ && !broken())
+            kick_armed_ = arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
+        if (!control_armed_)
+            control_armed_ = arm_read(control_.get(), &control_buf_, kControlCookie);
         const bool stopping = stopping_.load(std::memory_order_acquire);
         refresh_memory();
         if (!stopping && enabled_.load(std::memory_order_acquire) && !broken()) {
+            const uint16_t before = dq_.last_avail_idx();
             process_available();
+            if (rescanning_ && dq_.last_avail_idx() != before) ++lost_kicks_;
         }
         publish_used();
         if (stopping && in_flight_ == 0) break;
 
-        const int r = io_uring_submit_and_wait(&ring_, 1);
-        if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+        // Bounded by lost_kick_rescan_ms (see QueueWorkerConfig): a lost kick costs a
+        // delay, not the queue.
+        const uint32_t ms = cfg_.lost_kick_rescan_ms;
+        __kernel_timespec rescan{ms / 1000, static_cast<long long>(ms % 1000) * 1000000};
+        io_uring_cqe* first = nullptr;
+        const int r = ms == 0
+                          ? io_uring_submit_and_wait(&ring_, 1)
+                          : io_uring_submit_and_wait_timeout(&ring_, &first, 1, &rescan, nullptr);
+        rescanning_ = r == -ETIME;
+        if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME) {
             spdlog::error("queue {}: io_uring wait failed: {}", cfg_.queue_index, strerror(-r));
             mark_broken("io_uring failure");
             if (in_flight_ == 0) {
@@ -138,8 +153,7 @@ void QueueWorker::run() {
                     // an eventfd: a regular file reads 0 bytes at once, forever, and
                     // re-arming on that would spin this thread at 100% CPU.
                     if (cqe->res == static_cast<int>(sizeof(kick_buf_))) {
-                        arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
-                        kick_armed_ = true;
+                        kick_armed_ = arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
                     } else if (cqe->res < 0) {
                         spdlog::error("queue {}: reading the kick eventfd failed: {}",
                                       cfg_.queue_index, strerror(-cqe->res));
@@ -150,7 +164,7 @@ void QueueWorker::run() {
                         mark_broken("kick fd is not an eventfd");
                     }
                 } else if (cookie == kControlCookie) {
-                    arm_read(control_.get(), &control_buf_, kControlCookie);
+                    control_armed_ = arm_read(control_.get(), &control_buf_, kControlCookie);
                 }
                 continue;
             }
@@ -163,6 +177,9 @@ void QueueWorker::run() {
     // The reads still pending on the kick and control eventfds are cancelled when the
     // ring is torn down in the destructor.
     publish_used();
+    if (lost_kicks_ != 0)
+        spdlog::info("queue {}: {} time(s) the re-scan found requests no kick announced",
+                     cfg_.queue_index, lost_kicks_);
 }
 
 void QueueWorker::process_available() {

@@ -50,6 +50,11 @@ struct QueueWorkerConfig {
     EventNotifier* err = nullptr;
     vhost_user::MemoryHandle* memory = nullptr;
     RequestHandler* handler = nullptr;
+    // How long the worker sleeps before re-scanning the ring without a kick (0: sleep
+    // until woken). A kick can be lost where the platform drops the guest's fence (QEMU
+    // before 8.1 under TCG with one vCPU); under EVENT_IDX the guest then never kicks that
+    // queue again, and only a re-scan turns the stall into a short delay.
+    uint32_t lost_kick_rescan_ms = 100;
 };
 
 class QueueWorker final : private QueueContext {
@@ -73,7 +78,8 @@ class QueueWorker final : private QueueContext {
     void process_available();
     void publish_used();
     void refresh_memory();
-    void arm_read(int fd, uint64_t* buf, uint32_t cookie);
+    // Queues an 8-byte read on fd; false if the ring had no free SQE.
+    bool arm_read(int fd, uint64_t* buf, uint32_t cookie);
     void wake();
 
     // QueueContext
@@ -96,6 +102,9 @@ class QueueWorker final : private QueueContext {
     std::vector<uint32_t> free_slots_;
     uint32_t in_flight_ = 0;
     bool kick_armed_ = false;
+    bool control_armed_ = false;
+    bool rescanning_ = false;  // woken by the re-scan timeout, not by a kick or completion
+    uint64_t lost_kicks_ = 0;  // re-scans that found work: kicks the guest did not send
     uint64_t kick_buf_ = 0;
     uint64_t control_buf_ = 0;
 

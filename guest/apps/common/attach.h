@@ -4,7 +4,8 @@
 // sockets named on its command line (guest/hosted/attach_vhost_user.cpp).
 //
 // Options read from argv (key=value): queues=N (request queues to use, at most),
-// queue_size=N, slots=N. Returns the number of devices registered, or a negative errno.
+// queue_size=N, slots=N, timeout_ms=N (per request), rekick_ms=N (kick a silent device
+// again after N ms; 0 never). Returns the number of devices registered, or a negative errno.
 #pragma once
 
 namespace vfs::guest::apps {

@@ -30,6 +30,9 @@ int attach_virtio_fs(int argc, char** argv) {
     opts.max_request_queues = static_cast<uint32_t>(arg_u64(argc, argv, "queues", 16));
     opts.queue_size = static_cast<uint16_t>(arg_u64(argc, argv, "queue_size", 128));
     opts.slots = static_cast<uint32_t>(arg_u64(argc, argv, "slots", 32));
+    opts.timeout_ns = arg_u64(argc, argv, "timeout_ms", opts.timeout_ns / 1000000) * 1000000;
+    opts.rekick_after_ns =
+        arg_u64(argc, argv, "rekick_ms", opts.rekick_after_ns / 1000000) * 1000000;
     int found = 0;
     for (size_t i = 0; i < list.count; ++i) {
         const pci::Device& d = list.devices[i];

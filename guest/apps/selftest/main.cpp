@@ -8,7 +8,9 @@
 // Command line (key=value, all optional): tag=myfs, mount=/share, hello=0 (skip reading
 // the runner's hello.txt), files=N (many-file directory size, default 300), tag2=NAME
 // (also mount a second device at /share2 and use both), host_change=1 (wait for the host
-// to rewrite host-change.txt, for the cache=never test), plus attach.h's options.
+// to rewrite host-change.txt, for the cache=never test), stress=N (only N synchronous
+// WRITE+READ round trips spread over the request queues: the lost-kick stress test),
+// plus attach.h's options.
 #include "apps/common/args.h"
 #include "apps/common/attach.h"
 #include "kernel/app.h"
@@ -407,6 +409,32 @@ void test_host_change() {
     pass("host_change_seen");
 }
 
+// Synchronous round trips, one request in flight at a time, spread round-robin over every
+// request queue: the pattern in which a lost notification stalls a queue for good. Each
+// read must return what the write before it stored. A varying pause before each round
+// sweeps the moment of the guest's publish across the device's going-to-sleep window.
+void test_stress(uint64_t rounds) {
+    const int fd = vfs_open(path("stress.bin"), VFS_O_CREAT | VFS_O_RDWR | VFS_O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    for (uint64_t i = 0; i < rounds; ++i) {
+        for (uint32_t spin = (i * 2654435761u) % 16384; spin != 0; --spin)
+            __asm__ volatile("" ::: "memory");
+        const int64_t off = static_cast<int64_t>((i % 64) * 64);
+        fill(g_a, 64, i, 7);
+        if (vfs_pwrite(fd, g_a, 64, off) != 64 || vfs_pread(fd, g_b, 64, off) != 64 ||
+            mismatch(g_b, 64, i, 7) >= 0) {
+            kprintf("FAIL stress: round %lu of %lu\n", static_cast<unsigned long>(i),
+                    static_cast<unsigned long>(rounds));
+            ++g_failures;
+            vfs_close(fd);
+            return;
+        }
+    }
+    CHECK_EQ(vfs_close(fd), 0);
+    CHECK_EQ(vfs_unlink(path("stress.bin")), 0);
+    pass("stress_round_trips");
+}
+
 }  // namespace
 
 int app_main(int argc, char** argv) {
@@ -440,7 +468,9 @@ int app_main(int argc, char** argv) {
     // A fresh work directory (a previous run may have left one behind).
     vfs_mkdir(path(""), 0755);
 
-    if (apps::arg_u64(argc, argv, "host_change", 0)) {
+    if (const uint64_t rounds = apps::arg_u64(argc, argv, "stress", 0)) {
+        test_stress(rounds);
+    } else if (apps::arg_u64(argc, argv, "host_change", 0)) {
         test_host_change();
     } else {
         if (apps::arg_u64(argc, argv, "hello", 1)) test_hello();
@@ -467,6 +497,7 @@ int app_main(int argc, char** argv) {
     virtio_fs::FsDevice& dev = session->device();
     for (uint32_t q = 1; q <= dev.num_request_queues(); ++q)
         kprintf("queue %u: %lu requests\n", q, static_cast<unsigned long>(dev.submitted(q)));
+    kprintf("silent device kicked again: %lu time(s)\n", static_cast<unsigned long>(dev.rekicks()));
     const int um = vfs_umount(g_mount);
     const ukfuse::Counters& c = session->counters();
     kprintf(

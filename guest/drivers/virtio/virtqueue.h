@@ -34,6 +34,12 @@ class Virtqueue {
     uint16_t index() const { return index_; }
     uint16_t size() const { return static_cast<uint16_t>(queue_.size()); }
     uint32_t num_free() const { return queue_.num_free(); }
+    // Chains the device holds and has not returned yet.
+    bool busy() const { return queue_.num_free() != queue_.size(); }
+    // Notifies the device whether or not it asked to be (a spurious kick is harmless).
+    void notify() {
+        if (transport_) transport_->notify(index_);
+    }
     const QueueAddresses& addresses() const { return addrs_; }
 
   private:

@@ -155,6 +155,7 @@ wire::Status FsDevice::push(RequestSlot* s, uint16_t queue, const wire::Segment*
         s->state = SlotState::kHeld;
         return wire::Error{head.error()};
     }
+    if (in_flight_ == 0) quiet_since_ns_ = poll_clock_ns();
     ++in_flight_;
     ++submitted_[queue];
     return {};
@@ -249,6 +250,16 @@ wire::Result<uint32_t> FsDevice::poll() {
                 s.state = s.free_on_completion ? SlotState::kFree : SlotState::kDone;
             }
         }
+    }
+    if (seen != 0 || in_flight_ == 0 || opts_.rekick_after_ns == 0) {
+        if (seen != 0) quiet_since_ns_ = poll_clock_ns();
+        return seen;
+    }
+    if (const uint64_t now = poll_clock_ns(); now - quiet_since_ns_ > opts_.rekick_after_ns) {
+        for (uint16_t q = 0; q <= num_request_; ++q)
+            if (queues_[q].busy()) queues_[q].notify();
+        ++rekicks_;
+        quiet_since_ns_ = now;
     }
     return seen;
 }

@@ -33,6 +33,11 @@ struct DeviceOptions {
     uint32_t slots = 32;                              // requests in flight at once
     bool event_idx = true;
     uint64_t timeout_ns = 30'000'000'000ull;  // per request (TCG and a slow daemon)
+    // With requests in flight and no completion for this long, kick every busy queue
+    // again (0: never). A kick can be lost where the platform drops the driver's fence
+    // (QEMU before 8.1 under TCG with one vCPU), and under EVENT_IDX a device that missed
+    // one never asks for another.
+    uint64_t rekick_after_ns = 10'000'000ull;
 };
 
 class FsDevice {
@@ -54,6 +59,7 @@ class FsDevice {
     virtio::Transport& transport() { return *transport_; }
     uint64_t timeout_ns() const { return opts_.timeout_ns; }
     bool broken() const { return broken_; }
+    uint64_t rekicks() const { return rekicks_; }  // times a silent device was kicked again
 
     // A free slot, or EAGAIN when every slot is busy (poll() and retry).
     wire::Result<RequestSlot*> acquire();
@@ -100,6 +106,8 @@ class FsDevice {
     uint32_t num_slots_ = 0;
     uint32_t next_free_hint_ = 0;
     uint32_t in_flight_ = 0;
+    uint64_t quiet_since_ns_ = 0;  // last completion, or first submit after none in flight
+    uint64_t rekicks_ = 0;
     uint16_t rr_ = 0;
     bool broken_ = false;
     uint64_t submitted_[kMaxRequestQueues + 1] = {};

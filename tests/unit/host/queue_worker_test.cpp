@@ -69,7 +69,7 @@ class WorkerHarness {
     uint8_t* at(uint64_t gpa) { return map_->translate_gpa(gpa, 1); }
 
     // Starts the worker with a dup of kick_fd (our eventfd unless a test passes another).
-    void start(RequestHandler* handler, int kick_fd = -1) {
+    void start(RequestHandler* handler, int kick_fd = -1, uint32_t rescan_ms = 0) {
         QueueWorkerConfig c;
         c.queue_index = 1;
         c.size = size_;
@@ -82,6 +82,7 @@ class WorkerHarness {
         c.err = &err_notifier_;
         c.memory = &memory_;
         c.handler = handler;
+        c.lost_kick_rescan_ms = rescan_ms;  // 0 unless a test wants it: kicks must work
         auto w = QueueWorker::start(std::move(c));
         ASSERT_TRUE(w) << strerror(w.error());
         worker_ = std::move(*w);
@@ -136,16 +137,7 @@ TEST(QueueWorker, ShortKickReadBreaksTheQueue) {
     EXPECT_TRUE(h.worker_->broken());
 }
 
-// An eventfd kick keeps the queue healthy across many kicks.
-TEST(QueueWorker, EventfdKicksKeepTheQueueServing) {
-    WorkerHarness h(16);
-    NoRequests handler;
-    h.start(&handler);
-    for (int i = 0; i < 100; ++i)
-        h.kick();
-    EXPECT_FALSE(readable_within(h.err_.get(), 200));
-    EXPECT_FALSE(h.worker_->broken());
-}
+void echo_many(WorkerHarness& h, uint32_t n, bool kick = true);
 
 // Holds every request until a NOP on the worker's io_uring completes, so requests stay in
 // flight across loop turns; copies the 8-byte request into the reply.
@@ -185,7 +177,8 @@ class DeferredEcho : public RequestHandler {
 };
 
 // Publishes n requests at once (each an 8-byte token out, 8 bytes back) and waits for all.
-void echo_many(WorkerHarness& h, uint32_t n) {
+// kick=false publishes without a kick, as a guest whose kick was lost.
+void echo_many(WorkerHarness& h, uint32_t n, bool kick) {
     for (uint64_t i = 0; i < n; ++i) {
         const uint64_t out = WorkerHarness::kDataOffset + 16 * i, in = out + 8;
         const uint64_t token = i + 1;
@@ -194,7 +187,7 @@ void echo_many(WorkerHarness& h, uint32_t n) {
         ASSERT_TRUE(h.drv_.add(&o, 1, &r, 1, token).ok()) << i;
     }
     h.drv_.publish();
-    if (h.drv_.kick_needed()) h.kick();
+    if (h.drv_.kick_needed() && kick) h.kick();
     std::vector<bool> seen(n + 1, false);
     uint32_t done = 0;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -219,6 +212,31 @@ void echo_many(WorkerHarness& h, uint32_t n) {
     }
     ASSERT_EQ(done, n) << "requests lost";
     EXPECT_FALSE(h.worker_->broken());
+}
+
+// An eventfd kick keeps the queue healthy across many kicks, and the next kick still
+// gets its request served (the worker runs without the re-scan, so only kicks wake it).
+TEST(QueueWorker, EventfdKicksKeepTheQueueServing) {
+    WorkerHarness h(16);
+    DeferredEcho handler;
+    h.start(&handler);
+    for (int i = 0; i < 100; ++i)
+        h.kick();
+    EXPECT_FALSE(readable_within(h.err_.get(), 200));
+    EXPECT_FALSE(h.worker_->broken());
+    echo_many(h, 3);
+}
+
+// A request published without its kick (the guest's fence was dropped and it read a stale
+// avail_event) is still served: the sleeping worker re-scans the ring on its own. Without
+// the re-scan this request waits forever.
+TEST(QueueWorker, ARequestWhoseKickWasLostIsServed) {
+    WorkerHarness h(16);
+    DeferredEcho handler;
+    h.start(&handler, -1, 20);
+    echo_many(h, 1);  // the worker now sleeps with notifications enabled
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    echo_many(h, 2, /*kick=*/false);
 }
 
 // Slots are decoupled from the ring size: a ring of 2048 gets kMaxInFlightPerQueue slots,
