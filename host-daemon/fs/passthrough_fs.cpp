@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -78,6 +79,8 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::create(const FsOptions& op
     if (!attr) return Error{attr.error()};
     struct stat st {};
     if (fstat(root.get(), &st) != 0) return errno_error();
+    fs->root_dev_ = st.st_dev;
+    fs->root_ino_ = st.st_ino;
     if (opts.inode_file_handles != InodeFileHandles::kNever) {
         // Reopening needs CAP_DAC_READ_SEARCH; try it once on the root rather than fail
         // on the first lookup.
@@ -246,6 +249,25 @@ Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd
     return e;
 }
 
+bool PassthroughFs::beneath_share(int fd) const {
+    // Climbs by "..", as a path walk would, until the share root or the host's "/".
+    // At most PATH_MAX / 2 levels: no deeper path can exist.
+    constexpr int kMaxLevels = PATH_MAX / 2;
+    UniqueFd cur(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    struct stat st;
+    if (!cur.valid() || fstat(cur.get(), &st) != 0) return false;
+    for (int level = 0; level < kMaxLevels; ++level) {
+        if (st.st_dev == root_dev_ && st.st_ino == root_ino_) return true;
+        UniqueFd up(openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        struct stat ust;
+        if (!up.valid() || fstat(up.get(), &ust) != 0) return false;
+        if (ust.st_dev == st.st_dev && ust.st_ino == st.st_ino) return false;  // "/"
+        cur = std::move(up);
+        st = ust;
+    }
+    return false;
+}
+
 Result<fuse_entry_out> PassthroughFs::lookup_child(const Inode& parent, std::string_view name) {
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
@@ -257,6 +279,12 @@ Result<fuse_entry_out> PassthroughFs::lookup_child(const Inode& parent, std::str
         fd = openat(pfd->get(), ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
     } else if (n->view() == "..") {
         fd = openat(pfd->get(), "..", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        // The host may have moved this directory out of the share: its ".." is then
+        // the host's, and must not become a node, whatever the sandbox.
+        if (fd >= 0 && !beneath_share(fd)) {
+            ::close(fd);
+            return Error{EACCES};
+        }
     } else {
         if (have_openat2_) {
             open_how how{};

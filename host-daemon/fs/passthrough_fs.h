@@ -106,6 +106,9 @@ class PassthroughFs final : public Filesystem {
     Result<UniqueFd> xattr_fd(uint64_t nodeid, int refused) const;
     Result<InodeFd> path_fd(const Inode& inode) const;
     Result<fuse_entry_out> lookup_child(const Inode& parent, std::string_view name);
+    // Whether fd is the share root or below it (".." of a directory the host moved out
+    // of the share is not).
+    bool beneath_share(int fd) const;
     // The open file `in.fh` names, if it is a file of `nodeid`; EBADF otherwise.
     Result<HandleRef> lock_handle(uint64_t nodeid, const fuse_lk_in& in) const;
     Status flock_op(const Handle& h, const fuse_lk_in& in);
@@ -119,6 +122,8 @@ class PassthroughFs final : public Filesystem {
     FsOptions opts_;
     CachePolicy cache_;
     UniqueFd proc_self_fd_;
+    dev_t root_dev_ = 0;  // the share root, as beneath_share() recognises it
+    ino_t root_ino_ = 0;
     InodeTable inodes_;
     HandleTable handles_;
     PosixLocks posix_locks_{fd_budget_};  // its lock fds take tokens from fd_budget_

@@ -295,6 +295,34 @@ TEST_P(PassthroughFsTest, SymlinksAreStoredNotFollowed) {
     EXPECT_EQ(pfs_->opendir(ctx_, s->nodeid, 0).error(), ENOTDIR);
 }
 
+// A host process moves a directory the guest holds out of the share (review finding 1).
+// The guest may still reach that directory (inherent to holding it by fd), but ".." from
+// it, or from anything below it, must never climb into the host's tree above it.
+TEST_P(PassthroughFsTest, DotDotNeverClimbsOutOfAMovedDirectory) {
+    fs::create_directories(share_ / "inbox" / "d" / "e");
+    auto inbox = lookup_ok(FUSE_ROOT_ID, "inbox");
+    auto d = lookup_ok(inbox.nodeid, "d");
+    auto e = lookup_ok(d.nodeid, "e");
+    fs::create_directory(top_ / "outside");
+    fs::rename(share_ / "inbox" / "d", top_ / "outside" / "d");
+
+    // d's parent is now top_/outside: never a node.
+    auto up = pfs_->lookup(ctx_, d.nodeid, "..");
+    EXPECT_FALSE(up.ok()) << "climbed to node " << (up.ok() ? up->nodeid : 0);
+    // e's parent is d, which the guest already holds: reaching it again is allowed only
+    // because d was the guest's before the move; above it, nothing.
+    auto e_up = pfs_->lookup(ctx_, e.nodeid, "..");
+    if (e_up.ok()) {
+        EXPECT_EQ(e_up->nodeid, d.nodeid);
+        EXPECT_FALSE(pfs_->lookup(ctx_, e_up->nodeid, "..").ok());
+    }
+    // Nothing next to the moved directory can be named from it either.
+    EXPECT_EQ(pfs_->lookup(ctx_, d.nodeid, "canary").error(), ENOENT);
+    // Inside the share, ".." still works as before.
+    EXPECT_EQ(lookup_ok(inbox.nodeid, "..").nodeid, FUSE_ROOT_ID);
+    expect_canary_intact();
+}
+
 TEST_P(PassthroughFsTest, ConfinementEscapesFail) {
     fs::create_symlink("../canary", share_ / "up");
     fs::create_symlink(top_ / "canary", share_ / "abs");
