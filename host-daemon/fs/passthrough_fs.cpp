@@ -164,9 +164,12 @@ Result<PassthroughFs::EntryRef> PassthroughFs::entry_ref(uint64_t parent, std::s
     return e;
 }
 
-Result<CreateResult> PassthroughFs::opened_new_file(Result<fuse_entry_out> entry, UniqueFd file) {
+Result<CreateResult> PassthroughFs::opened_new_file(Result<fuse_entry_out> entry, InodeRef inode,
+                                                    UniqueFd file) {
     if (!entry) return Error{entry.error()};
-    auto fh = add_handle(std::move(file), inodes_.get(entry->nodeid), false);
+    // `inode` is the reference the lookup returned: looking the node id up again here
+    // could find nothing, as a FORGET on another queue may have dropped it meanwhile.
+    auto fh = add_handle(std::move(file), std::move(inode), false);
     if (!fh) {
         inodes_.forget(entry->nodeid, 1);  // the guest never sees this entry
         return Error{fh.error()};
@@ -222,7 +225,7 @@ Result<fuse_attr> PassthroughFs::stat_inode(int fd, uint64_t parent_mnt_id, uint
     return a;
 }
 
-Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd) {
+Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd, InodeRef* held) {
     uint64_t mnt_id = 0;
     dev_t dev = 0;
     auto attr = stat_inode(fd.get(), parent.key.mnt_id, &mnt_id, &dev);
@@ -240,6 +243,7 @@ Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd
     InodeRef in = inodes_.add_lookup(InodeKey{dev, attr->ino, mnt_id}, attr->mode & S_IFMT,
                                      std::move(fd), handle, &fd_budget_);
     if (!in) return Error{EMFILE};
+    if (held) *held = in;
     fuse_entry_out e{};
     e.nodeid = in->nodeid;
     e.generation = 0;
@@ -268,7 +272,8 @@ bool PassthroughFs::beneath_share(int fd) const {
     return false;
 }
 
-Result<fuse_entry_out> PassthroughFs::lookup_child(const Inode& parent, std::string_view name) {
+Result<fuse_entry_out> PassthroughFs::lookup_child(const Inode& parent, std::string_view name,
+                                                   InodeRef* held) {
     auto n = ComponentName::from(name);
     if (!n) return Error{n.error()};
     auto pfd = path_fd(parent);
@@ -296,7 +301,7 @@ Result<fuse_entry_out> PassthroughFs::lookup_child(const Inode& parent, std::str
         if (!have_openat2_) fd = openat(pfd->get(), n->c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) return errno_error();
-    return entry_for(parent, UniqueFd(fd));
+    return entry_for(parent, UniqueFd(fd), held);
 }
 
 Result<fuse_entry_out> PassthroughFs::lookup(const RequestContext&, uint64_t parent,
@@ -543,13 +548,15 @@ Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t p
     FdName fn(file.get());
     UniqueFd inode_fd(openat(proc_self_fd_.get(), fn.buf, O_PATH | O_CLOEXEC));
     if (!inode_fd.valid()) return errno_error();
-    return opened_new_file(entry_for(*e->parent, std::move(inode_fd)), std::move(file));
+    InodeRef held;
+    auto entry = entry_for(*e->parent, std::move(inode_fd), &held);
+    return opened_new_file(std::move(entry), std::move(held), std::move(file));
 }
 
 Result<CreateResult> PassthroughFs::open_existing(const EntryRef& e, int host_flags) {
-    auto entry = lookup_child(*e.parent, e.name.view());
+    InodeRef in;
+    auto entry = lookup_child(*e.parent, e.name.view(), &in);
     if (!entry) return Error{entry.error()};
-    InodeRef in = inodes_.get(entry->nodeid);
     Result<UniqueFd> file = Error{EACCES};
     if (!in) {
         file = Error{ENOENT};
@@ -562,7 +569,7 @@ Result<CreateResult> PassthroughFs::open_existing(const EntryRef& e, int host_fl
         inodes_.forget(entry->nodeid, 1);  // the guest never sees this lookup
         return Error{file.error()};
     }
-    return opened_new_file(entry, std::move(*file));
+    return opened_new_file(entry, std::move(in), std::move(*file));
 }
 
 Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t parent,
@@ -584,7 +591,9 @@ Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t 
     FdName fn(file.get());
     UniqueFd inode_fd(openat(proc_self_fd_.get(), fn.buf, O_PATH | O_CLOEXEC));
     if (!inode_fd.valid()) return errno_error();
-    return opened_new_file(entry_for(**p, std::move(inode_fd)), std::move(file));
+    InodeRef held;
+    auto entry = entry_for(**p, std::move(inode_fd), &held);
+    return opened_new_file(std::move(entry), std::move(held), std::move(file));
 }
 
 Status PassthroughFs::release(uint64_t fh, uint32_t release_flags, uint64_t lock_owner) {

@@ -96,7 +96,8 @@ class PassthroughFs final : public Filesystem {
     // CREATE of a name that exists: opened as OPEN would, regular files only.
     Result<CreateResult> open_existing(const EntryRef& e, int host_flags);
     // The reply to CREATE/TMPFILE: the new entry and a handle owning `file`.
-    Result<CreateResult> opened_new_file(Result<fuse_entry_out> entry, UniqueFd file);
+    Result<CreateResult> opened_new_file(Result<fuse_entry_out> entry, InodeRef inode,
+                                         UniqueFd file);
 
     Result<InodeRef> inode(uint64_t nodeid) const;
     Result<InodeRef> dir_inode(uint64_t nodeid) const;
@@ -105,14 +106,16 @@ class PassthroughFs final : public Filesystem {
     // special files. ENOSYS without --xattr (the guest then stops asking).
     Result<UniqueFd> xattr_fd(uint64_t nodeid, int refused) const;
     Result<InodeFd> path_fd(const Inode& inode) const;
-    Result<fuse_entry_out> lookup_child(const Inode& parent, std::string_view name);
+    // A lookup's entry; *held, if given, gets the inode reference it counted.
+    Result<fuse_entry_out> lookup_child(const Inode& parent, std::string_view name,
+                                        InodeRef* held = nullptr);
     // Whether fd is the share root or below it (".." of a directory the host moved out
     // of the share is not).
     bool beneath_share(int fd) const;
     // The open file `in.fh` names, if it is a file of `nodeid`; EBADF otherwise.
     Result<HandleRef> lock_handle(uint64_t nodeid, const fuse_lk_in& in) const;
     Status flock_op(const Handle& h, const fuse_lk_in& in);
-    Result<fuse_entry_out> entry_for(const Inode& parent, UniqueFd fd);
+    Result<fuse_entry_out> entry_for(const Inode& parent, UniqueFd fd, InodeRef* held = nullptr);
     Result<fuse_attr> stat_inode(int fd, uint64_t parent_mnt_id, uint64_t* mnt_id,
                                  dev_t* dev = nullptr) const;
     int open_flags_for_host(uint32_t guest_flags) const;

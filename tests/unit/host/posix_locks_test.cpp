@@ -7,9 +7,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "fs/passthrough_fs.h"
 #include "fs/posix_locks.h"
@@ -240,4 +242,30 @@ TEST_F(PosixLocksTest, OffUnlessEnabledAndReadOnlySharesStillLock) {
     auto held = ro.getlk(node_, lk(o->fh, kOwnerB, F_WRLCK, 0, 0));
     ASSERT_TRUE(held.ok());
     EXPECT_EQ(held->type, static_cast<uint32_t>(F_RDLCK));
+}
+
+// Review finding 2: CREATE adds its handle to the inode it just looked up. A FORGET from
+// another queue (or a guest spraying FORGETs for predictable node ids) may drop that inode
+// in between; the handle must still hold it, never a null inode (a crash with
+// -o posix_lock). A hiprio thread forgets every node id near the newest while the request
+// thread loops CREATE / RELEASE / UNLINK.
+TEST_F(PosixLocksTest, CreateRacingForgetNeverLosesTheInode) {
+    std::atomic<uint64_t> newest{node_};
+    std::atomic<bool> done{false};
+    std::thread forgetter([&] {
+        while (!done.load(std::memory_order_relaxed)) {
+            const uint64_t n = newest.load(std::memory_order_relaxed);
+            for (uint64_t id = n; id < n + 4; ++id)
+                pfs_->forget(id, 1000);
+        }
+    });
+    for (int i = 0; i < 20000; ++i) {
+        auto c = pfs_->create(ctx_, FUSE_ROOT_ID, "race", 0644, O_RDWR, 0);
+        ASSERT_TRUE(c.ok()) << c.error();
+        newest.store(c->entry.nodeid, std::memory_order_relaxed);
+        EXPECT_TRUE(pfs_->release(c->open.fh, 0, kOwnerA).ok());
+        EXPECT_TRUE(pfs_->unlink(ctx_, FUSE_ROOT_ID, "race").ok());
+    }
+    done = true;
+    forgetter.join();
 }
