@@ -15,10 +15,10 @@ HandleRef HandleTable::get(uint64_t fh) const {
     return it == handles_.end() ? nullptr : it->second;
 }
 
-HandleRef HandleTable::remove(uint64_t fh) {
+HandleRef HandleTable::remove(uint64_t fh, bool dir) {
     std::lock_guard lock(mu_);
     auto it = handles_.find(fh);
-    if (it == handles_.end()) return nullptr;
+    if (it == handles_.end() || it->second->is_dir != dir) return nullptr;
     HandleRef h = std::move(it->second);
     handles_.erase(it);
     return h;

@@ -41,8 +41,9 @@ class HandleTable {
   public:
     uint64_t add(HandleRef h);
     HandleRef get(uint64_t fh) const;
-    // Removes and returns the handle; nullptr if unknown.
-    HandleRef remove(uint64_t fh);
+    // Removes and returns the handle if it is of the kind asked for (a directory or not);
+    // nullptr, and the table unchanged, if it is unknown or of the other kind.
+    HandleRef remove(uint64_t fh, bool dir);
     size_t size() const;
     // Drops every handle (their fds close once no request still uses them).
     void clear();

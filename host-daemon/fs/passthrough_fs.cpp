@@ -597,8 +597,10 @@ Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t 
 }
 
 Status PassthroughFs::release(uint64_t fh, uint32_t release_flags, uint64_t lock_owner) {
-    auto h = handles_.remove(fh);
-    if (!h || h->is_dir) return Error{EBADF};
+    // RELEASEDIR on a file handle (or RELEASE on a directory's) leaves it in place: it
+    // was removed before, with its lock bookkeeping left behind until the next INIT.
+    auto h = handles_.remove(fh, /*dir=*/false);
+    if (!h) return Error{EBADF};
     // The fd closes only when no request still uses it; the guest's flock must go now.
     if (opts_.flock && (release_flags & FUSE_RELEASE_FLOCK_UNLOCK))
         (void)::flock(h->fd.get(), LOCK_UN);
@@ -657,13 +659,18 @@ Status PassthroughFs::readdir(const RequestContext&, uint64_t fh, uint64_t offse
         c.len = c.pos = 0;
         c.offset = offset;
     }
+    // An error after entries were packed ends the reply short instead: those entries'
+    // lookups are counted and must reach the guest, and the next request meets the error.
+    bool packed = false;
     for (;;) {
         if (c.pos == c.len) {
             const long n =
                 syscall(SYS_getdents64, h->fd.get(), c.batch.get(), DirCursor::kBatchBytes);
             if (n < 0) {
+                const int err = errno;
                 c.batch.reset();  // reseek next time
-                return errno_error();
+                if (packed) return {};
+                return Error{err};
             }
             if (n == 0) return {};
             c.len = n;
@@ -683,8 +690,13 @@ Status PassthroughFs::readdir(const RequestContext&, uint64_t fh, uint64_t offse
                 entry.attr.mode = static_cast<uint32_t>(DTTOIF(d->d_type));
             } else if (auto e = lookup_child(*h->inode, de.name); e) {
                 entry = *e;
-            } else {
+            } else if (e.error() == ENOENT) {
                 skip = true;  // raced with an unlink on the host
+            } else {
+                // EMFILE, EACCES, ...: skipping would list the directory short, and the
+                // guest would take the missing names for deleted files.
+                if (packed) return {};
+                return Error{e.error()};
             }
             de.entry = &entry;
         }
@@ -694,14 +706,15 @@ Status PassthroughFs::readdir(const RequestContext&, uint64_t fh, uint64_t offse
             if (plus && entry.nodeid != 0) inodes_.forget(entry.nodeid, 1);
             return {};
         }
+        packed = packed || !skip;
         c.pos += d->d_reclen;
         c.offset = de.next_offset;
     }
 }
 
 Status PassthroughFs::releasedir(uint64_t fh) {
-    auto h = handles_.remove(fh);
-    if (!h || !h->is_dir) return Error{EBADF};
+    auto h = handles_.remove(fh, /*dir=*/true);
+    if (!h) return Error{EBADF};
     return {};
 }
 

@@ -167,6 +167,47 @@ TEST_P(PassthroughFsTest, FdBudgetGivesEmfileInsteadOfExhaustingTheDaemon) {
     EXPECT_TRUE((*small)->lookup(ctx_, FUSE_ROOT_ID, "b1").ok());
 }
 
+// Review finding 5: once the fd budget is spent, READDIRPLUS's lookups fail with EMFILE.
+// Skipping those entries listed a full directory as empty (and rsync --delete, backups or
+// cp -r act on that): the guest must get the error, or every entry.
+TEST_P(PassthroughFsTest, ReaddirplusNeverListsADirectoryShortWhenLookupsFail) {
+    FsOptions o;
+    o.shared_dir = share_;
+    o.fd_limit = 2;  // "full" and its open handle; no fd left for the entries' inodes
+    o.inode_file_handles = GetParam();
+    auto small = PassthroughFs::create(o);
+    ASSERT_TRUE(small.ok());
+    fs::create_directory(share_ / "full");
+    for (int i = 0; i < 5; ++i)
+        std::ofstream(share_ / "full" / ("f" + std::to_string(i)));
+    auto dir = (*small)->lookup(ctx_, FUSE_ROOT_ID, "full");
+    ASSERT_TRUE(dir.ok());
+    auto od = (*small)->opendir(ctx_, dir->nodeid, 0);
+    ASSERT_TRUE(od.ok()) << od.error();
+    std::set<std::string> names;
+    uint64_t off = 0;
+    int error = 0;
+    for (int reply = 0; reply < 100 && error == 0; ++reply) {
+        int taken = 0;
+        auto st = (*small)->readdir(ctx_, od->fh, off, true, [&](const DirEntry& de) {
+            ++taken;
+            names.insert(std::string(de.name));
+            off = de.next_offset;
+            return true;
+        });
+        if (!st) error = st.error();
+        if (st && taken == 0) break;  // the end of the listing
+    }
+    if (error == 0) {
+        EXPECT_EQ(names.size(), 7u) << "a listing that ends must hold every entry";
+    } else {
+        EXPECT_EQ(error, EMFILE);
+    }
+    if (GetParam() == InodeFileHandles::kNever) {
+        EXPECT_EQ(error, EMFILE);  // inodes held by fd: the budget really runs out
+    }
+}
+
 // With file handles, an inode number the host reuses for a new file must not hand the
 // new file the old file's (stale) handle.
 TEST_P(PassthroughFsTest, ReusedInodeNumbersGetFreshInodes) {

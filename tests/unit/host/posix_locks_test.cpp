@@ -269,3 +269,21 @@ TEST_F(PosixLocksTest, CreateRacingForgetNeverLosesTheInode) {
     done = true;
     forgetter.join();
 }
+
+// Review finding 7: RELEASEDIR naming a file's handle must leave that handle alone. It
+// used to remove it, so the file's own RELEASE then found nothing and its locks stayed
+// on the host until the next INIT.
+TEST_F(PosixLocksTest, ReleasedirOnAFileHandleLeavesItsLocksToItsRelease) {
+    const uint64_t fh = open_fh(node_);
+    ASSERT_EQ(setlk(lk(fh, kOwnerA, F_WRLCK, 0, 99)), 0);
+    EXPECT_EQ(pfs_->releasedir(fh).error(), EBADF);
+    EXPECT_TRUE(pfs_->release(fh, FUSE_RELEASE_FLOCK_UNLOCK, kOwnerA).ok());
+    // The host can lock the range again: the guest's lock went with its file.
+    UniqueFd host(::open((top_ / "f").c_str(), O_RDWR | O_CLOEXEC));
+    ASSERT_TRUE(host.valid());
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 100;
+    EXPECT_EQ(::fcntl(host.get(), F_OFD_SETLK, &fl), 0) << strerror(errno);
+}
