@@ -1,6 +1,7 @@
 #include "cli/process_setup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -11,6 +12,8 @@
 #include <charconv>
 #include <fstream>
 #include <vector>
+
+#include "util/unique_fd.h"
 
 namespace vfs::host::cli {
 
@@ -75,13 +78,19 @@ std::variant<OpenFileLimit, std::string> set_open_file_limit(std::optional<uint6
 std::optional<std::string> give_socket_to_group(const std::string& path, const std::string& group) {
     const auto gid = group_id(group);
     if (!gid) return "--socket-group: no group named " + group;
-    if (chown(path.c_str(), static_cast<uid_t>(-1), *gid) < 0) {
+    // Through an O_PATH descriptor of the path itself, never following a symlink, and
+    // only if that is a socket: whoever can write the socket's folder may have swapped
+    // something else in since bind(). The mode (0770, which connecting needs) was set by
+    // the umask at bind(), so nothing is changed by path.
+    UniqueFd node(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!node.valid() || fstat(node.get(), &st) < 0) {
+        return "--socket-group: cannot open " + path + ": " + errno_text(errno);
+    }
+    if (!S_ISSOCK(st.st_mode)) return "--socket-group: " + path + " is no longer a socket";
+    if (fchownat(node.get(), "", static_cast<uid_t>(-1), *gid, AT_EMPTY_PATH) < 0) {
         return "--socket-group: cannot give " + path + " to group " + group + ": " +
                errno_text(errno);
-    }
-    // Connecting to a Unix socket needs write permission on its file.
-    if (chmod(path.c_str(), 0770) < 0) {
-        return "--socket-group: cannot make " + path + " group-accessible: " + errno_text(errno);
     }
     return std::nullopt;
 }

@@ -2,12 +2,17 @@
 // virtiofsd implementations must parse to the options they mean; unbuilt features must
 // be refused by name; bad values must fail.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "cli/capabilities.h"
 #include "cli/options.h"
+#include "cli/process_setup.h"
 
 namespace vfs::host::cli {
 namespace {
@@ -377,3 +382,23 @@ TEST(CliBadCommandLines, SharedDirRequired) {
 
 }  // namespace
 }  // namespace vfs::host::cli
+
+// Review finding 10: --socket-group used to chown and chmod the socket by path after
+// bind, so a symlink swapped into a writable socket folder made the root daemon give any
+// file to the group. Only a socket at the path itself may change group.
+TEST(SocketGroup, NeverFollowsASymlinkSwappedInForTheSocket) {
+    char tmpl[] = "/tmp/vfs-sockgrp-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl, target = dir + "/precious", link = dir + "/vhost.sock";
+    std::ofstream(target) << "root's file";
+    ASSERT_EQ(::chmod(target.c_str(), 0600), 0);
+    ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+    struct stat before {};
+    ASSERT_EQ(::stat(target.c_str(), &before), 0);
+    EXPECT_TRUE(vfs::host::cli::give_socket_to_group(link, "nogroup").has_value());
+    struct stat after {};
+    ASSERT_EQ(::stat(target.c_str(), &after), 0);
+    EXPECT_EQ(after.st_gid, before.st_gid);
+    EXPECT_EQ(after.st_mode, before.st_mode);
+    std::filesystem::remove_all(dir);
+}
