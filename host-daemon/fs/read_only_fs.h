@@ -2,6 +2,7 @@
 // passthrough layer, so no code path in the passthrough can be missed by an if.
 #pragma once
 
+#include <fcntl.h>
 #include <memory>
 
 #include "fs/filesystem.h"
@@ -104,7 +105,11 @@ class ReadOnlyFs final : public Filesystem {
     Result<fuse_file_lock> getlk(uint64_t nodeid, const fuse_lk_in& in) override {
         return inner_->getlk(nodeid, in);
     }
+    // A POSIX write lock needs a file open for writing, which no file of a read-only
+    // share is: EBADF, as Linux answers. (The passthrough would take it on a descriptor
+    // root reopened read-write, and the guest's lock would block the host's readers.)
     Status setlk(uint64_t nodeid, const fuse_lk_in& in, bool wait) override {
+        if (!(in.lk_flags & FUSE_LK_FLOCK) && in.lk.type == F_WRLCK) return Error{EBADF};
         return inner_->setlk(nodeid, in, wait);
     }
     Status kill_suid_sgid(uint64_t) override { return Error{EROFS}; }
