@@ -75,7 +75,7 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::create(const FsOptions& op
     UniqueFd root(::open(opts.shared_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root.valid()) return errno_error();
     uint64_t mnt_id = 0;
-    auto attr = fs->stat_inode(root.get(), 0, &mnt_id);
+    auto attr = fs->stat_inode(root.get(), nullptr, &mnt_id);
     if (!attr) return Error{attr.error()};
     struct stat st {};
     if (fstat(root.get(), &st) != 0) return errno_error();
@@ -192,7 +192,7 @@ Result<UniqueFd> PassthroughFs::reopen(const Inode& inode, int flags) const {
     return UniqueFd(fd);
 }
 
-Result<fuse_attr> PassthroughFs::stat_inode(int fd, uint64_t parent_mnt_id, uint64_t* mnt_id,
+Result<fuse_attr> PassthroughFs::stat_inode(int fd, const InodeKey* parent, uint64_t* mnt_id,
                                             dev_t* dev) const {
     struct statx stx {};
     if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
@@ -216,11 +216,14 @@ Result<fuse_attr> PassthroughFs::stat_inode(int fd, uint64_t parent_mnt_id, uint
     a.blksize = stx.stx_blksize;
     const uint64_t mnt = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
     if (mnt_id) *mnt_id = mnt;
-    if (dev) *dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-    // A directory on another mount than its parent is a submount: the guest gives it
-    // its own superblock so inode numbers from two filesystems never collide.
-    if (opts_.announce_submounts && S_ISDIR(stx.stx_mode) && parent_mnt_id != 0 &&
-        mnt != parent_mnt_id)
+    const dev_t d = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+    if (dev) *dev = d;
+    // A directory on another mount, or another device, than its parent is a submount:
+    // the guest gives it its own superblock so inode numbers from two filesystems never
+    // collide. The device matters too: a btrfs subvolume is a new st_dev on the same
+    // mount, and its inode numbers start again.
+    if (opts_.announce_submounts && S_ISDIR(stx.stx_mode) && parent &&
+        ((parent->mnt_id != 0 && mnt != parent->mnt_id) || d != parent->dev))
         a.flags |= FUSE_ATTR_SUBMOUNT;
     return a;
 }
@@ -228,7 +231,7 @@ Result<fuse_attr> PassthroughFs::stat_inode(int fd, uint64_t parent_mnt_id, uint
 Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd, InodeRef* held) {
     uint64_t mnt_id = 0;
     dev_t dev = 0;
-    auto attr = stat_inode(fd.get(), parent.key.mnt_id, &mnt_id, &dev);
+    auto attr = stat_inode(fd.get(), &parent.key, &mnt_id, &dev);
     if (!attr) return Error{attr.error()};
     std::optional<FileHandle> handle;
     if (use_file_handles_) {
@@ -320,7 +323,7 @@ Result<fuse_attr_out> PassthroughFs::getattr(uint64_t nodeid, const uint64_t*) {
     if (!i) return Error{i.error()};
     auto fd = path_fd(**i);
     if (!fd) return Error{fd.error()};
-    auto attr = stat_inode(fd->get(), 0, nullptr);
+    auto attr = stat_inode(fd->get(), nullptr, nullptr);
     if (!attr) return Error{attr.error()};
     fuse_attr_out out{};
     split_timeout(cache_.attr_timeout_s, &out.attr_valid, &out.attr_valid_nsec);

@@ -116,7 +116,7 @@ class PassthroughFs final : public Filesystem {
     Result<HandleRef> lock_handle(uint64_t nodeid, const fuse_lk_in& in) const;
     Status flock_op(const Handle& h, const fuse_lk_in& in);
     Result<fuse_entry_out> entry_for(const Inode& parent, UniqueFd fd, InodeRef* held = nullptr);
-    Result<fuse_attr> stat_inode(int fd, uint64_t parent_mnt_id, uint64_t* mnt_id,
+    Result<fuse_attr> stat_inode(int fd, const InodeKey* parent, uint64_t* mnt_id,
                                  dev_t* dev = nullptr) const;
     int open_flags_for_host(uint32_t guest_flags) const;
     fuse_open_out open_reply(uint64_t fh, bool dir) const;

@@ -512,3 +512,42 @@ INSTANTIATE_TEST_SUITE_P(InodeReferences, PassthroughFsTest,
                              return info.param == InodeFileHandles::kNever ? "OPathFds"
                                                                            : "FileHandles";
                          });
+
+// Review finding 9: a btrfs subvolume is a directory with its own st_dev on the same
+// mount (same mount id), and its inode numbers restart (its root is 256, like the
+// filesystem's). Submount detection by mount id alone let those numbers collide in one
+// guest superblock. Needs root and a loop device; under CI it must run.
+TEST(PassthroughFsSubmounts, BtrfsSubvolumeIsAnnouncedAsASubmount) {
+    char tmpl[] = "/tmp/vfs-btrfs-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    const fs::path top = tmpl, img = top / "img", mnt = top / "mnt";
+    fs::create_directory(mnt);
+    const std::string setup = "truncate -s 150M " + img.string() + " && mkfs.btrfs -q " +
+                              img.string() + " >/dev/null && mount -o loop " + img.string() + " " +
+                              mnt.string() + " && btrfs -q subvolume create " +
+                              (mnt / "sub").string() + " >/dev/null";
+    if (std::system(setup.c_str()) != 0) {
+        std::system(("umount " + mnt.string() + " 2>/dev/null").c_str());
+        fs::remove_all(top);
+        const char* ci = getenv("CI");
+        if (ci && std::string(ci) == "true") FAIL() << "cannot make a btrfs loop mount";
+        GTEST_SKIP() << "cannot make a btrfs loop mount (needs root, loop devices, btrfs-progs)";
+    }
+    {
+        FsOptions o;
+        o.shared_dir = mnt;
+        o.announce_submounts = true;
+        auto pfs = PassthroughFs::create(o);
+        ASSERT_TRUE(pfs.ok());
+        RequestContext ctx{0, 0, 1};
+        auto sub = (*pfs)->lookup(ctx, FUSE_ROOT_ID, "sub");
+        ASSERT_TRUE(sub.ok());
+        auto root = (*pfs)->getattr(FUSE_ROOT_ID, nullptr);
+        ASSERT_TRUE(root.ok());
+        EXPECT_EQ(sub->attr.ino, root->attr.ino);  // why it matters: both are 256
+        EXPECT_TRUE(sub->attr.flags & FUSE_ATTR_SUBMOUNT);
+        EXPECT_NE(sub->nodeid, FUSE_ROOT_ID);
+    }
+    EXPECT_EQ(std::system(("umount " + mnt.string()).c_str()), 0);
+    fs::remove_all(top);
+}
