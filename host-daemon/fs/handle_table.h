@@ -9,6 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "fs/dir_batch.h"
 #include "fs/fd_budget.h"
 #include "fs/inode_table.h"
 #include "util/unique_fd.h"
@@ -18,8 +19,7 @@ namespace vfs::host {
 // Where a directory listing stands: the batch of getdents64 records last read, and the
 // offset of the first one not yet sent.
 struct DirCursor {
-    static constexpr size_t kBatchBytes = 32 * 1024;
-    std::unique_ptr<char[]> batch;  // allocated on the first READDIR
+    DirBatch batch;  // taken on the first READDIR; empty past DirBatch::kMaxKept
     long len = 0;
     long pos = 0;
     uint64_t offset = 0;

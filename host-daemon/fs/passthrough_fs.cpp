@@ -657,29 +657,36 @@ Status PassthroughFs::readdir(const RequestContext&, uint64_t fh, uint64_t offse
     // A listing resumes where the last reply ended: carry on in the batch already read
     // instead of seeking back and re-reading the directory for every reply.
     if (!c.batch || offset != c.offset) {
-        if (!c.batch) c.batch.reset(new char[DirCursor::kBatchBytes]);
+        if (!c.batch) c.batch = DirBatch::take();
         if (::lseek(h->fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return errno_error();
         c.len = c.pos = 0;
         c.offset = offset;
     }
+    // Past the cap on kept batches: a scratch buffer for this reply only (the cursor
+    // stays without a batch, so the next READDIR seeks again).
+    thread_local std::unique_ptr<char[]> scratch(new char[DirBatch::kBytes]);
+    char* const batch = c.batch ? c.batch.data() : scratch.get();
     // An error after entries were packed ends the reply short instead: those entries'
     // lookups are counted and must reach the guest, and the next request meets the error.
     bool packed = false;
     for (;;) {
         if (c.pos == c.len) {
-            const long n =
-                syscall(SYS_getdents64, h->fd.get(), c.batch.get(), DirCursor::kBatchBytes);
+            const long n = syscall(SYS_getdents64, h->fd.get(), batch, DirBatch::kBytes);
             if (n < 0) {
                 const int err = errno;
-                c.batch.reset();  // reseek next time
+                c.batch.release();  // reseek next time
                 if (packed) return {};
                 return Error{err};
             }
-            if (n == 0) return {};
+            if (n == 0) {
+                c.batch.release();  // the end: nothing left to resume in
+                c.len = c.pos = 0;
+                return {};
+            }
             c.len = n;
             c.pos = 0;
         }
-        auto* d = reinterpret_cast<struct dirent64*>(c.batch.get() + c.pos);
+        auto* d = reinterpret_cast<struct dirent64*>(batch + c.pos);
         DirEntry de;
         de.name = d->d_name;
         de.ino = d->d_ino;
