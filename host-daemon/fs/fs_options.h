@@ -33,6 +33,9 @@ struct FsOptions {
     // Long-lived fds the filesystem may hold for the guest; 0 means RLIMIT_NOFILE minus a
     // reserve for the daemon's own fds (see fd_budget.h).
     uint64_t fd_limit = 0;
+    // Inodes held by file handle pin no fd, so the fd budget does not bound them: this
+    // does (about 300 bytes each, so the default is about 300 MiB).
+    uint64_t handle_inode_limit = 1u << 20;
     // -o timeout= (C virtiofsd): entry and attribute timeout in seconds, replacing the
     // cache mode's. Unset: the cache mode decides.
     std::optional<double> entry_attr_timeout_s;

@@ -31,7 +31,8 @@ bool same_handle(const FileHandle& a, const FileHandle& b) {
 }  // namespace
 
 InodeRef InodeTable::add_lookup(InodeKey key, mode_t type, UniqueFd fd,
-                                std::optional<FileHandle> handle, FdBudget* budget) {
+                                std::optional<FileHandle> handle, FdBudget* budget,
+                                FdBudget* handle_budget) {
     std::unique_lock lock(mu_);
     if (auto it = by_key_.find(key); it != by_key_.end()) {
         InodeRef& existing = by_id_.at(it->second);
@@ -45,10 +46,10 @@ InodeRef InodeTable::add_lookup(InodeKey key, mode_t type, UniqueFd fd,
         }
         by_key_.erase(it);
     }
-    FdBudget::Token fd_token;
-    if (fd.valid() && budget) {
-        fd_token = budget->take();
-        if (!fd_token) return nullptr;
+    FdBudget::Token token;
+    if (FdBudget* b = fd.valid() ? budget : handle_budget) {
+        token = b->take();
+        if (!token) return nullptr;
     }
     auto inode = std::make_shared<Inode>();
     inode->nodeid = next_id_++;
@@ -56,7 +57,7 @@ InodeRef InodeTable::add_lookup(InodeKey key, mode_t type, UniqueFd fd,
     inode->type = type;
     inode->fd = std::move(fd);
     inode->handle = handle;
-    inode->fd_token = std::move(fd_token);
+    inode->token = std::move(token);
     inode->nlookup = 1;
     by_id_[inode->nodeid] = inode;
     by_key_[key] = inode->nodeid;

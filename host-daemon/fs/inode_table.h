@@ -36,7 +36,7 @@ struct Inode {
     mode_t type = 0;  // S_IFMT bits, fixed for the inode's life
     UniqueFd fd;      // O_PATH; invalid when `handle` stands in for it
     std::optional<FileHandle> handle;
-    FdBudget::Token fd_token;  // held while `fd` is open
+    FdBudget::Token token;  // from the fd budget while `fd` is open, else the handle budget
     uint64_t nlookup = 0;
 };
 
@@ -53,11 +53,11 @@ class InodeTable {
     // After a successful lookup of (key): the existing inode with one more lookup, or a
     // new one that takes `fd` and `handle` (either may be empty, not both). The caller's
     // fd is closed if an inode already existed.
-    // A new inode that keeps `fd` takes a token from `budget` (when given); nullptr if
-    // the budget is spent.
+    // A new inode takes a token from `budget` if it keeps `fd`, from `handle_budget` if
+    // a file handle stands in for the fd (when given); nullptr if that budget is spent.
     InodeRef add_lookup(InodeKey key, mode_t type, UniqueFd fd,
-                        std::optional<FileHandle> handle = std::nullopt,
-                        FdBudget* budget = nullptr);
+                        std::optional<FileHandle> handle = std::nullopt, FdBudget* budget = nullptr,
+                        FdBudget* handle_budget = nullptr);
 
     // Drops n lookups; the inode goes when none remain. Unknown ids are ignored, as a
     // FORGET has no reply to carry an error.

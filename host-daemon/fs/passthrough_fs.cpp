@@ -109,6 +109,7 @@ int64_t default_fd_limit() {
 
 PassthroughFs::PassthroughFs(const FsOptions& opts)
     : fd_budget_(opts.fd_limit ? static_cast<int64_t>(opts.fd_limit) : default_fd_limit()),
+      handle_budget_(static_cast<int64_t>(opts.handle_inode_limit)),
       opts_(opts),
       cache_(CachePolicy::from(opts)) {}
 
@@ -244,7 +245,7 @@ Result<fuse_entry_out> PassthroughFs::entry_for(const Inode& parent, UniqueFd fd
     }
     if (handle) fd.reset();  // the handle stands in for the fd: nothing stays open
     InodeRef in = inodes_.add_lookup(InodeKey{dev, attr->ino, mnt_id}, attr->mode & S_IFMT,
-                                     std::move(fd), handle, &fd_budget_);
+                                     std::move(fd), handle, &fd_budget_, &handle_budget_);
     if (!in) return Error{EMFILE};
     if (held) *held = in;
     fuse_entry_out e{};

@@ -121,7 +121,8 @@ class PassthroughFs final : public Filesystem {
     int open_flags_for_host(uint32_t guest_flags) const;
     fuse_open_out open_reply(uint64_t fh, bool dir) const;
 
-    FdBudget fd_budget_;  // first member: destroyed last, after every token
+    FdBudget fd_budget_;      // first members: destroyed last, after every token
+    FdBudget handle_budget_;  // inodes held by file handle (see FsOptions)
     FsOptions opts_;
     CachePolicy cache_;
     UniqueFd proc_self_fd_;

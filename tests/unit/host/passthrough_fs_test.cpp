@@ -151,6 +151,27 @@ TEST_P(PassthroughFsTest, FdBudgetGivesEmfileInsteadOfExhaustingTheDaemon) {
         // Inodes held by handle cost no fd: only open files count.
         for (int i = 0; i < 6; ++i)
             ASSERT_TRUE((*small)->lookup(ctx_, 1, "b" + std::to_string(i)).ok());
+        // Review finding 4: but they are bounded all the same. CREATE / RELEASE / UNLINK
+        // without FORGET grew the table forever; past the limit the guest gets EMFILE.
+        o.fd_limit = 0;
+        o.handle_inode_limit = 8;
+        auto capped = PassthroughFs::create(o);
+        ASSERT_TRUE(capped.ok());
+        int created = 0, refused = 0;
+        for (int i = 0; i < 20; ++i) {
+            auto c = (*capped)->create(ctx_, FUSE_ROOT_ID, "tmp", 0644, O_RDWR, 0);
+            if (!c) {
+                EXPECT_EQ(c.error(), EMFILE);
+                ++refused;
+                continue;
+            }
+            ++created;
+            EXPECT_TRUE((*capped)->release(c->open.fh, 0, 0).ok());
+            EXPECT_TRUE((*capped)->unlink(ctx_, FUSE_ROOT_ID, "tmp").ok());
+        }
+        EXPECT_EQ(created, 8);
+        EXPECT_EQ(refused, 12);
+        EXPECT_LE((*capped)->inodes().size(), 9u);  // the root and the 8 allowed
         return;
     }
     std::vector<uint64_t> ids;
