@@ -193,11 +193,17 @@ def run_domain(args, case, workdir):
     results.update({f"guest_{k}": v for k, v in guest.items()})
     results["guest_finished"] = "PASS" if ended else "FAIL"
     results.update(run_linux_e2e.host_checks(share, args.probe, "basic"))
-    # What libvirt logged: the daemon's command line in the domain log, and the daemon's
-    # own output in <domain>-fs0-virtiofsd.log.
-    for f in sorted(glob.glob(f"/var/log/libvirt/qemu/{name}*.log")):
-        text = open(f, errors="replace").read()
-        tail = "\n".join(text.splitlines()[-15:])
+    # libvirt writes the daemon's command line into the domain's log, after this line.
+    domain_log = open(f"/var/log/libvirt/qemu/{name}.log", errors="replace").read().splitlines()
+    logged = [domain_log[i + 1] for i, line in enumerate(domain_log[:-1])
+              if line.endswith("Starting external device: virtiofsd")]
+    log(f"{case}: the domain log records: {logged[0] if logged else '(nothing)'}")
+    if proc:
+        results["domain_log_has_cmdline"] = "PASS" if logged == [" ".join(proc[2])] else \
+            f"FAIL logged {logged}"
+    # The daemon's own output, which libvirt keeps in <domain>-fs0-virtiofsd.log.
+    for f in sorted(glob.glob(f"/var/log/libvirt/qemu/{name}-*virtiofsd.log")):
+        tail = "\n".join(open(f, errors="replace").read().splitlines()[-8:])
         log(f"{case}: {os.path.basename(f)} (last lines):\n{tail}")
     return results
 
