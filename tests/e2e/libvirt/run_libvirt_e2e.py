@@ -260,8 +260,11 @@ def inside(args):
             all_results[case] = run_domain(args, case, args.workdir)
     finally:
         stop_libvirtd(libvirtd)
-        probes = [line for line in open("/var/log/libvirt/libvirtd.log", errors="replace")
-                  if "print-capabilities" in line]
+        try:
+            probes = [line for line in open("/var/log/libvirt/libvirtd.log", errors="replace")
+                      if "print-capabilities" in line]
+        except OSError:
+            probes = []
         log("libvirt probed the daemon with --print-capabilities: "
             + (probes[0].strip()[-300:] if probes else "no"))
     failed = 0
@@ -303,7 +306,7 @@ def main():
     if os.geteuid() != 0:
         return peers.unavailable("root (libvirtd and the mount namespace need it)")
     workdir = tempfile.mkdtemp(prefix="vfs-libvirt-")
-    ok = False
+    failed = False  # a failed run keeps its workdir for inspection
     try:
         try:
             vmlinuz, initramfs = guest_vm.prepare_boot(args.probe, workdir, args.kernel_cache)
@@ -329,10 +332,10 @@ def main():
         except subprocess.TimeoutExpired:
             log("the namespace did not finish in time; killed")
             status = 1
-        ok = status == 0
+        failed = status != 0
         return status
     finally:
-        if ok and not os.environ.get("VFS_E2E_KEEP"):
+        if not failed and not os.environ.get("VFS_E2E_KEEP"):
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             log(f"kept {workdir} (serial logs, libvirt logs, shares) for inspection")
