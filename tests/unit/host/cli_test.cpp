@@ -84,6 +84,33 @@ TEST(CliCommandLines, LibvirtFdForm) {
     EXPECT_EQ(o.thread_pool_size, 16u);
 }
 
+// What Debian bookworm's libvirt 9.0 ran for <binary xattr='on'><cache mode='always'/>
+// <lock posix='on' flock='on'/></binary> (e2e_libvirt_virtiofs_domain records it): one
+// -o list, whatever the capabilities JSON says; <thread_pool size='N'/> adds
+// --thread-pool-size and qemu.conf's virtiofsd_debug adds -d.
+TEST(CliCommandLines, Libvirt9CommandLine) {
+    const Options o =
+        accepted({"--fd=30", "-o", "source=/srv/share,cache=always,xattr,flock,posix_lock"});
+    EXPECT_EQ(o.fd, 30);
+    const FsOptions f = filesystem_options(o);
+    EXPECT_EQ(f.shared_dir, "/srv/share");
+    EXPECT_EQ(f.cache, CacheMode::kAlways);
+    EXPECT_TRUE(f.xattr);
+    EXPECT_TRUE(f.flock);
+    EXPECT_TRUE(f.posix_lock);
+
+    const Options off =
+        accepted({"--fd=30", "-o", "source=/srv/share,cache=none,no_xattr,no_flock,no_posix_lock",
+                  "--thread-pool-size=4", "-d"});
+    const FsOptions g = filesystem_options(off);
+    EXPECT_EQ(g.cache, CacheMode::kNever);
+    EXPECT_FALSE(g.xattr);
+    EXPECT_FALSE(g.flock);
+    EXPECT_FALSE(g.posix_lock);
+    EXPECT_EQ(off.thread_pool_size, 4u);
+    EXPECT_EQ(off.log_level, spdlog::level::debug);
+}
+
 TEST(CliCommandLines, RepeatedCompatOptionsApplyInOrder) {
     const Options o = accepted({"--socket-path=/tmp/s", "--shared-dir=/srv", "-o", "cache=always",
                                 "-o", "no_xattr", "-o", "xattr,cache=metadata"});
