@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <ostream>
 
 #include "backends.h"
 #include "daemon_process.h"
@@ -69,6 +70,11 @@ struct RawCase {
 // NEED_REPLY on every hostile message: the daemon must close, not just answer.
 vu::Header hdr(vu::Request r, uint32_t size, uint32_t flags = vu::kVersion | vu::kFlagNeedReply) {
     return vu::Header{static_cast<uint32_t>(r), flags, size};
+}
+
+// gtest prints a case by its name, not its bytes.
+void PrintTo(const RawCase& c, std::ostream* os) {
+    *os << c.name;
 }
 
 int an_eventfd() {
@@ -218,6 +224,10 @@ struct RefusedCase {
     // Checks the state the refusal left, before set-up completes (may be empty).
     std::function<void(Frontend&)> after;
 };
+
+void PrintTo(const RefusedCase& c, std::ostream* os) {
+    *os << c.name;
+}
 
 // A ring described with the given descriptor table address, then kicked with kick_fd.
 void start_ring_one(vu::Connection& c, Frontend& f, uint64_t desc_uva, int kick_fd) {
@@ -407,8 +417,10 @@ TEST_P(RefusedMessage, AnswersFailureAndServesOn) {
 
     // The connection serves on, and the refusal changed nothing the set-up relies on.
     ASSERT_TRUE(f.set_mem_table()) << daemon_.log();
-    for (uint32_t q = 0; q < f.num_queues(); ++q)
+    for (uint32_t q = 0; q < f.num_queues(); ++q) {
+        ASSERT_TRUE(f.reset_queue(q));
         ASSERT_TRUE(f.start_queue(q)) << daemon_.log();
+    }
     ASSERT_TRUE(f.fuse_init(1)) << daemon_.log();
     EXPECT_FALSE(daemon_.exited()) << daemon_.log();
 }
@@ -452,6 +464,10 @@ struct ChainCase {
     const char* name;
     std::function<void(Frontend&)> inject;  // on queue 1, which must then break
 };
+
+void PrintTo(const ChainCase& c, std::ostream* os) {
+    *os << c.name;
+}
 
 constexpr uint64_t kMem = 16 << 20;
 
