@@ -12,6 +12,7 @@
 // calls it, and a ring's call/err notifiers stay valid until stop_queue() returns.
 #pragma once
 
+#include <errno.h>
 #include <stdint.h>
 
 #include <memory>
