@@ -23,6 +23,7 @@
 #include "fuse/fuse_server.h"
 #include "vhost_user/backend.h"
 #include "vhost_user/server.h"
+#include "virtio_fs/virtio_fs_device.h"
 
 using namespace vfs::host;
 
@@ -101,11 +102,12 @@ int main(int argc, char** argv) {
     std::unique_ptr<Filesystem> fs = std::move(*passthrough);
     if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
     FuseServer handler(*fs, fs_opts);
-    vhost_user::BackendConfig bc;
-    bc.max_queues = opt.num_queues;
-    bc.tag = opt.tag;
-    bc.handler = &handler;
-    vhost_user::Backend backend(bc);
+    virtio_fs::DeviceConfig dc;
+    dc.num_queues = opt.num_queues;
+    dc.tag = opt.tag;
+    dc.handler = &handler;
+    virtio_fs::VirtioFsDevice device(dc);  // declared before the backend, so it outlives it
+    vhost_user::Backend backend(device);
 
     vhost_user::Server server;
     if (opt.fd >= 0) {

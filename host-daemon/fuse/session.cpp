@@ -4,10 +4,10 @@
 
 namespace vfs::host {
 
-vfs::wire::Result<Negotiated> negotiate_init(const fuse_init_in& in, uint32_t arg_len,
-                                             const FsOptions& opts) {
+vfs::wire::Result<NegotiatedInit> negotiate_init(const fuse_init_in& in, uint32_t arg_len,
+                                                 const FsOptions& opts) {
     if (in.major != FUSE_KERNEL_VERSION) return vfs::wire::Error{EPROTO};
-    Negotiated n;
+    NegotiatedInit n;
     n.proto.minor = in.minor < FUSE_KERNEL_MINOR_VERSION ? in.minor : FUSE_KERNEL_MINOR_VERSION;
     // flags2 exists only in the 7.36+ form of fuse_init_in and only with INIT_EXT.
     uint64_t offered = in.flags;

@@ -22,15 +22,16 @@ inline constexpr uint16_t kMaxPages = 256;
 // The largest payload a request may carry (a max_write WRITE); anything bigger is E2BIG.
 inline constexpr uint64_t kMaxPayload = kMaxWrite;
 
-struct Negotiated {
+// The outcome of the INIT negotiation (the reply and what both sides agreed on).
+struct NegotiatedInit {
     fuse_init_out out{};
     vfs::wire::Proto proto;
     uint64_t flags = 0;  // the flags both sides agreed on (flags | flags2 << 32)
 };
 
 // Answers the guest's INIT. EPROTO for a major version we cannot speak.
-vfs::wire::Result<Negotiated> negotiate_init(const fuse_init_in& in, uint32_t arg_len,
-                                             const FsOptions& opts);
+vfs::wire::Result<NegotiatedInit> negotiate_init(const fuse_init_in& in, uint32_t arg_len,
+                                                 const FsOptions& opts);
 
 class Session {
   public:
@@ -39,7 +40,7 @@ class Session {
     uint64_t flags() const { return flags_.load(std::memory_order_acquire); }
 
     // False if a session is already up (a second INIT).
-    bool begin(const Negotiated& n) {
+    bool begin(const NegotiatedInit& n) {
         bool expected = false;
         if (!claimed_.compare_exchange_strong(expected, true)) return false;
         flags_.store(n.flags, std::memory_order_release);

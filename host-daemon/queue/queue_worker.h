@@ -19,11 +19,11 @@
 #include <thread>
 #include <vector>
 
-#include "queue/event_notifier.h"
+#include "memory/guest_memory.h"
 #include "queue/request_handler.h"
+#include "util/event_notifier.h"
 #include "util/unique_fd.h"
 #include "vfs/wire/virtqueue_device.h"
-#include "vhost_user/guest_memory.h"
 
 namespace vfs::host {
 
@@ -41,14 +41,14 @@ struct QueueWorkerConfig {
     uint32_t size = 0;
     vfs::wire::DeviceQueue::Rings rings;
     // Keeps the mappings the rings live in alive while the worker runs.
-    std::shared_ptr<const vhost_user::MemoryMap> ring_memory;
+    std::shared_ptr<const memory::MemoryMap> ring_memory;
     uint16_t base = 0;
     bool event_idx = false;
     bool enabled = false;
     UniqueFd kick;  // the worker's own dup of the kick eventfd
     EventNotifier* call = nullptr;
     EventNotifier* err = nullptr;
-    vhost_user::MemoryHandle* memory = nullptr;
+    memory::MemoryHandle* memory = nullptr;
     RequestHandler* handler = nullptr;
     // How long the worker sleeps before re-scanning the ring without a kick (0: sleep
     // until woken). A kick can be lost where the platform drops the guest's fence (QEMU
@@ -94,7 +94,7 @@ class QueueWorker final : private QueueContext {
     io_uring ring_{};
     bool ring_ready_ = false;
     UniqueFd control_;  // eventfd: enable/stop requests from the connection
-    std::shared_ptr<const vhost_user::MemoryMap> mem_;
+    std::shared_ptr<const memory::MemoryMap> mem_;
     uint64_t mem_generation_ = 0;
 
     std::vector<RequestSlot> slots_;

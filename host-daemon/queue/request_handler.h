@@ -14,8 +14,8 @@
 
 #include <memory>
 
+#include "memory/guest_memory.h"
 #include "vfs/wire/virtqueue_device.h"
-#include "vhost_user/guest_memory.h"
 
 namespace vfs::host {
 
@@ -29,7 +29,7 @@ struct RequestSlot {
     vfs::wire::Segment* segs = nullptr;  // kMaxChainSegments entries, owned by the worker
     // Keeps every mapping the chain points into alive until the request completes, even if
     // the front-end removes the region meanwhile.
-    std::shared_ptr<const vhost_user::MemoryMap> memory;
+    std::shared_ptr<const memory::MemoryMap> memory;
 };
 
 // What a handler may do on the queue that gave it a request. Implemented by QueueWorker;

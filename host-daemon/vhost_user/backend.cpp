@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/virtio_fs.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,7 +21,7 @@ Status refuse(int err, const char* why) {
 
 // False only when the fd is provably not an eventfd: /proc/self/fd names every eventfd
 // "anon_inode:[eventfd]". Without /proc (a sandbox that hides it) the fd is accepted and
-// the queue worker's own check (a kick read must return 8 bytes) still stops a spin.
+// the device must still cope (virtio-fs: a kick read must return 8 bytes, or the queue breaks).
 bool is_eventfd(int fd) {
     char path[64];
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -38,7 +37,35 @@ bool is_eventfd(int fd) {
            memcmp(target, kEventfd, sizeof(kEventfd) - 1) == 0;
 }
 
+// Requests whose answer is a reply of their own, whatever features were negotiated (the
+// spec's list; SET_LOG_BASE replies only under LOG_SHMFD, never offered): a REPLY_ACK
+// cannot stand in for it.
+bool has_own_reply(uint32_t request) {
+    switch (static_cast<Request>(request)) {
+        case Request::kGetFeatures:
+        case Request::kGetProtocolFeatures:
+        case Request::kGetVringBase:
+        case Request::kGetQueueNum:
+        case Request::kGetConfig:
+        case Request::kCreateCryptoSession:
+        case Request::kPostcopyAdvise:
+        case Request::kPostcopyEnd:
+        case Request::kGetInflightFd:
+        case Request::kGetMaxMemSlots:
+        case Request::kGetStatus:
+            return true;
+        default:
+            return false;
+    }
+}
+
+memory::GuestRegion guest_region(const MemoryRegion& r) {
+    return {r.guest_phys_addr, r.memory_size, r.userspace_addr, r.mmap_offset};
+}
+
 }  // namespace
+
+static_assert(kMaxMemSlots <= memory::kMaxRegions, "GET_MAX_MEM_SLOTS promises more than fits");
 
 // Indexed by request number; a null entry is a request we never offered.
 const Backend::Handler Backend::kHandlers[] = {
@@ -85,8 +112,8 @@ const Backend::Handler Backend::kHandlers[] = {
     &Backend::get_status,             // GET_STATUS
 };
 
-Backend::Backend(BackendConfig config)
-    : cfg_(std::move(config)), vrings_(new Vring[cfg_.max_queues]) {}
+Backend::Backend(Device& device)
+    : device_(device), num_queues_(device.num_queues()), vrings_(new Vring[num_queues_]) {}
 
 Backend::~Backend() {
     stop_all();
@@ -96,13 +123,20 @@ Status Backend::handle(Connection& conn, Message& msg) {
     static_assert(sizeof(kHandlers) / sizeof(kHandlers[0]) == static_cast<size_t>(Request::kCount));
     const Header& h = msg.hdr;
     const char* name = request_name(h.request);
-    if (Status v = validate(h, msg.payload, msg.nfds); !v) {
+    Status v = validate(h, msg.payload, msg.nfds);
+    // A request we do not serve is a refusal; anything else validate() finds is a
+    // malformed message, which ends the connection.
+    if (!v && v.error() != ENOSYS) {
         spdlog::error("vhost-user: malformed {} (request {}, size {}, {} fds, flags {:#x}): {}",
                       name, h.request, h.size, msg.nfds, h.flags, strerror(v.error()));
         return v;
     }
-    const Handler fn = kHandlers[h.request];
-    if (!fn) return refuse(ENOSYS, fmt::format("unsupported request {}", name).c_str());
+    const Handler fn = v ? kHandlers[h.request] : nullptr;
+    if (!fn) {
+        msg.clear_fds();
+        spdlog::error("vhost-user: unsupported request {} ({})", name, h.request);
+        return answer_refusal(conn, h, ENOSYS);
+    }
     spdlog::debug("vhost-user: {}", name);
 
     Reply reply;
@@ -110,36 +144,58 @@ Status Backend::handle(Connection& conn, Message& msg) {
     msg.clear_fds();  // whatever a handler did not take is closed now
     if (!s) {
         spdlog::error("vhost-user: {} refused: {}", name, strerror(s.error()));
-        return s;
+        return answer_refusal(conn, h, s.error());
     }
     if (reply.present) return conn.send_reply(h.request, reply.data, reply.size);
-    if ((h.flags & kFlagNeedReply) && (acked_protocol_features_ & protocol_feature::kReplyAck)) {
+    if (ack_requested(h)) {
         const uint64_t ok = 0;
         return conn.send_reply(h.request, &ok, sizeof(ok));
     }
     return {};
 }
 
+bool Backend::ack_requested(const Header& h) const {
+    return (h.flags & kFlagNeedReply) && (acked_protocol_features_ & protocol_feature::kReplyAck);
+}
+
+Status Backend::answer_refusal(Connection& conn, const Header& h, int err) {
+    // The spec's failure answer for GET_CONFIG is a reply without payload.
+    if (h.request == static_cast<uint32_t>(Request::kGetConfig))
+        return conn.send_reply(h.request, nullptr, 0);
+    if (has_own_reply(h.request) || !ack_requested(h)) {
+        spdlog::error("vhost-user: the front-end cannot be told {} was refused",
+                      request_name(h.request));
+        return Error{err};
+    }
+    // A non-zero ack is a failure; the errno says which.
+    const uint64_t failed = err != 0 ? static_cast<uint64_t>(err) : EIO;
+    return conn.send_reply(h.request, &failed, sizeof(failed));
+}
+
+uint64_t Backend::offered_features() const {
+    return device_.features() | feature::kProtocolFeatures;
+}
+
 uint64_t Backend::offered_protocol_features() const {
-    return kOfferedProtocolFeatures | (cfg_.tag ? protocol_feature::kConfig : 0);
+    return kOfferedProtocolFeatures | (device_.protocol_features() & kDeviceProtocolFeatures);
 }
 
 Vring* Backend::vring_at(uint32_t index) {
-    if (index >= cfg_.max_queues) {
-        spdlog::error("vhost-user: queue index {} out of range (max {})", index, cfg_.max_queues);
+    if (index >= num_queues_) {
+        spdlog::error("vhost-user: queue index {} out of range (max {})", index, num_queues_);
         return nullptr;
     }
     return &vrings_[index];
 }
 
 Status Backend::get_features(Message&, Reply& r) {
-    r.set(kOfferedFeatures);
+    r.set(offered_features());
     return {};
 }
 
 Status Backend::set_features(Message& m, Reply&) {
     const auto v = payload_as<uint64_t>(m.payload);
-    if (v & ~kOfferedFeatures) return refuse(EINVAL, "SET_FEATURES acks features never offered");
+    if (v & ~offered_features()) return refuse(EINVAL, "SET_FEATURES acks features never offered");
     acked_features_ = v;
     spdlog::info("vhost-user: features set {:#x}", v);
     return {};
@@ -176,7 +232,7 @@ Status Backend::set_protocol_features(Message& m, Reply&) {
 }
 
 Status Backend::get_queue_num(Message&, Reply& r) {
-    r.set(uint64_t{cfg_.max_queues});
+    r.set(uint64_t{num_queues_});
     return {};
 }
 
@@ -188,9 +244,9 @@ Status Backend::get_max_mem_slots(Message&, Reply& r) {
 Status Backend::set_mem_table(Message& m, Reply&) {
     MemoryTable t;
     __builtin_memcpy(&t, m.payload, m.hdr.size);  // validate() bounded size to the table
-    std::shared_ptr<const MemoryMap> map = std::make_shared<const MemoryMap>();
+    auto map = std::make_shared<const memory::MemoryMap>();
     for (uint32_t i = 0; i < t.num_regions; ++i) {
-        auto region = map_region(t.regions[i], m.fds[i].get());
+        auto region = memory::map_region(guest_region(t.regions[i]), m.fds[i].get());
         if (!region) return refuse(region.error(), "cannot mmap a memory region");
         auto next = map->with_region(std::move(*region));
         if (!next) return refuse(next.error(), "memory regions overlap");
@@ -208,7 +264,7 @@ Status Backend::set_mem_table(Message& m, Reply&) {
 
 Status Backend::add_mem_reg(Message& m, Reply&) {
     const auto d = payload_as<SingleMemoryRegion>(m.payload).region;
-    auto region = map_region(d, m.fds[0].get());
+    auto region = memory::map_region(guest_region(d), m.fds[0].get());
     if (!region) return refuse(region.error(), "cannot mmap a memory region");
     auto next = memory_.get()->with_region(std::move(*region));
     if (!next) return refuse(next.error(), "ADD_MEM_REG overlaps a region or exceeds the slots");
@@ -220,7 +276,7 @@ Status Backend::add_mem_reg(Message& m, Reply&) {
 
 Status Backend::rem_mem_reg(Message& m, Reply&) {
     const auto d = payload_as<SingleMemoryRegion>(m.payload).region;
-    auto next = memory_.get()->without_region(d);
+    auto next = memory_.get()->without_region(guest_region(d));
     if (!next) return refuse(next.error(), "REM_MEM_REG names no mapped region");
     memory_.set(std::move(*next));
     spdlog::info("vhost-user: memory region removed: gpa {:#x} size {:#x}", d.guest_phys_addr,
@@ -234,7 +290,7 @@ Status Backend::set_vring_num(Message& m, Reply&) {
     if (!v) return Error{EINVAL};
     if (s.num == 0 || !vfs::wire::valid_queue_size(s.num))
         return refuse(EINVAL, "SET_VRING_NUM: size is not a power of two up to 32768");
-    if (v->started()) return refuse(EBUSY, "SET_VRING_NUM on a started ring");
+    if (v->started) return refuse(EBUSY, "SET_VRING_NUM on a started ring");
     v->num = s.num;
     return {};
 }
@@ -245,7 +301,7 @@ Status Backend::set_vring_addr(Message& m, Reply&) {
     if (!v) return Error{EINVAL};
     if (a.flags & ~kVringAddrFlagLog) return refuse(EINVAL, "SET_VRING_ADDR: unknown flags");
     if (a.flags & kVringAddrFlagLog) return refuse(EINVAL, "SET_VRING_ADDR: logging not offered");
-    if (v->started()) return refuse(EBUSY, "SET_VRING_ADDR on a started ring");
+    if (v->started) return refuse(EBUSY, "SET_VRING_ADDR on a started ring");
     v->addr = a;
     v->addr_set = true;
     return {};
@@ -256,7 +312,7 @@ Status Backend::set_vring_base(Message& m, Reply&) {
     Vring* v = vring_at(s.index);
     if (!v) return Error{EINVAL};
     if (s.num > 0xffff) return refuse(EINVAL, "SET_VRING_BASE: index above 65535");
-    if (v->started()) return refuse(EBUSY, "SET_VRING_BASE on a started ring");
+    if (v->started) return refuse(EBUSY, "SET_VRING_BASE on a started ring");
     v->base = static_cast<uint16_t>(s.num);
     return {};
 }
@@ -280,7 +336,7 @@ Status Backend::set_vring_kick(Message& m, Reply&) {
     if (!is_eventfd(m.fds[0].get()))
         return refuse(EINVAL, "SET_VRING_KICK: the fd is not an eventfd");
     // A new kick fd on a started ring: restart it where it stands.
-    if (v->started()) stop_ring(index);
+    if (v->started) stop_ring(index);
     v->kick = std::move(m.fds[0]);
     return start_ring(index);
 }
@@ -315,37 +371,39 @@ Status Backend::set_vring_enable(Message& m, Reply&) {
     if (!v) return Error{EINVAL};
     if (s.num > 1) return refuse(EINVAL, "SET_VRING_ENABLE: state is neither 0 nor 1");
     v->enabled = s.num == 1;
-    if (v->started()) v->worker->set_enabled(v->enabled);
+    if (v->started) device_.enable_queue(s.index, v->enabled);
     spdlog::debug("vhost-user: queue {} {}", s.index, v->enabled ? "enabled" : "disabled");
     return {};
 }
 
 Status Backend::set_backend_req_fd(Message& m, Reply&) {
-    backend_req_ = std::move(m.fds[0]);
+    device_.set_backend_channel(std::move(m.fds[0]));
     spdlog::info("vhost-user: backend request channel received");
     return {};
 }
 
 Status Backend::get_config(Message& m, Reply& r) {
-    if (!cfg_.tag || !(acked_protocol_features_ & protocol_feature::kConfig))
+    if (!(acked_protocol_features_ & protocol_feature::kConfig))
         return refuse(EINVAL, "GET_CONFIG without the CONFIG protocol feature");
     const auto h = payload_as<ConfigHeader>(m.payload);
-    uint8_t space[kMaxConfigBytes] = {};
-    virtio_fs_config fs{};
-    const size_t n = std::min(cfg_.tag->size(), sizeof(fs.tag));
-    __builtin_memcpy(fs.tag, cfg_.tag->data(), n);
-    fs.num_request_queues = cfg_.max_queues - 1;
-    __builtin_memcpy(space, &fs, sizeof(fs));
     // validate() checked offset + size <= kMaxConfigBytes.
+    if (Status s = device_.read_config(h.offset, std::span(r.data + sizeof(h), h.size)); !s)
+        return refuse(s.error(), "GET_CONFIG: the device has no such config bytes");
     __builtin_memcpy(r.data, &h, sizeof(h));
-    __builtin_memcpy(r.data + sizeof(h), space + h.offset, h.size);
     r.size = static_cast<uint32_t>(sizeof(h) + h.size);
     r.present = true;
     return {};
 }
 
-Status Backend::set_config(Message&, Reply&) {
-    return refuse(EPERM, "SET_CONFIG: virtio-fs config space is read-only");
+Status Backend::set_config(Message& m, Reply&) {
+    if (!(acked_protocol_features_ & protocol_feature::kConfig))
+        return refuse(EINVAL, "SET_CONFIG without the CONFIG protocol feature");
+    const auto h = payload_as<ConfigHeader>(m.payload);
+    if (Status s =
+            device_.write_config(h.offset, std::span<const uint8_t>(m.payload + sizeof(h), h.size));
+        !s)
+        return refuse(s.error(), "SET_CONFIG refused by the device");
+    return {};
 }
 
 Status Backend::set_status(Message& m, Reply&) {
@@ -377,24 +435,23 @@ Status Backend::start_ring(uint32_t index) {
 
     const int kick = ::fcntl(v.kick.get(), F_DUPFD_CLOEXEC, 0);
     if (kick < 0) return refuse(errno, "cannot duplicate the kick fd");
-    QueueWorkerConfig c;
-    c.queue_index = index;
-    c.size = v.num;
-    c.rings = rings;
-    c.ring_memory = mem;
-    c.base = v.base;
-    c.event_idx = (acked_features_ & feature::kRingEventIdx) != 0;
+    QueueSetup q;
+    q.index = index;
+    q.size = v.num;
+    q.rings = rings;
+    q.ring_memory = mem;
+    q.base = v.base;
+    q.features = acked_features_;
     // Without PROTOCOL_FEATURES there is no SET_VRING_ENABLE: a started ring is enabled.
-    c.enabled = !(acked_features_ & feature::kProtocolFeatures) || v.enabled;
-    c.kick = UniqueFd(kick);
-    c.call = &v.call;
-    c.err = &v.err;
-    c.memory = &memory_;
-    c.handler = cfg_.handler;
-    auto w = QueueWorker::start(std::move(c));
-    if (!w)
-        return refuse(w.error(), fmt::format("queue {}: cannot start its worker", index).c_str());
-    v.worker = std::move(*w);
+    q.enabled = !(acked_features_ & feature::kProtocolFeatures) || v.enabled;
+    q.kick = UniqueFd(kick);
+    q.call = &v.call;
+    q.err = &v.err;
+    q.memory = &memory_;
+    if (Status s = device_.start_queue(std::move(q)); !s)
+        return refuse(s.error(),
+                      fmt::format("queue {}: the device cannot serve it", index).c_str());
+    v.started = true;
     spdlog::info("vhost-user: queue {} started (size {}, base {}, event_idx {})", index, v.num,
                  v.base, (acked_features_ & feature::kRingEventIdx) != 0);
     return {};
@@ -402,20 +459,21 @@ Status Backend::start_ring(uint32_t index) {
 
 void Backend::stop_ring(uint32_t index) {
     Vring& v = vrings_[index];
-    if (!v.started()) return;
-    v.base = v.worker->stop();
-    v.worker.reset();
+    if (!v.started) return;
+    v.base = device_.stop_queue(index);
+    v.started = false;
     spdlog::info("vhost-user: queue {} stopped at avail index {}", index, v.base);
 }
 
 void Backend::stop_all() {
-    for (uint32_t i = 0; i < cfg_.max_queues; ++i)
+    for (uint32_t i = 0; i < num_queues_; ++i)
         stop_ring(i);
 }
 
 void Backend::reset_state() {
     stop_all();
-    for (uint32_t i = 0; i < cfg_.max_queues; ++i) {
+    device_.reset();
+    for (uint32_t i = 0; i < num_queues_; ++i) {
         Vring& v = vrings_[i];
         v.num = 0;
         v.addr = VringAddr{};

@@ -1,62 +1,56 @@
-// The vhost-user-fs device as the front-end sees it: feature negotiation, the memory
-// table, vring set-up and the ring start/stop cycle. One small handler per request,
-// dispatched from a table indexed by request number.
+// The vhost-user protocol, back-end side: feature negotiation, the memory table, vring
+// set-up and the ring start/stop cycle, for whatever Device sits behind it (device.h).
+// One small handler per request, dispatched from a table indexed by request number.
 //
 // Only the connection thread calls into it. Every message is validated (messages.h)
 // before its handler runs, and a handler refuses anything that the validation could not
 // know was wrong (a queue index out of range, a ring outside guest memory, a feature never
-// offered). A refused message is an error the caller answers by closing the connection;
-// the backend itself never exits, never throws and never trusts a front-end's number.
+// offered). The front-end hears of a refusal where
+// the protocol lets it: a REPLY_ACK failure when it asked for an ack, an empty
+// GET_CONFIG reply; the connection then keeps serving. A refusal nobody can be told of,
+// and a malformed message (wrong size, fd count or version), end the connection: the
+// front-end would otherwise drive a device that is not in the state it believes.
+// The backend itself never exits, never throws and never trusts a front-end's number.
 #pragma once
 
 #include <stdint.h>
 
 #include <memory>
-#include <optional>
-#include <string>
 
-#include "queue/request_handler.h"
+#include "memory/guest_memory.h"
 #include "vhost_user/connection.h"
-#include "vhost_user/guest_memory.h"
+#include "vhost_user/device.h"
 #include "vhost_user/messages.h"
 #include "vhost_user/vring.h"
 
 namespace vfs::host::vhost_user {
 
-struct BackendConfig {
-    // Queues reported by GET_QUEUE_NUM: the high-priority queue plus request queues.
-    uint32_t max_queues = 65;
-    // The virtio-fs tag; when set, CONFIG is offered and GET_CONFIG serves the tag.
-    std::optional<std::string> tag;
-    RequestHandler* handler = nullptr;
-};
-
-// Virtio features offered to every front-end.
-inline constexpr uint64_t kOfferedFeatures = feature::kVersion1 | feature::kRingIndirectDesc |
-                                             feature::kRingEventIdx | feature::kProtocolFeatures;
-// Protocol features offered; CONFIG is added only with a tag.
+// Protocol features the protocol layer implements for every device.
 inline constexpr uint64_t kOfferedProtocolFeatures =
     protocol_feature::kMq | protocol_feature::kReplyAck | protocol_feature::kBackendReq |
     protocol_feature::kBackendSendFd | protocol_feature::kConfigureMemSlots |
     protocol_feature::kResetDevice | protocol_feature::kStatus;
+// Protocol features a device may add (Device::protocol_features); others are dropped.
+inline constexpr uint64_t kDeviceProtocolFeatures = protocol_feature::kConfig;
 
 class Backend {
   public:
-    explicit Backend(BackendConfig config);
+    // device must outlive the backend.
+    explicit Backend(Device& device);
     ~Backend();
     Backend(const Backend&) = delete;
     Backend& operator=(const Backend&) = delete;
 
-    // Validates and serves one message, sending its reply (or REPLY_ACK) on conn. An
-    // error means the message was refused and the connection must be closed.
+    // Validates and serves one message, sending its reply (or REPLY_ACK, also for a
+    // refusal) on conn. An error means the connection must be closed: the message was
+    // malformed, refused without a way to tell the front-end, or the reply failed.
     Status handle(Connection& conn, Message& msg);
 
     // Stops every started ring (disconnect, shutdown).
     void stop_all();
 
-    // The backend request channel (SET_BACKEND_REQ_FD), kept for the planned DAX map
-    // requests (nothing sends on it yet); -1 if none.
-    int backend_req_fd() const { return backend_req_.get(); }
+    uint64_t offered_features() const;
+    uint64_t offered_protocol_features() const;
     uint64_t acked_features() const { return acked_features_; }
     uint64_t acked_protocol_features() const { return acked_protocol_features_; }
 
@@ -103,17 +97,20 @@ class Backend {
     Status set_status(Message&, Reply&);
     Status get_status(Message&, Reply&);
 
-    uint64_t offered_protocol_features() const;
+    // Tells the front-end of a refused message where it can hear it (see the top); an
+    // error if it cannot, which closes the connection.
+    Status answer_refusal(Connection& conn, const Header& h, int err);
+    bool ack_requested(const Header& h) const;
     // The vring a queue index names, or nullptr (logged) if out of range.
     Vring* vring_at(uint32_t index);
     Status start_ring(uint32_t index);
     void stop_ring(uint32_t index);
     void reset_state();
 
-    BackendConfig cfg_;
+    Device& device_;
+    const uint32_t num_queues_;
     std::unique_ptr<Vring[]> vrings_;
-    MemoryHandle memory_;
-    UniqueFd backend_req_;
+    memory::MemoryHandle memory_;
     uint64_t acked_features_ = 0;
     uint64_t acked_protocol_features_ = 0;
     bool owned_ = false;

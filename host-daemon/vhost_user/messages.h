@@ -12,6 +12,7 @@
 
 #include "vfs/wire/checked.h"
 #include "vfs/wire/result.h"
+#include "vfs/wire/virtio_features.h"
 
 namespace vfs::host::vhost_user {
 
@@ -83,12 +84,13 @@ inline constexpr uint32_t kVersionMask = 0x3;
 inline constexpr uint32_t kFlagReply = 1u << 2;
 inline constexpr uint32_t kFlagNeedReply = 1u << 3;
 
-// Virtio feature bits this layer cares about (the device-specific ones are none for fs).
+// Feature bits in GET/SET_FEATURES: vhost-user's own, and the virtio ones from their one
+// definition (vfs/wire/virtio_features.h).
 namespace feature {
-inline constexpr uint64_t kRingIndirectDesc = 1ull << 28;
-inline constexpr uint64_t kRingEventIdx = 1ull << 29;
+using vfs::wire::virtio_feature::kRingEventIdx;
+using vfs::wire::virtio_feature::kRingIndirectDesc;
+using vfs::wire::virtio_feature::kVersion1;
 inline constexpr uint64_t kProtocolFeatures = 1ull << 30;  // VHOST_USER_F_PROTOCOL_FEATURES
-inline constexpr uint64_t kVersion1 = 1ull << 32;
 }  // namespace feature
 
 namespace protocol_feature {

@@ -80,11 +80,18 @@ Result<ServeOutcome> Server::serve_one(Backend& backend, int signal_fd) {
     spdlog::info("Client connected, servicing requests");
 
     Connection conn(std::move(conn_fd));
+    return serve_connection(backend, conn, signal_fd);
+}
+
+Result<ServeOutcome> serve_connection(Backend& backend, Connection& conn, int signal_fd) {
     // The buffer for one message (4 KiB payload and fds); reused for every message.
     auto msg = std::make_unique<Message>();
     for (;;) {
         auto r = wait_readable(conn.fd(), signal_fd);
-        if (!r) return Error{r.error()};
+        if (!r) {
+            backend.stop_all();
+            return Error{r.error()};
+        }
         if (!*r) {
             backend.stop_all();
             return ServeOutcome::kSignalled;
@@ -93,6 +100,7 @@ Result<ServeOutcome> Server::serve_one(Backend& backend, int signal_fd) {
         if (!got) {
             spdlog::error("vhost-user: receiving a message failed: {}; closing the connection",
                           strerror(got.error()));
+            conn.close();
             backend.stop_all();
             return ServeOutcome::kProtocolError;
         }
@@ -102,7 +110,7 @@ Result<ServeOutcome> Server::serve_one(Backend& backend, int signal_fd) {
             return ServeOutcome::kFrontendDisconnected;
         }
         if (Status s = backend.handle(conn, *msg); !s) {
-            spdlog::error("vhost-user: closing the connection after a refused {}",
+            spdlog::error("vhost-user: closing the connection after {}",
                           request_name(msg->hdr.request));
             msg->clear_fds();
             conn.close();

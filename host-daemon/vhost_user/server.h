@@ -2,7 +2,8 @@
 // inherited listening fd (--fd), one front-end at a time, served until it goes away.
 //
 // It owns the event loop of the connection thread: poll on the socket and on a signalfd,
-// receive, hand to the Backend, close on any refused message. It never retries a broken
+// receive, hand to the Backend, close when the Backend says the connection cannot go on
+// (a malformed message, a refusal the front-end cannot be told of). It never retries a broken
 // connection and never serves a second front-end: like virtiofsd, the process ends when
 // its front-end does.
 #pragma once
@@ -11,6 +12,7 @@
 
 #include "util/unique_fd.h"
 #include "vhost_user/backend.h"
+#include "vhost_user/connection.h"
 
 namespace vfs::host::vhost_user {
 
@@ -18,8 +20,13 @@ namespace vfs::host::vhost_user {
 enum class ServeOutcome {
     kFrontendDisconnected,  // exit 0, as virtiofsd does
     kSignalled,             // SIGTERM/SIGINT: exit 0
-    kProtocolError,         // a refused message closed the connection: exit 1
+    kProtocolError,         // a malformed or unanswerable message closed it: exit 1
 };
+
+// Serves one connected front-end until it disconnects, the Backend says the connection
+// cannot go on (conn is closed then), or signal_fd (a signalfd; -1 for none) becomes
+// readable. Every started ring is stopped before it returns.
+Result<ServeOutcome> serve_connection(Backend& backend, Connection& conn, int signal_fd);
 
 class Server {
   public:
@@ -33,7 +40,7 @@ class Server {
     Server& operator=(Server&&) = default;
     ~Server();
 
-    // Accepts one front-end and serves it until it disconnects, a message is refused, or
+    // Accepts one front-end and serves it until it disconnects, a message ends it, or
     // signal_fd (a signalfd) becomes readable.
     Result<ServeOutcome> serve_one(Backend& backend, int signal_fd);
 

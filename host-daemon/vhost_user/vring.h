@@ -1,17 +1,14 @@
 // What the front-end has told us about one virtqueue (size, ring addresses, base index,
-// eventfds, enable state) and the worker serving it while the ring is started.
+// eventfds, enable state) and whether the device is serving it.
 //
-// Plain state, owned and changed only by the connection thread; the worker gets its own
-// copies when the ring starts. The call and err notifiers are the exception: the worker
+// Plain state, owned and changed only by the connection thread; the device gets its own
+// copies when the ring starts. The call and err notifiers are the exception: the device
 // signals them while the connection may swap their fds, so they lock.
 #pragma once
 
 #include <stdint.h>
 
-#include <memory>
-
-#include "queue/event_notifier.h"
-#include "queue/queue_worker.h"
+#include "util/event_notifier.h"
 #include "util/unique_fd.h"
 #include "vhost_user/messages.h"
 
@@ -23,12 +20,10 @@ struct Vring {
     bool addr_set = false;
     uint16_t base = 0;
     bool enabled = false;
+    bool started = false;  // the device serves it (Device::start_queue succeeded)
     UniqueFd kick;
     EventNotifier call;
     EventNotifier err;
-    std::unique_ptr<QueueWorker> worker;  // non-null while the ring is started
-
-    bool started() const { return worker != nullptr; }
 };
 
 }  // namespace vfs::host::vhost_user

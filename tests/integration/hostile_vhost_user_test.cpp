@@ -1,7 +1,10 @@
-// Hostile front-ends against virtiofsd-cxx: malformed vhost-user messages must close the
-// connection (the daemon then exits with status 1, never by a signal), and hostile
-// descriptor chains must mark only their queue broken (err eventfd signalled) while the
-// other queues keep serving. Each case gets a fresh daemon.
+// Hostile front-ends against virtiofsd-cxx. A message the daemon refuses is answered
+// with a REPLY_ACK failure (the errno) when the front-end asked for an ack, and the
+// connection serves on: the device then still completes set-up and answers FUSE. A
+// malformed message (framing, version, size or fd count), or a refusal the front-end
+// cannot be told of, closes the connection (the daemon then exits 1, never by a signal).
+// Hostile descriptor chains break only their queue (the err eventfd fires, the queue
+// publishes nothing) while the other queues keep serving. Each case gets a fresh daemon.
 #include <gtest/gtest.h>
 #include <linux/fuse.h>
 #include <sys/mman.h>
@@ -12,10 +15,12 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <ostream>
 
 #include "backends.h"
 #include "daemon_process.h"
 #include "frontend.h"
+#include "vfs/wire/virtqueue_layout.h"
 
 namespace vfs::test {
 namespace {
@@ -48,42 +53,38 @@ class DaemonFixture : public ::testing::Test {
         ASSERT_TRUE(WIFEXITED(*st)) << "daemon died by signal " << WTERMSIG(*st) << "\n"
                                     << daemon_.log();
         EXPECT_EQ(WEXITSTATUS(*st), 1) << daemon_.log();
-        EXPECT_NE(daemon_.log().find("error"), std::string::npos) << daemon_.log();
     }
 
     std::string dir_, socket_;
     DaemonProcess daemon_;
 };
 
-// ---- malformed messages ---------------------------------------------------------------
+// ---- malformed messages: the connection closes, even when an ack was asked for --------
 
 struct RawCase {
     const char* name;
-    // Sends the hostile message(s) on a fresh connection (after the common preamble).
+    // Sends the hostile message(s) on a connection whose handshake negotiated REPLY_ACK.
     std::function<void(vu::Connection&, Frontend&)> send;
 };
 
-vu::Header hdr(vu::Request r, uint32_t size, uint32_t flags = vu::kVersion) {
+// NEED_REPLY on every hostile message: the daemon must close, not just answer.
+vu::Header hdr(vu::Request r, uint32_t size, uint32_t flags = vu::kVersion | vu::kFlagNeedReply) {
     return vu::Header{static_cast<uint32_t>(r), flags, size};
+}
+
+// gtest prints a case by its name, not its bytes.
+void PrintTo(const RawCase& c, std::ostream* os) {
+    *os << c.name;
 }
 
 int an_eventfd() {
     return ::dup(STDERR_FILENO);  // any fd will do where the fd count is what is wrong
 }
 
-const RawCase kRawCases[] = {
-    {"UnknownRequest",
-     [](vu::Connection& c, Frontend&) {
-         (void)c.send(vu::Header{99, vu::kVersion, 0}, nullptr);
-     }},
-    {"NotOfferedRequestSetLogBase",
-     [](vu::Connection& c, Frontend&) {
-         uint64_t v = 0;
-         (void)c.send(hdr(vu::Request::kSetLogBase, 8), &v);
-     }},
+const RawCase kMalformedCases[] = {
     {"WrongVersion",
      [](vu::Connection& c, Frontend&) {
-         (void)c.send(hdr(vu::Request::kGetFeatures, 0, 0), nullptr);
+         (void)c.send(hdr(vu::Request::kGetFeatures, 0, vu::kFlagNeedReply), nullptr);
      }},
     {"GetFeaturesWithPayload",
      [](vu::Connection& c, Frontend&) {
@@ -94,31 +95,6 @@ const RawCase kRawCases[] = {
      [](vu::Connection& c, Frontend&) {
          uint32_t v = 0;
          (void)c.send(hdr(vu::Request::kSetFeatures, 4), &v);
-     }},
-    {"SetFeaturesNeverOffered",
-     [](vu::Connection& c, Frontend&) {
-         uint64_t v = 1ull << 63;
-         (void)c.send(hdr(vu::Request::kSetFeatures, 8), &v);
-     }},
-    {"SetProtocolFeaturesNeverOffered",
-     [](vu::Connection& c, Frontend&) {
-         uint64_t v = vu::protocol_feature::kConfig;  // no --tag: not offered
-         (void)c.send(hdr(vu::Request::kSetProtocolFeatures, 8), &v);
-     }},
-    {"QueueIndexOutOfRange",
-     [](vu::Connection& c, Frontend&) {
-         vu::VringState s{1000, 128};
-         (void)c.send(hdr(vu::Request::kSetVringNum, sizeof(s)), &s);
-     }},
-    {"QueueSizeNotPowerOfTwo",
-     [](vu::Connection& c, Frontend&) {
-         vu::VringState s{1, 100};
-         (void)c.send(hdr(vu::Request::kSetVringNum, sizeof(s)), &s);
-     }},
-    {"VringEnableBadState",
-     [](vu::Connection& c, Frontend&) {
-         vu::VringState s{1, 2};
-         (void)c.send(hdr(vu::Request::kSetVringEnable, sizeof(s)), &s);
      }},
     {"KickWithoutFd",
      [](vu::Connection& c, Frontend&) {
@@ -166,62 +142,17 @@ const RawCase kRawCases[] = {
          int fd = f.ram().fd();
          (void)c.send(hdr(vu::Request::kSetMemTable, 8 + 32), &t, &fd, 1);
      }},
-    {"MemTableUnmappableFd",
-     [](vu::Connection& c, Frontend& f) {
-         vu::MemoryTable t;
-         t.num_regions = 1;
-         t.regions[0] = f.ram().regions()[0];
-         int p[2];
-         ASSERT_EQ(::pipe(p), 0);
-         (void)c.send(hdr(vu::Request::kSetMemTable, 8 + 32), &t, &p[0], 1);
-         ::close(p[0]);
-         ::close(p[1]);
-     }},
-    {"MemTableFdShorterThanRegion",
-     [](vu::Connection& c, Frontend& f) {
-         // A 4 KiB memfd for a region of megabytes: touching it past EOF would be SIGBUS.
-         vu::MemoryTable t;
-         t.num_regions = 1;
-         t.regions[0] = f.ram().regions()[0];
-         int fd = ::memfd_create("short-region", MFD_CLOEXEC);
-         ASSERT_GE(fd, 0);
-         ASSERT_EQ(::ftruncate(fd, 4096), 0);
-         (void)c.send(hdr(vu::Request::kSetMemTable, 8 + 32), &t, &fd, 1);
-         ::close(fd);
-     }},
-    {"AddMemRegFdShorterThanRegion",
-     [](vu::Connection& c, Frontend& f) {
-         ASSERT_TRUE(f.handshake());
-         f.client().set_reply_ack(false);
-         vu::SingleMemoryRegion r;
-         r.region = f.ram().regions()[0];
-         int fd = ::memfd_create("short-region", MFD_CLOEXEC);
-         ASSERT_GE(fd, 0);
-         ASSERT_EQ(::ftruncate(fd, 4096), 0);
-         (void)c.send(hdr(vu::Request::kAddMemReg, sizeof(r)), &r, &fd, 1);
-         ::close(fd);
-     }},
-    {"MemTableOverlappingRegions",
-     [](vu::Connection& c, Frontend& f) {
-         vu::MemoryTable t;
-         t.num_regions = 2;
-         t.regions[0] = f.ram().regions()[0];
-         t.regions[1] = f.ram().regions()[0];
-         t.regions[1].userspace_addr += 1ull << 40;
-         int fds[2] = {f.ram().fd(), f.ram().fd()};
-         (void)c.send(hdr(vu::Request::kSetMemTable, 8 + 64), &t, fds, 2);
-     }},
     {"AddMemRegWithoutFd",
      [](vu::Connection& c, Frontend& f) {
          vu::SingleMemoryRegion r;
          r.region = f.ram().regions()[0];
          (void)c.send(hdr(vu::Request::kAddMemReg, sizeof(r)), &r);
      }},
-    {"RemMemRegNotMapped",
-     [](vu::Connection& c, Frontend& f) {
-         vu::SingleMemoryRegion r;
-         r.region = f.ram().regions()[0];
-         (void)c.send(hdr(vu::Request::kRemMemReg, sizeof(r)), &r);
+    {"GetVringBaseOutOfRange",
+     [](vu::Connection& c, Frontend&) {
+         // Its reply is a vring state: no ack can stand in for it, so a refusal closes.
+         vu::VringState s{1000, 0};
+         (void)c.send(hdr(vu::Request::kGetVringBase, sizeof(s)), &s);
      }},
     {"PayloadSizeHuge",
      [](vu::Connection& c, Frontend&) {
@@ -251,50 +182,6 @@ const RawCase kRawCases[] = {
          for (int fd : fds)
              ::close(fd);
      }},
-    {"RingAddressOutsideMemory",
-     [](vu::Connection& c, Frontend& f) {
-         ASSERT_TRUE(f.handshake());
-         ASSERT_TRUE(f.set_mem_table());
-         f.client().set_reply_ack(false);
-         vu::VringState n{1, 128};
-         (void)c.send(hdr(vu::Request::kSetVringNum, sizeof(n)), &n);
-         vu::VringAddr a;
-         a.index = 1;
-         a.desc_user_addr = f.ram().regions()[0].userspace_addr + f.ram().size() - 64;
-         a.avail_user_addr = f.queue(1).avail_uva();
-         a.used_user_addr = f.queue(1).used_uva();
-         (void)c.send(hdr(vu::Request::kSetVringAddr, sizeof(a)), &a);
-         uint64_t idx = 1;
-         int fd = f.queue(1).kick_fd();
-         (void)c.send(hdr(vu::Request::kSetVringKick, 8), &idx, &fd, 1);
-     }},
-    {"KickNotAnEventfd",
-     [](vu::Connection& c, Frontend& f) {
-         // A regular file as the kick fd would read 0 bytes forever: a 100% CPU spin.
-         ASSERT_TRUE(f.handshake());
-         ASSERT_TRUE(f.set_mem_table());
-         f.client().set_reply_ack(false);
-         vu::VringState n{1, 128};
-         (void)c.send(hdr(vu::Request::kSetVringNum, sizeof(n)), &n);
-         vu::VringAddr a;
-         a.index = 1;
-         a.desc_user_addr = f.queue(1).desc_uva();
-         a.avail_user_addr = f.queue(1).avail_uva();
-         a.used_user_addr = f.queue(1).used_uva();
-         (void)c.send(hdr(vu::Request::kSetVringAddr, sizeof(a)), &a);
-         uint64_t idx = 1;
-         int fd = ::memfd_create("not-an-eventfd", MFD_CLOEXEC);
-         ASSERT_GE(fd, 0);
-         (void)c.send(hdr(vu::Request::kSetVringKick, 8), &idx, &fd, 1);
-         ::close(fd);
-     }},
-    {"ConfigWithoutTag",
-     [](vu::Connection& c, Frontend&) {
-         vu::ConfigHeader h{0, 8, 0};
-         uint8_t buf[sizeof(h) + 8] = {};
-         memcpy(buf, &h, sizeof(h));
-         (void)c.send(hdr(vu::Request::kGetConfig, sizeof(buf)), buf);
-     }},
     {"TruncatedMessage",
      [](vu::Connection& c, Frontend&) {
          vu::Header h = hdr(vu::Request::kSetFeatures, 8);
@@ -305,20 +192,252 @@ const RawCase kRawCases[] = {
      }},
 };
 
-class HostileMessage : public DaemonFixture, public ::testing::WithParamInterface<RawCase> {};
+class MalformedMessage : public DaemonFixture, public ::testing::WithParamInterface<RawCase> {};
 
-TEST_P(HostileMessage, ClosesConnectionWithoutCrashing) {
+TEST_P(MalformedMessage, ClosesConnectionWithoutCrashing) {
     FrontendOptions o;
     o.num_queues = 2;
     o.memory_bytes = 8 << 20;
     auto f = Frontend::connect(socket_, o);
     ASSERT_TRUE(f) << strerror(f.error());
+    ASSERT_TRUE((*f)->handshake()) << daemon_.log();
+    ASSERT_TRUE((*f)->negotiated().protocol_features & vu::protocol_feature::kReplyAck);
     GetParam().send((*f)->client().connection(), **f);
     expect_refused_and_clean_exit((*f)->client());
 }
 
-INSTANTIATE_TEST_SUITE_P(Malformed, HostileMessage, ::testing::ValuesIn(kRawCases),
+INSTANTIATE_TEST_SUITE_P(Malformed, MalformedMessage, ::testing::ValuesIn(kMalformedCases),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// ---- refused messages: a failure ack, and the device serves on ---------------------------
+
+// The reply a refused message gets: a REPLY_ACK carrying this errno (0: any non-zero), or
+// for GET_CONFIG an empty reply.
+constexpr uint64_t kAnyFailure = 0;
+constexpr uint64_t kEmptyReply = ~0ull;
+
+struct RefusedCase {
+    const char* name;
+    // Sends the hostile message last, with NEED_REPLY; may prepare with valid requests.
+    std::function<void(vu::Connection&, Frontend&)> send;
+    uint64_t want;
+    // Checks the state the refusal left, before set-up completes (may be empty).
+    std::function<void(Frontend&)> after;
+};
+
+void PrintTo(const RefusedCase& c, std::ostream* os) {
+    *os << c.name;
+}
+
+// A ring described with the given descriptor table address, then kicked with kick_fd.
+void start_ring_one(vu::Connection& c, Frontend& f, uint64_t desc_uva, int kick_fd) {
+    ASSERT_TRUE(f.set_mem_table());
+    ASSERT_TRUE(f.client().send_obj(vu::Request::kSetVringNum, vu::VringState{1, 128}));
+    vu::VringAddr a;
+    a.index = 1;
+    a.desc_user_addr = desc_uva;
+    a.avail_user_addr = f.queue(1).avail_uva();
+    a.used_user_addr = f.queue(1).used_uva();
+    ASSERT_TRUE(f.client().send_obj(vu::Request::kSetVringAddr, a));
+    uint64_t idx = 1;
+    (void)c.send(hdr(vu::Request::kSetVringKick, 8), &idx, &kick_fd, 1);
+}
+
+// A ring whose start was refused is stopped: GET_VRING_BASE answers the base it had.
+void expect_ring_one_stopped(Frontend& f) {
+    auto st = f.client().get_vring_base(1);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->num, 0u);
+}
+
+const RefusedCase kRefusedCases[] = {
+    {"UnknownRequest",
+     [](vu::Connection& c, Frontend&) {
+         (void)c.send(hdr(static_cast<vu::Request>(99), 0), nullptr);
+     },
+     ENOSYS,
+     {}},
+    {"NotOfferedRequestSetLogBase",
+     [](vu::Connection& c, Frontend&) {
+         uint64_t v = 0;
+         (void)c.send(hdr(vu::Request::kSetLogBase, 8), &v);
+     },
+     ENOSYS,
+     {}},
+    {"SetFeaturesNeverOffered",
+     [](vu::Connection& c, Frontend&) {
+         uint64_t v = 1ull << 63;
+         (void)c.send(hdr(vu::Request::kSetFeatures, 8), &v);
+     },
+     EINVAL,
+     {}},
+    {"SetProtocolFeaturesNeverOffered",
+     [](vu::Connection& c, Frontend&) {
+         uint64_t v = vu::protocol_feature::kConfig;  // no --tag: not offered
+         (void)c.send(hdr(vu::Request::kSetProtocolFeatures, 8), &v);
+     },
+     EINVAL,
+     {}},
+    {"QueueIndexOutOfRange",
+     [](vu::Connection& c, Frontend&) {
+         vu::VringState s{1000, 128};
+         (void)c.send(hdr(vu::Request::kSetVringNum, sizeof(s)), &s);
+     },
+     EINVAL,
+     {}},
+    {"QueueSizeNotPowerOfTwo",
+     [](vu::Connection& c, Frontend&) {
+         vu::VringState s{1, 100};
+         (void)c.send(hdr(vu::Request::kSetVringNum, sizeof(s)), &s);
+     },
+     EINVAL,
+     {}},
+    {"VringEnableBadState",
+     [](vu::Connection& c, Frontend&) {
+         vu::VringState s{1, 2};
+         (void)c.send(hdr(vu::Request::kSetVringEnable, sizeof(s)), &s);
+     },
+     EINVAL,
+     {}},
+    {"MemTableUnmappableFd",
+     [](vu::Connection& c, Frontend& f) {
+         vu::MemoryTable t;
+         t.num_regions = 1;
+         t.regions[0] = f.ram().regions()[0];
+         int p[2];
+         ASSERT_EQ(::pipe(p), 0);
+         (void)c.send(hdr(vu::Request::kSetMemTable, 8 + 32), &t, &p[0], 1);
+         ::close(p[0]);
+         ::close(p[1]);
+     },
+     kAnyFailure,
+     {}},
+    {"MemTableFdShorterThanRegion",
+     [](vu::Connection& c, Frontend& f) {
+         // A 4 KiB memfd for a region of megabytes: touching it past EOF would be SIGBUS.
+         vu::MemoryTable t;
+         t.num_regions = 1;
+         t.regions[0] = f.ram().regions()[0];
+         int fd = ::memfd_create("short-region", MFD_CLOEXEC);
+         ASSERT_GE(fd, 0);
+         ASSERT_EQ(::ftruncate(fd, 4096), 0);
+         (void)c.send(hdr(vu::Request::kSetMemTable, 8 + 32), &t, &fd, 1);
+         ::close(fd);
+     },
+     EINVAL,
+     {}},
+    {"AddMemRegFdShorterThanRegion",
+     [](vu::Connection& c, Frontend& f) {
+         vu::SingleMemoryRegion r;
+         r.region = f.ram().regions()[0];
+         int fd = ::memfd_create("short-region", MFD_CLOEXEC);
+         ASSERT_GE(fd, 0);
+         ASSERT_EQ(::ftruncate(fd, 4096), 0);
+         (void)c.send(hdr(vu::Request::kAddMemReg, sizeof(r)), &r, &fd, 1);
+         ::close(fd);
+     },
+     EINVAL,
+     {}},
+    {"MemTableOverlappingRegions",
+     [](vu::Connection& c, Frontend& f) {
+         vu::MemoryTable t;
+         t.num_regions = 2;
+         t.regions[0] = f.ram().regions()[0];
+         t.regions[1] = f.ram().regions()[0];
+         t.regions[1].userspace_addr += 1ull << 40;
+         int fds[2] = {f.ram().fd(), f.ram().fd()};
+         (void)c.send(hdr(vu::Request::kSetMemTable, 8 + 64), &t, fds, 2);
+     },
+     EINVAL,
+     {}},
+    {"RemMemRegNotMapped",
+     [](vu::Connection& c, Frontend& f) {
+         vu::SingleMemoryRegion r;
+         r.region = f.ram().regions()[0];
+         (void)c.send(hdr(vu::Request::kRemMemReg, sizeof(r)), &r);
+     },
+     ENOENT,
+     {}},
+    {"RingAddressOutsideMemory",
+     [](vu::Connection& c, Frontend& f) {
+         start_ring_one(c, f, f.ram().regions()[0].userspace_addr + f.ram().size() - 64,
+                        f.queue(1).kick_fd());
+     },
+     EFAULT, expect_ring_one_stopped},
+    {"KickNotAnEventfd",
+     [](vu::Connection& c, Frontend& f) {
+         // A regular file as the kick fd would read 0 bytes forever: a 100% CPU spin.
+         int fd = ::memfd_create("not-an-eventfd", MFD_CLOEXEC);
+         ASSERT_GE(fd, 0);
+         start_ring_one(c, f, f.queue(1).desc_uva(), fd);
+         ::close(fd);
+     },
+     EINVAL, expect_ring_one_stopped},
+    {"ConfigWithoutTag",
+     [](vu::Connection& c, Frontend&) {
+         vu::ConfigHeader h{0, 8, 0};
+         uint8_t buf[sizeof(h) + 8] = {};
+         memcpy(buf, &h, sizeof(h));
+         (void)c.send(hdr(vu::Request::kGetConfig, sizeof(buf)), buf);
+     },
+     kEmptyReply,
+     {}},
+};
+
+class RefusedMessage : public DaemonFixture, public ::testing::WithParamInterface<RefusedCase> {};
+
+TEST_P(RefusedMessage, AnswersFailureAndServesOn) {
+    FrontendOptions o;
+    o.num_queues = 2;
+    o.memory_bytes = 8 << 20;
+    auto fr = Frontend::connect(socket_, o);
+    ASSERT_TRUE(fr) << strerror(fr.error());
+    Frontend& f = **fr;
+    ASSERT_TRUE(f.handshake()) << daemon_.log();
+    ASSERT_TRUE(f.negotiated().protocol_features & vu::protocol_feature::kReplyAck);
+    const RefusedCase& rc = GetParam();
+    vu::Connection& c = f.client().connection();
+    rc.send(c, f);
+
+    auto reply = std::make_unique<vu::Message>();
+    auto got = c.receive(reply.get());
+    ASSERT_TRUE(got && *got) << "no reply to the refused message\n" << daemon_.log();
+    EXPECT_TRUE(reply->hdr.flags & vu::kFlagReply);
+    if (rc.want == kEmptyReply) {
+        EXPECT_EQ(reply->hdr.size, 0u);
+    } else {
+        ASSERT_EQ(reply->hdr.size, sizeof(uint64_t));
+        const auto ack = vu::payload_as<uint64_t>(reply->payload);
+        EXPECT_NE(ack, 0u) << "a refused message was acked as done";
+        if (rc.want != kAnyFailure) {
+            EXPECT_EQ(ack, rc.want) << strerror(static_cast<int>(ack));
+        }
+    }
+    if (rc.after) rc.after(f);
+
+    // The connection serves on, and the refusal changed nothing the set-up relies on.
+    ASSERT_TRUE(f.set_mem_table()) << daemon_.log();
+    for (uint32_t q = 0; q < f.num_queues(); ++q) {
+        ASSERT_TRUE(f.reset_queue(q));
+        ASSERT_TRUE(f.start_queue(q)) << daemon_.log();
+    }
+    ASSERT_TRUE(f.fuse_init(1)) << daemon_.log();
+    EXPECT_FALSE(daemon_.exited()) << daemon_.log();
+}
+
+INSTANTIATE_TEST_SUITE_P(Refused, RefusedMessage, ::testing::ValuesIn(kRefusedCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// A refusal nobody asked to hear of cannot be answered: the connection closes.
+TEST_F(DaemonFixture, RefusalWithoutAckRequestCloses) {
+    auto f = Frontend::connect(socket_, FrontendOptions{});
+    ASSERT_TRUE(f);
+    ASSERT_TRUE((*f)->handshake()) << daemon_.log();
+    vu::VringState s{1000, 128};
+    (void)(*f)->client().connection().send(hdr(vu::Request::kSetVringNum, sizeof(s), vu::kVersion),
+                                           &s);
+    expect_refused_and_clean_exit((*f)->client());
+}
 
 // After a hostile session, a new daemon instance serves normally.
 TEST_F(DaemonFixture, NewInstanceServesAfterHostileSession) {
@@ -345,6 +464,10 @@ struct ChainCase {
     const char* name;
     std::function<void(Frontend&)> inject;  // on queue 1, which must then break
 };
+
+void PrintTo(const ChainCase& c, std::ostream* os) {
+    *os << c.name;
+}
 
 constexpr uint64_t kMem = 16 << 20;
 
@@ -431,8 +554,10 @@ TEST_P(HostileChain, BreaksOnlyItsQueue) {
     ASSERT_TRUE(f.fuse_init(2)) << daemon_.log();
 
     GetParam().inject(f);
-    EXPECT_TRUE(f.queue(1).wait_error(5000)) << "queue not marked broken\n" << daemon_.log();
-    EXPECT_NE(daemon_.log().find("marked broken"), std::string::npos) << daemon_.log();
+    EXPECT_TRUE(f.queue(1).wait_error(5000)) << "err eventfd not signalled\n" << daemon_.log();
+    // The broken queue answers nothing: the hostile chain gets no used entry.
+    const auto* used = reinterpret_cast<const vring_used*>(f.queue(1).used_uva());
+    EXPECT_EQ(vfs::wire::load_acquire(&used->idx), 0u);
 
     // The daemon is alive and the other request queue still serves.
     EXPECT_FALSE(daemon_.exited()) << daemon_.log();

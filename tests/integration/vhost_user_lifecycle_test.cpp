@@ -1,5 +1,6 @@
 // virtiofsd-cxx across a device's life: status, RESET_DEVICE followed by a fresh start (as
-// QEMU does on system_reset), memory hotplug with ADD_MEM_REG/REM_MEM_REG, the virtio-fs
+// QEMU does on system_reset), memory hotplug with ADD_MEM_REG/REM_MEM_REG (a refused
+// update answered with a failure ack, the device serving on), the virtio-fs
 // config space with --tag, and a clean exit on SIGTERM.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -107,12 +108,19 @@ TEST_F(Lifecycle, MemoryHotplugAddAndRemoveRegion) {
     r.region = vu::MemoryRegion{1ull << 32, size, reinterpret_cast<uint64_t>(p), 0};
     ASSERT_TRUE(fe_->client().send_obj(vu::Request::kAddMemReg, r, &fd, 1)) << daemon_.log();
     expect_getattr(1);
+    // Adding it twice overlaps: refused with a failure ack (the client's EIO).
+    auto again = fe_->client().send_obj(vu::Request::kAddMemReg, r, &fd, 1);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error(), EIO);
     ASSERT_TRUE(fe_->client().send_obj(vu::Request::kRemMemReg, r)) << daemon_.log();
+    expect_getattr(1);
+    // It is gone: removing it again is refused, and the device serves on.
+    auto gone = fe_->client().send_obj(vu::Request::kRemMemReg, r);
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error(), EIO);
     expect_getattr(1);
     munmap(p, size);
     close(fd);
-    EXPECT_NE(daemon_.log().find("memory region added"), std::string::npos);
-    EXPECT_NE(daemon_.log().find("memory region removed"), std::string::npos);
 }
 
 TEST_F(Lifecycle, TagIsServedThroughConfigSpace) {
@@ -226,7 +234,7 @@ TEST_F(Lifecycle, LargeRingMoreRequestsInFlightThanSlots) {
             ASSERT_EQ(v, uint64_t{i} * kChunk + off) << i;
         }
     }
-    EXPECT_EQ(daemon_.log().find("marked broken"), std::string::npos) << daemon_.log();
+    EXPECT_FALSE(fe_->queue(1).wait_error(0)) << "the queue broke\n" << daemon_.log();
 }
 
 TEST_F(Lifecycle, SigtermExitsCleanly) {

@@ -35,7 +35,7 @@ struct FrontendOptions {
 };
 
 // What the backend offered and what we acked.
-struct Negotiated {
+struct NegotiatedFeatures {
     uint64_t offered_features = 0;
     uint64_t features = 0;
     uint64_t offered_protocol_features = 0;
@@ -79,7 +79,7 @@ class Frontend {
     // FUSE_INIT on queue q; checks the reply header. Returns the fuse_init_out.
     Result<fuse_init_out> fuse_init(uint32_t q);
 
-    const Negotiated& negotiated() const { return neg_; }
+    const NegotiatedFeatures& negotiated() const { return neg_; }
     uint32_t num_queues() const { return opts_.num_queues; }
     VhostUserClient& client() { return *client_; }
     GuestRam& ram() { return *ram_; }
@@ -96,7 +96,7 @@ class Frontend {
     };
 
     FrontendOptions opts_;
-    Negotiated neg_;
+    NegotiatedFeatures neg_;
     std::unique_ptr<VhostUserClient> client_;
     std::unique_ptr<GuestRam> ram_;
     std::vector<std::unique_ptr<FrontendQueue>> queues_;

@@ -1,7 +1,7 @@
 // The guest memory map: translation at region edges, across gaps and adjacent regions,
 // overflowing addresses, overlapping and excess regions, and removal while a snapshot is
 // still in use.
-#include "vhost_user/guest_memory.h"
+#include "memory/guest_memory.h"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -10,14 +10,14 @@
 #include <cstdint>
 #include <memory>
 
-namespace vfs::host::vhost_user {
+namespace vfs::host::memory {
 namespace {
 
 // A region whose host memory is a fake base pointer: translation is pure arithmetic, so
 // the map can be tested at addresses no process could really map.
 std::shared_ptr<const MappedRegion> fake(uint64_t gpa, uint64_t size, uint64_t uva,
                                          uintptr_t host) {
-    MemoryRegion d{gpa, size, uva, 0};
+    GuestRegion d{gpa, size, uva, 0};
     return std::make_shared<MappedRegion>(d, reinterpret_cast<uint8_t*>(host), nullptr, 0);
 }
 
@@ -68,11 +68,11 @@ TEST(GuestMemory, OverflowingAddressesAreRefused) {
 }
 
 TEST(GuestMemory, InvalidRegionsAreRefused) {
-    EXPECT_FALSE(is_valid(MemoryRegion{0, 0, 0, 0}));
-    EXPECT_FALSE(is_valid(MemoryRegion{~0ull, 2, 0, 0}));
-    EXPECT_FALSE(is_valid(MemoryRegion{0, 2, ~0ull, 0}));
-    EXPECT_FALSE(is_valid(MemoryRegion{0, 2, 0, ~0ull}));
-    EXPECT_TRUE(is_valid(MemoryRegion{~0ull, 1, 0, 0}));
+    EXPECT_FALSE(is_valid(GuestRegion{0, 0, 0, 0}));
+    EXPECT_FALSE(is_valid(GuestRegion{~0ull, 2, 0, 0}));
+    EXPECT_FALSE(is_valid(GuestRegion{0, 2, ~0ull, 0}));
+    EXPECT_FALSE(is_valid(GuestRegion{0, 2, 0, ~0ull}));
+    EXPECT_TRUE(is_valid(GuestRegion{~0ull, 1, 0, 0}));
     auto m = std::make_shared<const MemoryMap>();
     EXPECT_FALSE(m->with_region(fake(~0ull - 1, 16, 0, kHostA)));
 }
@@ -87,14 +87,14 @@ TEST(GuestMemory, OverlappingRegionsAreRefused) {
 
 TEST(GuestMemory, OffersAtLeast509SlotsAndNoMore) {
     auto m = std::make_shared<const MemoryMap>();
-    for (uint32_t i = 0; i < kMaxMemSlots; ++i) {
+    for (uint32_t i = 0; i < kMaxRegions; ++i) {
         auto next =
             m->with_region(fake(uint64_t{i} << 20, 1 << 20, (uint64_t{i} + 1) << 32, kHostA));
         ASSERT_TRUE(next) << i;
         m = *next;
     }
     EXPECT_GE(m->region_count(), 509u);
-    auto over = m->with_region(fake(uint64_t{kMaxMemSlots} << 20, 1 << 20, 1ull << 50, kHostA));
+    auto over = m->with_region(fake(uint64_t{kMaxRegions} << 20, 1 << 20, 1ull << 50, kHostA));
     ASSERT_FALSE(over);
     EXPECT_EQ(over.error(), ENOSPC);
     // Lookups still land in the right region among hundreds.
@@ -106,8 +106,8 @@ TEST(GuestMemory, RemovalKeepsOldSnapshotsUsable) {
     const int fd = memfd_create("guest-memory-test", MFD_CLOEXEC);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(ftruncate(fd, 4 * page), 0);
-    MemoryRegion d{0x100000, static_cast<uint64_t>(2 * page), 0x5000000,
-                   static_cast<uint64_t>(page)};
+    GuestRegion d{0x100000, static_cast<uint64_t>(2 * page), 0x5000000,
+                  static_cast<uint64_t>(page)};
     auto region = map_region(d, fd);
     ASSERT_TRUE(region);
     close(fd);
@@ -117,21 +117,21 @@ TEST(GuestMemory, RemovalKeepsOldSnapshotsUsable) {
     ASSERT_NE(p, nullptr);
     p[0] = 42;
     auto without =
-        m->without_region(MemoryRegion{0x100000, static_cast<uint64_t>(2 * page), 0x5000000, 0});
+        m->without_region(GuestRegion{0x100000, static_cast<uint64_t>(2 * page), 0x5000000, 0});
     ASSERT_TRUE(without);
     EXPECT_EQ((*without)->translate_gpa(0x100000, 16), nullptr);
     EXPECT_EQ(p[0], 42);  // the old snapshot still maps it
-    EXPECT_FALSE(m->without_region(MemoryRegion{0x200000, 4096, 0, 0}));
+    EXPECT_FALSE(m->without_region(GuestRegion{0x200000, 4096, 0, 0}));
 }
 
 TEST(GuestMemory, MapRegionRefusesBadFdsAndRegions) {
-    EXPECT_FALSE(map_region(MemoryRegion{0, 4096, 0, 0}, -1));
+    EXPECT_FALSE(map_region(GuestRegion{0, 4096, 0, 0}, -1));
     int p[2];
     ASSERT_EQ(pipe(p), 0);
-    EXPECT_FALSE(map_region(MemoryRegion{0, 4096, 0, 0}, p[0]));
+    EXPECT_FALSE(map_region(GuestRegion{0, 4096, 0, 0}, p[0]));
     close(p[0]);
     close(p[1]);
-    EXPECT_FALSE(map_region(MemoryRegion{0, 4096, 0, ~0ull - 10}, 0));
+    EXPECT_FALSE(map_region(GuestRegion{0, 4096, 0, ~0ull - 10}, 0));
 }
 
 // A file shorter than the region claims would be mapped, and the first guest buffer past
@@ -141,19 +141,19 @@ TEST(GuestMemory, MapRegionRefusesFdShorterThanRegion) {
     const int fd = memfd_create("guest-memory-short", MFD_CLOEXEC);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(ftruncate(fd, 4096), 0);
-    auto big = map_region(MemoryRegion{0, 1 << 20, 0x5000000, 0}, fd);
+    auto big = map_region(GuestRegion{0, 1 << 20, 0x5000000, 0}, fd);
     ASSERT_FALSE(big);
     EXPECT_EQ(big.error(), EINVAL);
     // The offset counts: offset + size must fit, not size alone.
     ASSERT_EQ(ftruncate(fd, 2 * page), 0);
     EXPECT_FALSE(map_region(
-        MemoryRegion{0, static_cast<uint64_t>(2 * page), 0x5000000, static_cast<uint64_t>(page)},
+        GuestRegion{0, static_cast<uint64_t>(2 * page), 0x5000000, static_cast<uint64_t>(page)},
         fd));
     // Exactly long enough is fine.
     EXPECT_TRUE(map_region(
-        MemoryRegion{0, static_cast<uint64_t>(page), 0x5000000, static_cast<uint64_t>(page)}, fd));
+        GuestRegion{0, static_cast<uint64_t>(page), 0x5000000, static_cast<uint64_t>(page)}, fd));
     close(fd);
 }
 
 }  // namespace
-}  // namespace vfs::host::vhost_user
+}  // namespace vfs::host::memory

@@ -40,10 +40,9 @@ class WorkerHarness {
         UniqueFd mem(::memfd_create("queue-worker-test", MFD_CLOEXEC));
         EXPECT_TRUE(mem.valid());
         EXPECT_EQ(::ftruncate(mem.get(), kMem), 0);
-        auto region =
-            vhost_user::map_region(vhost_user::MemoryRegion{0, kMem, 0x10000000, 0}, mem.get());
+        auto region = memory::map_region(memory::GuestRegion{0, kMem, 0x10000000, 0}, mem.get());
         EXPECT_TRUE(region);
-        auto map = std::make_shared<const vhost_user::MemoryMap>()->with_region(*region);
+        auto map = std::make_shared<const memory::MemoryMap>()->with_region(*region);
         EXPECT_TRUE(map);
         map_ = *map;
         memory_.set(map_);
@@ -96,8 +95,8 @@ class WorkerHarness {
     static constexpr uint64_t kDataOffset = 1 << 20;
     uint32_t size_;
     std::vector<DriverSlot> slots_;
-    std::shared_ptr<const vhost_user::MemoryMap> map_;
-    vhost_user::MemoryHandle memory_;
+    std::shared_ptr<const memory::MemoryMap> map_;
+    memory::MemoryHandle memory_;
     vfs::wire::SplitRingLayout layout_;
     vfs::wire::DeviceQueue::Rings rings_;
     DriverQueue drv_;

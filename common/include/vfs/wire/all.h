@@ -8,6 +8,7 @@
 #include "vfs/wire/fuse_request.h"
 #include "vfs/wire/result.h"
 #include "vfs/wire/sg.h"
+#include "vfs/wire/virtio_features.h"
 #include "vfs/wire/virtqueue_device.h"
 #include "vfs/wire/virtqueue_driver.h"
 #include "vfs/wire/virtqueue_layout.h"

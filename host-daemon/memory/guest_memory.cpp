@@ -1,4 +1,4 @@
-#include "vhost_user/guest_memory.h"
+#include "memory/guest_memory.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-namespace vfs::host::vhost_user {
+namespace vfs::host::memory {
 
 using vfs::wire::range_within;
 
@@ -16,7 +16,7 @@ MappedRegion::~MappedRegion() {
     if (map_base_) ::munmap(map_base_, map_len_);
 }
 
-Result<std::shared_ptr<const MappedRegion>> map_region(const MemoryRegion& desc, int fd) {
+Result<std::shared_ptr<const MappedRegion>> map_region(const GuestRegion& desc, int fd) {
     if (!is_valid(desc) || fd < 0) return Error{EINVAL};
     // Map from offset 0 so the offset need not be page-aligned; is_valid() has checked
     // that mmap_offset + memory_size does not wrap.
@@ -32,7 +32,7 @@ Result<std::shared_ptr<const MappedRegion>> map_region(const MemoryRegion& desc,
     if (::fstat(fd, &st) != 0) return Error{errno};
     if (S_ISREG(st.st_mode) && (st.st_size < 0 || static_cast<uint64_t>(st.st_size) < map_len)) {
         spdlog::error(
-            "vhost-user: memory region fd holds {} bytes, the region needs {} (offset {:#x} + "
+            "guest memory: region fd holds {} bytes, the region needs {} (offset {:#x} + "
             "size {:#x})",
             st.st_size, map_len, desc.mmap_offset, desc.memory_size);
         return Error{EINVAL};
@@ -78,11 +78,11 @@ bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
 
 Result<std::shared_ptr<const MemoryMap>> MemoryMap::with_region(
     std::shared_ptr<const MappedRegion> region) const {
-    const MemoryRegion& d = region->desc();
+    const GuestRegion& d = region->desc();
     if (!is_valid(d)) return Error{EINVAL};
-    if (by_gpa_.size() >= kMaxMemSlots) return Error{ENOSPC};
+    if (by_gpa_.size() >= kMaxRegions) return Error{ENOSPC};
     for (const auto& r : by_gpa_) {
-        const MemoryRegion& o = r->desc();
+        const GuestRegion& o = r->desc();
         if (overlaps(d.guest_phys_addr, d.memory_size, o.guest_phys_addr, o.memory_size) ||
             overlaps(d.userspace_addr, d.memory_size, o.userspace_addr, o.memory_size))
             return Error{EINVAL};
@@ -95,10 +95,10 @@ Result<std::shared_ptr<const MemoryMap>> MemoryMap::with_region(
     return std::shared_ptr<const MemoryMap>(std::move(next));
 }
 
-Result<std::shared_ptr<const MemoryMap>> MemoryMap::without_region(const MemoryRegion& desc) const {
+Result<std::shared_ptr<const MemoryMap>> MemoryMap::without_region(const GuestRegion& desc) const {
     auto next = std::make_shared<MemoryMap>(*this);
     auto it = std::find_if(next->by_gpa_.begin(), next->by_gpa_.end(), [&](const auto& r) {
-        const MemoryRegion& o = r->desc();
+        const GuestRegion& o = r->desc();
         return o.guest_phys_addr == desc.guest_phys_addr &&
                o.userspace_addr == desc.userspace_addr && o.memory_size == desc.memory_size;
     });
@@ -107,4 +107,4 @@ Result<std::shared_ptr<const MemoryMap>> MemoryMap::without_region(const MemoryR
     return std::shared_ptr<const MemoryMap>(std::move(next));
 }
 
-}  // namespace vfs::host::vhost_user
+}  // namespace vfs::host::memory

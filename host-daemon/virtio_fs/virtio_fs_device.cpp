@@ -1,0 +1,80 @@
+#include "virtio_fs/virtio_fs_device.h"
+
+#include <errno.h>
+#include <linux/virtio_fs.h>
+#include <string.h>
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace vfs::host::virtio_fs {
+
+VirtioFsDevice::VirtioFsDevice(DeviceConfig config)
+    : cfg_(std::move(config)), workers_(cfg_.num_queues) {}
+
+VirtioFsDevice::~VirtioFsDevice() {
+    for (uint32_t i = 0; i < cfg_.num_queues; ++i)
+        stop_queue(i);
+}
+
+uint64_t VirtioFsDevice::protocol_features() const {
+    return cfg_.tag ? vhost_user::protocol_feature::kConfig : 0;
+}
+
+vfs::wire::Status VirtioFsDevice::read_config(uint32_t offset, std::span<uint8_t> out) const {
+    if (!cfg_.tag) return vfs::wire::Error{EINVAL};  // no config space without a tag
+    virtio_fs_config fs{};
+    const size_t n = std::min(cfg_.tag->size(), sizeof(fs.tag));
+    __builtin_memcpy(fs.tag, cfg_.tag->data(), n);
+    fs.num_request_queues = cfg_.num_queues - 1;
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&fs);
+    for (size_t i = 0; i < out.size(); ++i) {
+        const size_t at = size_t{offset} + i;
+        out[i] = at < sizeof(fs) ? bytes[at] : 0;
+    }
+    return {};
+}
+
+vfs::wire::Status VirtioFsDevice::start_queue(vhost_user::QueueSetup q) {
+    if (q.index >= cfg_.num_queues || workers_[q.index]) return vfs::wire::Error{EINVAL};
+    QueueWorkerConfig c;
+    c.queue_index = q.index;
+    c.size = q.size;
+    c.rings = q.rings;
+    c.ring_memory = std::move(q.ring_memory);
+    c.base = q.base;
+    c.event_idx = (q.features & vfs::wire::virtio_feature::kRingEventIdx) != 0;
+    c.enabled = q.enabled;
+    c.kick = std::move(q.kick);
+    c.call = q.call;
+    c.err = q.err;
+    c.memory = q.memory;
+    c.handler = cfg_.handler;
+    auto w = QueueWorker::start(std::move(c));
+    if (!w) {
+        spdlog::error("virtio-fs: queue {}: cannot start its worker: {}", q.index,
+                      strerror(w.error()));
+        return vfs::wire::Error{w.error()};
+    }
+    workers_[q.index] = std::move(*w);
+    return {};
+}
+
+uint16_t VirtioFsDevice::stop_queue(uint32_t index) {
+    if (index >= cfg_.num_queues || !workers_[index]) return 0;
+    const uint16_t next = workers_[index]->stop();
+    workers_[index].reset();
+    return next;
+}
+
+void VirtioFsDevice::enable_queue(uint32_t index, bool enabled) {
+    if (index < cfg_.num_queues && workers_[index]) workers_[index]->set_enabled(enabled);
+}
+
+void VirtioFsDevice::set_backend_channel(UniqueFd channel) {
+    backend_channel_ = std::move(channel);
+    spdlog::info("virtio-fs: backend channel received");
+}
+
+}  // namespace vfs::host::virtio_fs

@@ -1,0 +1,64 @@
+// The virtio-fs device behind the vhost-user protocol: its features, its config space (the
+// tag and the number of request queues), and one QueueWorker per started ring, each
+// handing requests to the FUSE server.
+//
+// It owns the queue threads; the protocol layer owns everything the front-end said. Only
+// the connection thread calls it (vhost_user::Device), and it must outlive the Backend.
+#pragma once
+
+#include <stdint.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "queue/queue_worker.h"
+#include "queue/request_handler.h"
+#include "util/unique_fd.h"
+#include "vfs/wire/virtio_features.h"
+#include "vhost_user/device.h"
+#include "vhost_user/messages.h"
+
+namespace vfs::host::virtio_fs {
+
+struct DeviceConfig {
+    // Queues reported by GET_QUEUE_NUM: the high-priority queue plus request queues.
+    uint32_t num_queues = 65;
+    // The virtio-fs tag; when set, CONFIG is offered and GET_CONFIG serves the tag.
+    std::optional<std::string> tag;
+    RequestHandler* handler = nullptr;
+};
+
+// Virtio features offered: the ring features the queue workers implement.
+inline constexpr uint64_t kOfferedFeatures = vfs::wire::virtio_feature::kVersion1 |
+                                             vfs::wire::virtio_feature::kRingIndirectDesc |
+                                             vfs::wire::virtio_feature::kRingEventIdx;
+
+class VirtioFsDevice final : public vhost_user::Device {
+  public:
+    explicit VirtioFsDevice(DeviceConfig config);
+    ~VirtioFsDevice() override;
+    VirtioFsDevice(const VirtioFsDevice&) = delete;
+    VirtioFsDevice& operator=(const VirtioFsDevice&) = delete;
+
+    uint32_t num_queues() const override { return cfg_.num_queues; }
+    uint64_t features() const override { return kOfferedFeatures; }
+    uint64_t protocol_features() const override;
+    vfs::wire::Status read_config(uint32_t offset, std::span<uint8_t> out) const override;
+    vfs::wire::Status start_queue(vhost_user::QueueSetup setup) override;
+    uint16_t stop_queue(uint32_t index) override;
+    void enable_queue(uint32_t index, bool enabled) override;
+    void set_backend_channel(UniqueFd channel) override;
+
+    // The backend channel, kept for the planned DAX map requests (nothing sends on it
+    // yet); -1 if none.
+    int backend_channel_fd() const { return backend_channel_.get(); }
+
+  private:
+    DeviceConfig cfg_;
+    std::vector<std::unique_ptr<QueueWorker>> workers_;  // non-null while a ring is served
+    UniqueFd backend_channel_;
+};
+
+}  // namespace vfs::host::virtio_fs

@@ -1,0 +1,342 @@
+// vhost_user::Backend over a socketpair, with a fake Device behind it: the handshake and
+// the ring cycle reach the device interface, config bytes come from the device, and a
+// refused message is answered with a REPLY_ACK failure while the connection keeps
+// serving (only a malformed message, or a refusal nobody asked to hear, ends it).
+#include "vhost_user/backend.h"
+
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "vhost_user/server.h"
+#include "vhost_user_client.h"
+
+namespace vfs::host::vhost_user {
+namespace {
+
+using vfs::frontend::VhostUserClient;
+
+// Records what the protocol layer tells it; answers with values a test can recognise.
+class FakeDevice final : public Device {
+  public:
+    static constexpr uint64_t kFeatures = feature::kVersion1 | feature::kRingEventIdx;
+    static constexpr uint16_t kStoppedAt = 42;
+
+    uint32_t num_queues() const override { return 3; }
+    uint64_t features() const override { return kFeatures; }
+    uint64_t protocol_features() const override { return protocol_feature::kConfig; }
+    vfs::wire::Status read_config(uint32_t offset, std::span<uint8_t> out) const override {
+        for (size_t i = 0; i < out.size(); ++i)
+            out[i] = static_cast<uint8_t>((offset + i) ^ 0x5a);
+        return {};
+    }
+    vfs::wire::Status start_queue(QueueSetup q) override {
+        std::lock_guard<std::mutex> lock(mu);
+        if (q.index == refuse_start_of) return vfs::wire::Error{ENOMEM};
+        Started s{q.index,
+                  q.size,
+                  q.base,
+                  q.features,
+                  q.enabled,
+                  q.kick.valid(),
+                  q.rings.desc && q.rings.avail && q.rings.used,
+                  q.call && q.err && q.memory};
+        started.push_back(s);
+        return {};
+    }
+    uint16_t stop_queue(uint32_t index) override {
+        std::lock_guard<std::mutex> lock(mu);
+        stopped.push_back(index);
+        return kStoppedAt;
+    }
+    void enable_queue(uint32_t index, bool on) override {
+        std::lock_guard<std::mutex> lock(mu);
+        enabled.emplace_back(index, on);
+    }
+    void reset() override {
+        std::lock_guard<std::mutex> lock(mu);
+        ++resets;
+    }
+    void set_backend_channel(UniqueFd channel) override {
+        std::lock_guard<std::mutex> lock(mu);
+        channel_valid = channel.valid();
+    }
+
+    struct Started {
+        uint32_t index, size;
+        uint16_t base;
+        uint64_t features;
+        bool enabled, kick, rings, notifiers;
+    };
+    std::mutex mu;
+    uint32_t refuse_start_of = ~0u;
+    std::vector<Started> started;
+    std::vector<uint32_t> stopped;
+    std::vector<std::pair<uint32_t, bool>> enabled;
+    int resets = 0;
+    bool channel_valid = false;
+};
+
+class BackendTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        int sv[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        client_ = std::make_unique<VhostUserClient>(UniqueFd(sv[0]));
+        conn_ = Connection(UniqueFd(sv[1]));
+        backend_ = std::make_unique<Backend>(device_);
+        served_ = std::async(std::launch::async,
+                             [this] { return serve_connection(*backend_, conn_, -1); });
+    }
+    void TearDown() override {
+        client_.reset();  // hang up: the serving loop ends
+        (void)outcome();
+        if (ram_) ::munmap(ram_, kRam);
+    }
+
+    // How serving ended (waits for it).
+    std::optional<ServeOutcome> outcome() {
+        if (!served_.valid()) return last_;
+        if (served_.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+            return std::nullopt;
+        auto r = served_.get();
+        last_ = r ? std::optional(*r) : std::nullopt;
+        return last_;
+    }
+
+    // Sends a request with NEED_REPLY set and returns the REPLY_ACK payload.
+    std::optional<uint64_t> acked_raw(Request req, const void* payload, uint32_t size,
+                                      const int* fds = nullptr, uint32_t nfds = 0) {
+        const Header h{static_cast<uint32_t>(req), kVersion | kFlagNeedReply, size};
+        if (!client_->connection().send(h, payload, fds, nfds)) return std::nullopt;
+        auto reply = receive();
+        if (!reply || reply->hdr.request != h.request || reply->hdr.size != sizeof(uint64_t))
+            return std::nullopt;
+        return payload_as<uint64_t>(reply->payload);
+    }
+    template <class T>
+    std::optional<uint64_t> acked(Request req, const T& v, const int* fds = nullptr,
+                                  uint32_t nfds = 0) {
+        return acked_raw(req, &v, sizeof(T), fds, nfds);
+    }
+    std::unique_ptr<Message> receive() {
+        auto m = std::make_unique<Message>();
+        auto got = client_->connection().receive(m.get());
+        if (!got || !*got || !(m->hdr.flags & kFlagReply)) return nullptr;
+        return m;
+    }
+
+    // GET/SET_PROTOCOL_FEATURES with REPLY_ACK (and CONFIG if asked), SET_FEATURES.
+    void handshake(bool config = true) {
+        const uint64_t pf = protocol_feature::kReplyAck | protocol_feature::kMq |
+                            (config ? protocol_feature::kConfig : 0);
+        ASSERT_TRUE(client_->send_obj(Request::kSetProtocolFeatures, pf));
+        client_->set_reply_ack(true);
+        ASSERT_TRUE(client_->send(Request::kSetOwner));
+        ASSERT_TRUE(client_->send_obj(Request::kSetFeatures,
+                                      FakeDevice::kFeatures | feature::kProtocolFeatures));
+    }
+
+    // 1 MiB of memfd guest memory at guest address 0, announced with SET_MEM_TABLE.
+    void share_memory() {
+        UniqueFd fd(::memfd_create("backend-test", MFD_CLOEXEC));
+        ASSERT_TRUE(fd.valid());
+        ASSERT_EQ(::ftruncate(fd.get(), kRam), 0);
+        ram_ = ::mmap(nullptr, kRam, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+        ASSERT_NE(ram_, MAP_FAILED);
+        MemoryTable t;
+        t.num_regions = 1;
+        t.regions[0] = MemoryRegion{0, kRam, uva(0), 0};
+        const int f = fd.get();
+        ASSERT_TRUE(client_->send(Request::kSetMemTable, &t, kMemoryTableHeaderBytes + 32, &f, 1));
+    }
+    uint64_t uva(uint64_t offset) const { return reinterpret_cast<uint64_t>(ram_) + offset; }
+
+    // SET_VRING_NUM/BASE/ADDR for ring q (8 entries, rings inside guest memory).
+    void describe_ring(uint32_t q, uint16_t base) {
+        ASSERT_TRUE(client_->send_obj(Request::kSetVringNum, VringState{q, 8}));
+        ASSERT_TRUE(client_->send_obj(Request::kSetVringBase, VringState{q, base}));
+        VringAddr a;
+        a.index = q;
+        a.desc_user_addr = uva(0);
+        a.avail_user_addr = uva(4096);
+        a.used_user_addr = uva(8192);
+        ASSERT_TRUE(client_->send_obj(Request::kSetVringAddr, a));
+    }
+
+    static constexpr uint64_t kRam = 1 << 20;
+    FakeDevice device_;
+    std::unique_ptr<Backend> backend_;
+    std::unique_ptr<VhostUserClient> client_;
+    Connection conn_;
+    std::future<Result<ServeOutcome>> served_;
+    std::optional<ServeOutcome> last_;
+    void* ram_ = nullptr;
+};
+
+TEST_F(BackendTest, HandshakeAsksTheDevice) {
+    auto f = client_->get_u64(Request::kGetFeatures);
+    ASSERT_TRUE(f);
+    EXPECT_EQ(*f, FakeDevice::kFeatures | feature::kProtocolFeatures);
+    auto pf = client_->get_u64(Request::kGetProtocolFeatures);
+    ASSERT_TRUE(pf);
+    EXPECT_EQ(*pf, kOfferedProtocolFeatures | protocol_feature::kConfig);
+    handshake();
+    auto n = client_->get_u64(Request::kGetQueueNum);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, 3u);
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ASSERT_TRUE(client_->send(Request::kSetBackendReqFd, nullptr, 0, &sv[1], 1));
+    ::close(sv[0]);
+    ::close(sv[1]);
+    EXPECT_EQ(backend_->acked_features(), FakeDevice::kFeatures | feature::kProtocolFeatures);
+    std::lock_guard<std::mutex> lock(device_.mu);
+    EXPECT_TRUE(device_.channel_valid);
+}
+
+TEST_F(BackendTest, RingCycleReachesTheDevice) {
+    handshake();
+    share_memory();
+    describe_ring(1, 5);
+    UniqueFd kick(::eventfd(0, EFD_CLOEXEC));
+    const int k = kick.get();
+    ASSERT_TRUE(client_->send_obj(Request::kSetVringKick, uint64_t{1}, &k, 1));
+    ASSERT_TRUE(client_->send_obj(Request::kSetVringEnable, VringState{1, 1}));
+    auto base = client_->get_vring_base(1);
+    ASSERT_TRUE(base);
+    EXPECT_EQ(base->num, FakeDevice::kStoppedAt);  // the device says where the ring stands
+
+    std::lock_guard<std::mutex> lock(device_.mu);
+    ASSERT_EQ(device_.started.size(), 1u);
+    const auto& s = device_.started[0];
+    EXPECT_EQ(s.index, 1u);
+    EXPECT_EQ(s.size, 8u);
+    EXPECT_EQ(s.base, 5u);
+    EXPECT_EQ(s.features, FakeDevice::kFeatures | feature::kProtocolFeatures);
+    EXPECT_FALSE(s.enabled);  // PROTOCOL_FEATURES acked: disabled until SET_VRING_ENABLE
+    EXPECT_TRUE(s.kick);
+    EXPECT_TRUE(s.rings);
+    EXPECT_TRUE(s.notifiers);
+    ASSERT_EQ(device_.enabled.size(), 1u);
+    EXPECT_EQ(device_.enabled[0], std::make_pair(1u, true));
+    EXPECT_EQ(device_.stopped, std::vector<uint32_t>{1});
+}
+
+TEST_F(BackendTest, ConfigBytesComeFromTheDevice) {
+    handshake();
+    struct {
+        ConfigHeader h;
+        uint8_t bytes[8];
+    } in{}, out{};
+    in.h.offset = 4;
+    in.h.size = 8;
+    ASSERT_TRUE(client_->call(Request::kGetConfig, &in, sizeof(in), &out, sizeof(out)));
+    EXPECT_EQ(out.h.offset, 4u);
+    EXPECT_EQ(out.h.size, 8u);
+    for (uint32_t i = 0; i < 8; ++i)
+        EXPECT_EQ(out.bytes[i], static_cast<uint8_t>((4 + i) ^ 0x5a)) << i;
+}
+
+TEST_F(BackendTest, RefusedMessagesGetAFailureAckAndTheConnectionServesOn) {
+    handshake();
+    // A feature never offered, a queue the device does not have, a request we never
+    // offered, a kick fd that is no eventfd: each answered with the errno, none applied.
+    EXPECT_EQ(acked(Request::kSetFeatures, uint64_t{1} << 63), uint64_t{EINVAL});
+    EXPECT_EQ(backend_->acked_features(), FakeDevice::kFeatures | feature::kProtocolFeatures);
+    EXPECT_EQ(acked(Request::kSetVringNum, VringState{3, 8}), uint64_t{EINVAL});
+    EXPECT_EQ(acked_raw(Request::kSetLogFd, nullptr, 0), uint64_t{ENOSYS});
+    const Header unknown{99, kVersion | kFlagNeedReply, 0};
+    ASSERT_TRUE(client_->connection().send(unknown, nullptr));
+    auto r = receive();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->hdr.request, 99u);
+    EXPECT_EQ(payload_as<uint64_t>(r->payload), uint64_t{ENOSYS});
+
+    // The connection still serves: the next request gets its reply.
+    auto f = client_->get_u64(Request::kGetFeatures);
+    ASSERT_TRUE(f);
+    EXPECT_EQ(*f, FakeDevice::kFeatures | feature::kProtocolFeatures);
+    EXPECT_FALSE(served_.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready);
+}
+
+TEST_F(BackendTest, RingTheDeviceCannotServeStaysStopped) {
+    handshake();
+    share_memory();
+    describe_ring(2, 7);
+    {
+        std::lock_guard<std::mutex> lock(device_.mu);
+        device_.refuse_start_of = 2;
+    }
+    UniqueFd kick(::eventfd(0, EFD_CLOEXEC));
+    const int k = kick.get();
+    EXPECT_EQ(acked(Request::kSetVringKick, uint64_t{2}, &k, 1), uint64_t{ENOMEM});
+    // Stopped: GET_VRING_BASE returns the base as set and never asks the device.
+    auto base = client_->get_vring_base(2);
+    ASSERT_TRUE(base);
+    EXPECT_EQ(base->num, 7u);
+    std::lock_guard<std::mutex> lock(device_.mu);
+    EXPECT_TRUE(device_.started.empty());
+    EXPECT_TRUE(device_.stopped.empty());
+}
+
+TEST_F(BackendTest, ConfigRefusalIsAnEmptyReply) {
+    handshake(/*config=*/false);
+    struct {
+        ConfigHeader h;
+        uint8_t bytes[8];
+    } in{};
+    in.h.size = 8;
+    const Header h{static_cast<uint32_t>(Request::kGetConfig), kVersion, sizeof(in)};
+    ASSERT_TRUE(client_->connection().send(h, &in));
+    auto r = receive();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->hdr.request, h.request);
+    EXPECT_EQ(r->hdr.size, 0u);
+    EXPECT_TRUE(client_->get_u64(Request::kGetQueueNum));
+}
+
+TEST_F(BackendTest, RefusalWithoutAnAckEndsTheConnection) {
+    handshake();
+    client_->set_reply_ack(false);
+    ASSERT_TRUE(client_->send_obj(Request::kSetVringNum, VringState{3, 8}));
+    EXPECT_TRUE(client_->peer_closed(5000));
+    const auto o = outcome();
+    ASSERT_TRUE(o);
+    EXPECT_TRUE(*o == ServeOutcome::kProtocolError);
+}
+
+TEST_F(BackendTest, MalformedMessageEndsTheConnectionEvenWithAnAck) {
+    handshake();
+    const uint32_t half = 0;
+    const Header h{static_cast<uint32_t>(Request::kSetFeatures), kVersion | kFlagNeedReply, 4};
+    ASSERT_TRUE(client_->connection().send(h, &half));
+    EXPECT_TRUE(client_->peer_closed(5000));
+    const auto o = outcome();
+    ASSERT_TRUE(o);
+    EXPECT_TRUE(*o == ServeOutcome::kProtocolError);
+}
+
+TEST_F(BackendTest, ResetDeviceStopsRingsAndResetsTheDevice) {
+    handshake();
+    share_memory();
+    describe_ring(0, 0);
+    UniqueFd kick(::eventfd(0, EFD_CLOEXEC));
+    const int k = kick.get();
+    ASSERT_TRUE(client_->send_obj(Request::kSetVringKick, uint64_t{0}, &k, 1));
+    ASSERT_TRUE(client_->send(Request::kResetDevice));
+    std::lock_guard<std::mutex> lock(device_.mu);
+    EXPECT_EQ(device_.stopped, std::vector<uint32_t>{0});
+    EXPECT_EQ(device_.resets, 1);
+}
+
+}  // namespace
+}  // namespace vfs::host::vhost_user
