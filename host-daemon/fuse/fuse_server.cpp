@@ -1,10 +1,7 @@
 #include "fuse/fuse_server.h"
 
-#include <fcntl.h>
 #include <linux/limits.h>
-#include <sys/stat.h>
 #include <sys/xattr.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <climits>

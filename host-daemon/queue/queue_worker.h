@@ -29,12 +29,12 @@
 namespace vfs::host {
 
 // Requests in flight on one queue at most, whatever the ring size. Every slot is
-// allocated up front (kMaxChainSegments segments, plus the handler's per-slot state), and
-// the ring size is the front-end's choice: one slot per ring entry would cost a 32768-entry
-// ring ~138 MiB of segments alone. One worker thread gains nothing from more than a few
-// hundred requests at once; 256 equals the worker's io_uring size and is above QEMU's
-// default queue-size (128), so common rings still get one slot per entry. With the slots
-// taken, the worker leaves chains in the ring and pops again as requests complete.
+// allocated up front (kMaxChainSegments segments, as many iovecs in the I/O engine, and
+// the handler's per-slot state), and the ring size is the front-end's choice: one slot per
+// ring entry would cost a 32768-entry ring ~138 MiB of segments alone. One worker thread gains
+// nothing from more than a few hundred requests at once; 256 equals the worker's io_uring size and
+// is above QEMU's default queue-size (128), so common rings still get one slot per entry. With the
+// slots taken, the worker leaves chains in the ring and pops again as requests complete.
 inline constexpr uint32_t kMaxInFlightPerQueue = 256;
 
 struct QueueWorkerConfig {
