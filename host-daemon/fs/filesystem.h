@@ -4,6 +4,11 @@
 // The FUSE server decodes and validates the wire format; implementations (passthrough,
 // and wrappers such as read-only) only see checked node ids, handles and single-component
 // names. Implementations never trust a node id or fh: an unknown one is EBADF/ENOENT.
+//
+// Data (READ, WRITE, FSYNC, FSYNCDIR, FALLOCATE) does not pass through here byte by byte:
+// data_file() grants access to an open file for one operation, and the queue's I/O engine
+// moves the bytes between that file and guest memory. A wrapper refuses by refusing the
+// grant.
 #pragma once
 
 #include <linux/fuse.h>
@@ -14,6 +19,7 @@
 #include <memory>
 #include <string_view>
 
+#include "fs/data_file.h"
 #include "vfs/wire/result.h"
 
 namespace vfs::host {
@@ -82,13 +88,11 @@ class Filesystem {
     // FLUSH (a guest process closed it), its flock on RELEASE with FUSE_RELEASE_FLOCK_UNLOCK.
     virtual Status release(uint64_t fh, uint32_t release_flags, uint64_t lock_owner) = 0;
     virtual Status flush(uint64_t fh, uint64_t lock_owner) = 0;
-    virtual Status fsync(uint64_t fh, bool datasync) = 0;
     virtual Result<fuse_open_out> opendir(const RequestContext& ctx, uint64_t nodeid,
                                           uint32_t flags) = 0;
     virtual Status readdir(const RequestContext& ctx, uint64_t fh, uint64_t offset, bool plus,
                            const DirEntrySink& sink) = 0;
     virtual Status releasedir(uint64_t fh) = 0;
-    virtual Status fsyncdir(uint64_t fh, bool datasync) = 0;
     virtual Result<fuse_kstatfs> statfs(uint64_t nodeid) = 0;
     virtual Status setxattr(uint64_t nodeid, std::string_view name, const void* value, size_t size,
                             uint32_t flags) = 0;
@@ -97,7 +101,6 @@ class Filesystem {
                                     size_t cap) = 0;
     virtual Result<size_t> listxattr(uint64_t nodeid, char* buf, size_t cap) = 0;
     virtual Status removexattr(uint64_t nodeid, std::string_view name) = 0;
-    virtual Status fallocate(uint64_t fh, uint32_t mode, uint64_t offset, uint64_t length) = 0;
     virtual Result<uint64_t> lseek(uint64_t fh, uint64_t offset, uint32_t whence) = 0;
     virtual Result<size_t> copy_file_range(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
                                            uint64_t off_out, size_t len, uint32_t flags) = 0;
@@ -116,11 +119,9 @@ class Filesystem {
     // inode but the root and close every handle.
     virtual void reset() = 0;
 
-    // The host fd behind an open file, for FuseServer's zero-copy READ and WRITE.
-    // Returns -1 for an unknown handle. The fd stays valid while `keep` is held.
-    // *direct (when given) tells whether the file was opened O_DIRECT: its I/O waits
-    // for the device, so FuseServer sends it to the queue worker's io_uring.
-    virtual int data_fd(uint64_t fh, std::shared_ptr<void>* keep, bool* direct = nullptr) = 0;
+    // Access to the open file `fh` for one data operation: EBADF for an unknown handle (or
+    // a directory, except for kSync), EROFS where the share may not change.
+    virtual Result<DataFile> data_file(uint64_t fh, DataAccess access) = 0;
 };
 
 }  // namespace vfs::host

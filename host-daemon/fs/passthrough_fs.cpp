@@ -631,13 +631,6 @@ Status PassthroughFs::flush(uint64_t fh, uint64_t lock_owner) {
     return {};
 }
 
-Status PassthroughFs::fsync(uint64_t fh, bool datasync) {
-    auto h = handles_.get(fh);
-    if (!h) return Error{EBADF};
-    if ((datasync ? fdatasync(h->fd.get()) : ::fsync(h->fd.get())) != 0) return errno_error();
-    return {};
-}
-
 Result<fuse_open_out> PassthroughFs::opendir(const RequestContext&, uint64_t nodeid, uint32_t) {
     auto i = dir_inode(nodeid);
     if (!i) return Error{i.error()};
@@ -729,10 +722,6 @@ Status PassthroughFs::releasedir(uint64_t fh) {
     return {};
 }
 
-Status PassthroughFs::fsyncdir(uint64_t fh, bool datasync) {
-    return fsync(fh, datasync);
-}
-
 Result<fuse_kstatfs> PassthroughFs::statfs(uint64_t nodeid) {
     auto i = inode(nodeid);
     if (!i) return Error{i.error()};
@@ -798,16 +787,6 @@ Status PassthroughFs::removexattr(uint64_t nodeid, std::string_view name) {
     if (!fd) return Error{fd.error()};
     std::string n(name);
     if (fremovexattr(fd->get(), n.c_str()) != 0) return errno_error();
-    return {};
-}
-
-Status PassthroughFs::fallocate(uint64_t fh, uint32_t mode, uint64_t offset, uint64_t length) {
-    auto h = handles_.get(fh);
-    if (!h || h->is_dir) return Error{EBADF};
-    if (!fits_off_t(offset) || !fits_off_t(length)) return Error{EINVAL};
-    if (::fallocate(h->fd.get(), static_cast<int>(mode), static_cast<off_t>(offset),
-                    static_cast<off_t>(length)) != 0)
-        return errno_error();
     return {};
 }
 
@@ -932,13 +911,13 @@ void PassthroughFs::reset() {
     inodes_.clear_except_root();
 }
 
-int PassthroughFs::data_fd(uint64_t fh, std::shared_ptr<void>* keep, bool* direct) {
+Result<DataFile> PassthroughFs::data_file(uint64_t fh, DataAccess access) {
     auto h = handles_.get(fh);
-    if (!h || h->is_dir) return -1;
+    // Only a sync may name a directory (FSYNCDIR); data moves to and from files only.
+    if (!h || (h->is_dir && access != DataAccess::kSync)) return Error{EBADF};
     const int fd = h->fd.get();
-    if (direct) *direct = h->direct;
-    *keep = std::move(h);
-    return fd;
+    const bool direct = h->direct;
+    return DataFile(fd, direct, access, std::move(h));
 }
 
 }  // namespace vfs::host

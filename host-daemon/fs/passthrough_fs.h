@@ -51,20 +51,17 @@ class PassthroughFs final : public Filesystem {
                                  uint32_t flags, uint32_t umask) override;
     Status release(uint64_t fh, uint32_t release_flags, uint64_t lock_owner) override;
     Status flush(uint64_t fh, uint64_t lock_owner) override;
-    Status fsync(uint64_t fh, bool datasync) override;
     Result<fuse_open_out> opendir(const RequestContext& ctx, uint64_t nodeid,
                                   uint32_t flags) override;
     Status readdir(const RequestContext& ctx, uint64_t fh, uint64_t offset, bool plus,
                    const DirEntrySink& sink) override;
     Status releasedir(uint64_t fh) override;
-    Status fsyncdir(uint64_t fh, bool datasync) override;
     Result<fuse_kstatfs> statfs(uint64_t nodeid) override;
     Status setxattr(uint64_t nodeid, std::string_view name, const void* value, size_t size,
                     uint32_t flags) override;
     Result<size_t> getxattr(uint64_t nodeid, std::string_view name, void* buf, size_t cap) override;
     Result<size_t> listxattr(uint64_t nodeid, char* buf, size_t cap) override;
     Status removexattr(uint64_t nodeid, std::string_view name) override;
-    Status fallocate(uint64_t fh, uint32_t mode, uint64_t offset, uint64_t length) override;
     Result<uint64_t> lseek(uint64_t fh, uint64_t offset, uint32_t whence) override;
     Result<size_t> copy_file_range(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
                                    uint64_t off_out, size_t len, uint32_t flags) override;
@@ -73,7 +70,7 @@ class PassthroughFs final : public Filesystem {
     Status setlk(uint64_t nodeid, const fuse_lk_in& in, bool wait) override;
     Status kill_suid_sgid(uint64_t fh) override;
     void reset() override;
-    int data_fd(uint64_t fh, std::shared_ptr<void>* keep, bool* direct = nullptr) override;
+    Result<DataFile> data_file(uint64_t fh, DataAccess access) override;
 
     const InodeTable& inodes() const { return inodes_; }
     const HandleTable& handles() const { return handles_; }

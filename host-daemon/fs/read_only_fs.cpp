@@ -10,4 +10,9 @@ Result<fuse_open_out> ReadOnlyFs::open(const RequestContext& ctx, uint64_t nodei
     return inner_->open(ctx, nodeid, flags);
 }
 
+Result<DataFile> ReadOnlyFs::data_file(uint64_t fh, DataAccess access) {
+    if (access == DataAccess::kWrite || access == DataAccess::kAllocate) return Error{EROFS};
+    return inner_->data_file(fh, access);
+}
+
 }  // namespace vfs::host

@@ -69,7 +69,6 @@ class ReadOnlyFs final : public Filesystem {
     Status flush(uint64_t fh, uint64_t lock_owner) override {
         return inner_->flush(fh, lock_owner);
     }
-    Status fsync(uint64_t fh, bool datasync) override { return inner_->fsync(fh, datasync); }
     Result<fuse_open_out> opendir(const RequestContext& ctx, uint64_t nodeid,
                                   uint32_t flags) override {
         return inner_->opendir(ctx, nodeid, flags);
@@ -79,7 +78,6 @@ class ReadOnlyFs final : public Filesystem {
         return inner_->readdir(ctx, fh, offset, plus, sink);
     }
     Status releasedir(uint64_t fh) override { return inner_->releasedir(fh); }
-    Status fsyncdir(uint64_t fh, bool datasync) override { return inner_->fsyncdir(fh, datasync); }
     Result<fuse_kstatfs> statfs(uint64_t nodeid) override { return inner_->statfs(nodeid); }
     Status setxattr(uint64_t, std::string_view, const void*, size_t, uint32_t) override {
         return Error{EROFS};
@@ -92,7 +90,6 @@ class ReadOnlyFs final : public Filesystem {
         return inner_->listxattr(nodeid, buf, cap);
     }
     Status removexattr(uint64_t, std::string_view) override { return Error{EROFS}; }
-    Status fallocate(uint64_t, uint32_t, uint64_t, uint64_t) override { return Error{EROFS}; }
     Result<uint64_t> lseek(uint64_t fh, uint64_t offset, uint32_t whence) override {
         return inner_->lseek(fh, offset, whence);
     }
@@ -114,9 +111,9 @@ class ReadOnlyFs final : public Filesystem {
     }
     Status kill_suid_sgid(uint64_t) override { return Error{EROFS}; }
     void reset() override { inner_->reset(); }
-    int data_fd(uint64_t fh, std::shared_ptr<void>* keep, bool* direct = nullptr) override {
-        return inner_->data_fd(fh, keep, direct);
-    }
+    // Reading and syncing are granted as the share grants them; writing and allocating
+    // never, whatever the handle (handles are read-only anyway, see open()).
+    Result<DataFile> data_file(uint64_t fh, DataAccess access) override;
 
   private:
     std::unique_ptr<Filesystem> inner_;

@@ -1,10 +1,7 @@
 #include "fuse/fuse_server.h"
 
-#include <fcntl.h>
 #include <linux/limits.h>
-#include <sys/stat.h>
 #include <sys/xattr.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -22,10 +19,7 @@ using vfs::wire::Status;
 
 namespace {
 
-// Buffered writes up to this size are copied inline (see start_write); bigger ones go
-// through the ring, where the copy does not hold up the other requests of the queue.
-constexpr uint32_t kInlineWriteMax = 128u << 10;
-
+// Which data operation a slot's I/O completion belongs to.
 enum Cookie : uint32_t {
     kCookieRead = 1,
     kCookieWrite = 2,
@@ -56,43 +50,49 @@ bool fits_off_t(uint64_t v) {
     return v <= static_cast<uint64_t>(INT64_MAX);
 }
 
+// Describes the next `size` bytes of the chain in the slot's iovecs, for the engine to
+// move the data straight between them and the file.
+template <class Sg>
+Result<uint32_t> take_iovecs(Sg& sg, uint64_t size, iovec* iov) {
+    return sg.take_segments_to(size, kMaxChainSegments,
+                               [iov](uint32_t i, uint8_t* data, uint32_t len) {
+                                   iov[i] = {data, len};
+                               });
+}
+
 }  // namespace
 
-struct FuseServer::QueueState {
-    explicit QueueState(uint32_t n) : slots(n) {}
-    std::vector<std::unique_ptr<SlotState>> slots;
+// One queue's requests: a RequestState per slot, all made when the queue starts.
+class FuseServer::Queue final : public QueueHandler {
+  public:
+    Queue(FuseServer& server, uint32_t slot_count) : server_(server), states_(slot_count) {}
+
+    void handle(QueueContext& ctx, RequestSlot& slot) override {
+        if (slot.index >= states_.size()) {
+            ctx.mark_broken("slot index beyond the FUSE server's request states");
+            ctx.complete(slot, 0);
+            return;
+        }
+        server_.handle(ctx, slot, states_[slot.index]);
+    }
+    void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie,
+                        int32_t result) override {
+        if (slot.index >= states_.size()) return ctx.complete(slot, 0);
+        ctx.complete(slot, server_.finish_io(states_[slot.index], cookie, result));
+    }
+
+  private:
+    FuseServer& server_;
+    std::vector<RequestState> states_;
 };
 
 FuseServer::FuseServer(Filesystem& fs, const FsOptions& opts) : fs_(fs), opts_(opts) {}
 
-FuseServer::~FuseServer() {
-    for (auto& q : queues_)
-        delete q.load();
+std::unique_ptr<QueueHandler> FuseServer::start_queue(uint32_t, uint32_t slot_count) {
+    return std::make_unique<Queue>(*this, slot_count);
 }
 
-FuseServer::SlotState& FuseServer::slot_state(QueueContext& ctx, RequestSlot& slot) {
-    // Only this queue's worker thread touches its QueueState; the lock guards creation
-    // against the destructor and other queues' creation, never the request path.
-    std::atomic<QueueState*>& cell = queues_[ctx.queue_index()];
-    QueueState* q = cell.load(std::memory_order_acquire);
-    if (!q || q->slots.size() != ctx.slot_count()) {
-        std::lock_guard lock(queues_mu_);
-        delete q;
-        q = new QueueState(ctx.slot_count());
-        cell.store(q, std::memory_order_release);
-    }
-    auto& s = q->slots[slot.index];
-    if (!s) s = std::make_unique<SlotState>();  // once per slot, on first use
-    return *s;
-}
-
-void FuseServer::handle(QueueContext& ctx, RequestSlot& slot) {
-    if (ctx.queue_index() >= kMaxQueues || slot.index >= ctx.slot_count()) {
-        ctx.mark_broken("queue or slot index beyond the FUSE server's tables");
-        ctx.complete(slot, 0);
-        return;
-    }
-    SlotState& st = slot_state(ctx, slot);
+void FuseServer::handle(QueueContext& ctx, RequestSlot& slot, RequestState& st) {
     SgReader r(slot.chain.readable(), slot.chain.n_readable);
     SgWriter w(slot.chain.writable(), slot.chain.n_writable);
     ParsedRequest& req = st.req;
@@ -113,13 +113,7 @@ void FuseServer::handle(QueueContext& ctx, RequestSlot& slot) {
     if (!async) ctx.complete(slot, len);
 }
 
-void FuseServer::on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie,
-                                int32_t result) {
-    SlotState& st = slot_state(ctx, slot);
-    ctx.complete(slot, finish_io(st, cookie, result));
-}
-
-uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& st, SgReader& r,
+uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, RequestState& st, SgReader& r,
                               SgWriter& w, bool* async) {
     const ParsedRequest& req = st.req;
     const fuse_in_header& h = req.header;
@@ -249,7 +243,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
             return status_reply(fs_.release(in.fh, in.release_flags, in.lock_owner));
         }
         case FUSE_FSYNC:
-            return start_fsync(ctx, slot, st, w, async, false);
+            return start_fsync(ctx, slot, st, w, async);
         case FUSE_SETXATTR: {
             const auto in = req.arg<fuse_setxattr_in>();
             if (in.size > XATTR_SIZE_MAX) return error_reply(w, unique, E2BIG);
@@ -279,7 +273,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
         case FUSE_RELEASEDIR:
             return status_reply(fs_.releasedir(req.arg<fuse_release_in>().fh));
         case FUSE_FSYNCDIR:
-            return start_fsync(ctx, slot, st, w, async, true);
+            return start_fsync(ctx, slot, st, w, async);
         case FUSE_CREATE: {
             const auto in = req.arg<fuse_create_in>();
             auto c = fs_.create(rc, h.nodeid, name_of(req, 0), in.mode, in.flags, in.umask);
@@ -339,7 +333,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& s
     }
 }
 
-uint32_t FuseServer::do_init(SlotState& st, SgWriter& w) {
+uint32_t FuseServer::do_init(RequestState& st, SgWriter& w) {
     const uint64_t unique = st.req.header.unique;
     auto n = negotiate_init(st.req.arg<fuse_init_in>(), st.req.arg_len, opts_);
     if (!n) return error_reply(w, unique, n.error());
@@ -349,7 +343,7 @@ uint32_t FuseServer::do_init(SlotState& st, SgWriter& w) {
     return sent(w, unique, s);
 }
 
-uint32_t FuseServer::do_batch_forget(SlotState& st, SgReader& r) {
+uint32_t FuseServer::do_batch_forget(RequestState& st, SgReader& r) {
     // The parser checked count * sizeof(fuse_forget_one) == the payload it left us.
     const uint32_t count = st.req.arg<fuse_batch_forget_in>().count;
     for (uint32_t i = 0; i < count; ++i) {
@@ -360,7 +354,7 @@ uint32_t FuseServer::do_batch_forget(SlotState& st, SgReader& r) {
     return 0;
 }
 
-uint32_t FuseServer::do_readdir(SlotState& st, SgWriter& w, bool plus) {
+uint32_t FuseServer::do_readdir(RequestState& st, SgWriter& w, bool plus) {
     const fuse_in_header& h = st.req.header;
     const auto in = st.req.arg<fuse_read_in>();
     auto p = vfs::wire::reply_begin(w, h.unique);
@@ -382,7 +376,7 @@ uint32_t FuseServer::do_readdir(SlotState& st, SgWriter& w, bool plus) {
     return total ? *total : 0;
 }
 
-uint32_t FuseServer::do_getxattr(SlotState& st, SgWriter& w, bool list) {
+uint32_t FuseServer::do_getxattr(RequestState& st, SgWriter& w, bool list) {
     const uint64_t unique = st.req.header.unique;
     const uint64_t nodeid = st.req.header.nodeid;
     const uint32_t size = st.req.arg<fuse_getxattr_in>().size;
@@ -399,126 +393,73 @@ uint32_t FuseServer::do_getxattr(SlotState& st, SgWriter& w, bool list) {
     return sent(w, unique, vfs::wire::reply_data(w, unique, buf.data(), *n));
 }
 
-uint32_t FuseServer::start_read(QueueContext& ctx, RequestSlot& slot, SlotState& st, SgWriter& w,
+uint32_t FuseServer::started(IoOutcome o, RequestState& st, uint32_t cookie, bool* async) {
+    if (!o.is_queued()) return finish_io(st, cookie, o.result());
+    *async = true;
+    return 0;
+}
+
+uint32_t FuseServer::start_read(QueueContext& ctx, RequestSlot& slot, RequestState& st, SgWriter& w,
                                 bool* async) {
     const uint64_t unique = st.req.header.unique;
     const auto in = st.req.arg<fuse_read_in>();
     if (!fits_off_t(in.offset)) return error_reply(w, unique, EINVAL);
-    bool direct = false;
-    const int fd = fs_.data_fd(in.fh, &st.keep, &direct);
-    if (fd < 0) return error_reply(w, unique, EBADF);
+    auto file = fs_.data_file(in.fh, DataAccess::kRead);
+    if (!file) return error_reply(w, unique, file.error());
     auto p = vfs::wire::reply_begin(w, unique);
     if (!p) return 0;
     st.pending = *p;
     const uint64_t size = std::min<uint64_t>({in.size, w.remaining(), kMaxWrite});
-    auto n = w.take_segments(size, st.segs.data(), kMaxChainSegments);
+    auto n = take_iovecs(w, size, ctx.io().iovecs(slot));
     if (!n) return finish_io(st, kCookieRead, -EINVAL);
     st.writer = w;
-    for (uint32_t i = 0; i < *n; ++i)
-        st.iov[i] = {st.segs[i].data, st.segs[i].len};
-    if (*n == 0) return finish_io(st, kCookieRead, 0);
-    // Data already in the page cache is copied right here: RWF_NOWAIT never blocks, and
-    // this skips a ring round trip per read. Only what would wait for the disk (EAGAIN,
-    // or a short read that may be a partly cached range) goes through the ring.
-    // (O_DIRECT reads always wait for the device: straight to the ring.)
-    const ssize_t cached = direct ? -1
-                                  : preadv2(fd, st.iov.data(), static_cast<int>(*n),
-                                            static_cast<off_t>(in.offset), RWF_NOWAIT);
-    if (cached == static_cast<ssize_t>(size)) return finish_io(st, kCookieRead, cached);
-    if (cached < 0 && !direct && errno != EAGAIN && errno != EOPNOTSUPP)
-        return finish_io(st, kCookieRead, -errno);
-    io_uring_sqe* sqe = ctx.get_sqe(slot, kCookieRead);
-    if (!sqe) {
-        // A full ring: serve it inline; the result is the same.
-        const ssize_t got =
-            preadv(fd, st.iov.data(), static_cast<int>(*n), static_cast<off_t>(in.offset));
-        return finish_io(st, kCookieRead, got < 0 ? -errno : static_cast<int32_t>(got));
-    }
-    io_uring_prep_readv(sqe, fd, st.iov.data(), *n, in.offset);
-    *async = true;
-    return 0;
+    return started(ctx.io().read(slot, kCookieRead, std::move(*file), in.offset, *n), st,
+                   kCookieRead, async);
 }
 
-uint32_t FuseServer::start_write(QueueContext& ctx, RequestSlot& slot, SlotState& st, SgReader& r,
-                                 SgWriter& w, bool* async) {
+uint32_t FuseServer::start_write(QueueContext& ctx, RequestSlot& slot, RequestState& st,
+                                 SgReader& r, SgWriter& w, bool* async) {
     const uint64_t unique = st.req.header.unique;
     const auto in = st.req.arg<fuse_write_in>();
     if (!fits_off_t(in.offset) || in.size > kMaxWrite) return error_reply(w, unique, EINVAL);
-    bool direct = false;
-    const int fd = fs_.data_fd(in.fh, &st.keep, &direct);
-    if (fd < 0) return error_reply(w, unique, EBADF);
+    auto file = fs_.data_file(in.fh, DataAccess::kWrite);
+    if (!file) return error_reply(w, unique, file.error());
     st.kill_suid_sgid =
         (in.write_flags & FUSE_WRITE_KILL_SUIDGID) && (session_.flags() & FUSE_HANDLE_KILLPRIV_V2);
     st.fh = in.fh;
-    auto n = r.take_segments(in.size, st.segs.data(), kMaxChainSegments);
+    auto n = take_iovecs(r, in.size, ctx.io().iovecs(slot));
     if (!n) return error_reply(w, unique, EINVAL);
     st.writer = w;
-    st.write_size = in.size;
-    for (uint32_t i = 0; i < *n; ++i)
-        st.iov[i] = {st.segs[i].data, st.segs[i].len};
-    if (*n == 0) return finish_io(st, kCookieWrite, 0);
-    // Small buffered writes are copied into the page cache inline: ext4 and most filesystems
-    // cannot do them without blocking (RWF_NOWAIT gives EOPNOTSUPP), so io_uring would
-    // punt each one to a kernel worker thread, a context switch per small write.
-    if (!direct && in.size <= kInlineWriteMax) {
-        const ssize_t put =
-            pwritev(fd, st.iov.data(), static_cast<int>(*n), static_cast<off_t>(in.offset));
-        return finish_io(st, kCookieWrite, put < 0 ? -errno : static_cast<int32_t>(put));
-    }
-    io_uring_sqe* sqe = ctx.get_sqe(slot, kCookieWrite);
-    if (!sqe) {
-        const ssize_t put =
-            pwritev(fd, st.iov.data(), static_cast<int>(*n), static_cast<off_t>(in.offset));
-        return finish_io(st, kCookieWrite, put < 0 ? -errno : static_cast<int32_t>(put));
-    }
-    io_uring_prep_writev(sqe, fd, st.iov.data(), *n, in.offset);
-    *async = true;
-    return 0;
+    return started(ctx.io().write(slot, kCookieWrite, std::move(*file), in.offset, *n), st,
+                   kCookieWrite, async);
 }
 
-uint32_t FuseServer::start_fsync(QueueContext& ctx, RequestSlot& slot, SlotState& st, SgWriter& w,
-                                 bool* async, bool dir) {
+// FSYNC and FSYNCDIR alike: both on the ring, neither blocks the worker.
+uint32_t FuseServer::start_fsync(QueueContext& ctx, RequestSlot& slot, RequestState& st,
+                                 SgWriter& w, bool* async) {
     const auto in = st.req.arg<fuse_fsync_in>();
-    const bool datasync = in.fsync_flags & 1;
-    if (dir) {
-        const Status s = fs_.fsyncdir(in.fh, datasync);
-        return s ? sent(w, st.req.header.unique, vfs::wire::reply_empty(w, st.req.header.unique))
-                 : error_reply(w, st.req.header.unique, s.error());
-    }
-    const int fd = fs_.data_fd(in.fh, &st.keep);
-    if (fd < 0) return error_reply(w, st.req.header.unique, EBADF);
+    auto file = fs_.data_file(in.fh, DataAccess::kSync);
+    if (!file) return error_reply(w, st.req.header.unique, file.error());
     st.writer = w;
-    io_uring_sqe* sqe = ctx.get_sqe(slot, kCookieFsync);
-    if (!sqe) {
-        const int r = datasync ? fdatasync(fd) : ::fsync(fd);
-        return finish_io(st, kCookieFsync, r < 0 ? -errno : 0);
-    }
-    io_uring_prep_fsync(sqe, fd, datasync ? IORING_FSYNC_DATASYNC : 0);
-    *async = true;
-    return 0;
+    const bool datasync = in.fsync_flags & FUSE_FSYNC_FDATASYNC;
+    return started(ctx.io().fsync(slot, kCookieFsync, std::move(*file), datasync), st, kCookieFsync,
+                   async);
 }
 
-uint32_t FuseServer::start_fallocate(QueueContext& ctx, RequestSlot& slot, SlotState& st,
+uint32_t FuseServer::start_fallocate(QueueContext& ctx, RequestSlot& slot, RequestState& st,
                                      SgWriter& w, bool* async) {
     const uint64_t unique = st.req.header.unique;
     const auto in = st.req.arg<fuse_fallocate_in>();
     if (!fits_off_t(in.offset) || !fits_off_t(in.length)) return error_reply(w, unique, EINVAL);
-    const int fd = fs_.data_fd(in.fh, &st.keep);
-    if (fd < 0) return error_reply(w, unique, EBADF);
+    auto file = fs_.data_file(in.fh, DataAccess::kAllocate);
+    if (!file) return error_reply(w, unique, file.error());
     st.writer = w;
-    io_uring_sqe* sqe = ctx.get_sqe(slot, kCookieFallocate);
-    if (!sqe) {
-        const int r = ::fallocate(fd, static_cast<int>(in.mode), static_cast<off_t>(in.offset),
-                                  static_cast<off_t>(in.length));
-        return finish_io(st, kCookieFallocate, r < 0 ? -errno : 0);
-    }
-    io_uring_prep_fallocate(sqe, fd, static_cast<int>(in.mode), in.offset, in.length);
-    *async = true;
-    return 0;
+    return started(
+        ctx.io().fallocate(slot, kCookieFallocate, std::move(*file), in.mode, in.offset, in.length),
+        st, kCookieFallocate, async);
 }
 
-uint32_t FuseServer::finish_io(SlotState& st, uint32_t cookie, int32_t result) {
-    st.keep.reset();
+uint32_t FuseServer::finish_io(RequestState& st, uint32_t cookie, int32_t result) {
     const uint64_t unique = st.req.header.unique;
     SgWriter& w = st.writer;
     switch (cookie) {

@@ -1,26 +1,19 @@
 // The FUSE server: turns each validated chain into a call on the Filesystem and a reply in
 // the chain's writable buffers.
 //
-// Metadata requests run inline on the queue worker. READ and WRITE move data straight
-// between the file and the guest's buffers (iovecs that point into guest memory: no
-// bounce buffer). A READ first takes what the page cache holds without waiting
-// (RWF_NOWAIT); only a read that would wait for the disk goes through the worker's
-// io_uring. Small buffered WRITEs are copied inline, since io_uring would hand each to a
-// kernel worker thread; large ones, O_DIRECT I/O, FSYNC and FALLOCATE go through the ring,
-// so a worker never waits on a device while other requests queue. Per-request state lives
-// in preallocated per-queue slots; nothing is allocated per request on the data path.
+// Metadata requests run inline on the queue worker. READ, WRITE, FSYNC, FSYNCDIR and
+// FALLOCATE ask the Filesystem for access to the open file (data_file(), which a wrapper
+// may refuse) and hand it, with the guest buffers, to the worker's I/O engine, which
+// decides what runs inline and what on the ring (queue/io_engine.h). Each queue gets its
+// own request state, preallocated for all of its slots when the queue starts.
 #pragma once
 
-#include <sys/uio.h>
-
-#include <array>
-#include <atomic>
 #include <memory>
-#include <mutex>
 
 #include "fs/filesystem.h"
 #include "fs/fs_options.h"
 #include "fuse/session.h"
+#include "queue/io_engine.h"
 #include "queue/request_handler.h"
 #include "vfs/wire/fuse_reply.h"
 #include "vfs/wire/fuse_request.h"
@@ -30,56 +23,48 @@ namespace vfs::host {
 class FuseServer final : public RequestHandler {
   public:
     FuseServer(Filesystem& fs, const FsOptions& opts);
-    ~FuseServer() override;
 
-    void handle(QueueContext& ctx, RequestSlot& slot) override;
-    void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie,
-                        int32_t result) override;
+    std::unique_ptr<QueueHandler> start_queue(uint32_t queue_index, uint32_t slot_count) override;
 
     const Session& session() const { return session_; }
 
-    // The most queues one device may have (hiprio + request queues).
-    static constexpr uint32_t kMaxQueues = 1024;
+  private:
+    class Queue;
 
-    // Per in-flight request: the parsed request and what an async I/O needs.
-    struct SlotState {
+    // One request in flight: the parsed request, and what its reply needs once the I/O
+    // engine is done.
+    struct RequestState {
         vfs::wire::ParsedRequest req;
         vfs::wire::SgWriter writer;
         vfs::wire::PendingReply pending;
-        std::shared_ptr<void> keep;  // keeps the open file alive during I/O
-        uint32_t write_size = 0;
         uint64_t fh = 0;              // the WRITE's file, for suid/sgid clearing
         bool kill_suid_sgid = false;  // after the WRITE succeeds
-        std::array<vfs::wire::Segment, kMaxChainSegments> segs;
-        std::array<iovec, kMaxChainSegments> iov;
     };
 
-  private:
-    struct QueueState;
-    SlotState& slot_state(QueueContext& ctx, RequestSlot& slot);
-
+    void handle(QueueContext& ctx, RequestSlot& slot, RequestState& st);
     // Each returns the reply length for the used ring (0: no reply).
-    uint32_t dispatch(QueueContext& ctx, RequestSlot& slot, SlotState& st, vfs::wire::SgReader& r,
-                      vfs::wire::SgWriter& w, bool* async);
-    uint32_t do_init(SlotState& st, vfs::wire::SgWriter& w);
-    uint32_t do_readdir(SlotState& st, vfs::wire::SgWriter& w, bool plus);
-    uint32_t do_getxattr(SlotState& st, vfs::wire::SgWriter& w, bool list);
-    uint32_t do_batch_forget(SlotState& st, vfs::wire::SgReader& r);
-    uint32_t start_read(QueueContext& ctx, RequestSlot& slot, SlotState& st, vfs::wire::SgWriter& w,
-                        bool* async);
-    uint32_t start_write(QueueContext& ctx, RequestSlot& slot, SlotState& st,
+    uint32_t dispatch(QueueContext& ctx, RequestSlot& slot, RequestState& st,
+                      vfs::wire::SgReader& r, vfs::wire::SgWriter& w, bool* async);
+    uint32_t do_init(RequestState& st, vfs::wire::SgWriter& w);
+    uint32_t do_readdir(RequestState& st, vfs::wire::SgWriter& w, bool plus);
+    uint32_t do_getxattr(RequestState& st, vfs::wire::SgWriter& w, bool list);
+    uint32_t do_batch_forget(RequestState& st, vfs::wire::SgReader& r);
+    uint32_t start_read(QueueContext& ctx, RequestSlot& slot, RequestState& st,
+                        vfs::wire::SgWriter& w, bool* async);
+    uint32_t start_write(QueueContext& ctx, RequestSlot& slot, RequestState& st,
                          vfs::wire::SgReader& r, vfs::wire::SgWriter& w, bool* async);
-    uint32_t start_fsync(QueueContext& ctx, RequestSlot& slot, SlotState& st,
-                         vfs::wire::SgWriter& w, bool* async, bool dir);
-    uint32_t start_fallocate(QueueContext& ctx, RequestSlot& slot, SlotState& st,
+    uint32_t start_fsync(QueueContext& ctx, RequestSlot& slot, RequestState& st,
+                         vfs::wire::SgWriter& w, bool* async);
+    uint32_t start_fallocate(QueueContext& ctx, RequestSlot& slot, RequestState& st,
                              vfs::wire::SgWriter& w, bool* async);
-    uint32_t finish_io(SlotState& st, uint32_t cookie, int32_t result);
+    // The reply now if the engine finished at once; none yet (async) if it queued the
+    // operation.
+    uint32_t started(IoOutcome o, RequestState& st, uint32_t cookie, bool* async);
+    uint32_t finish_io(RequestState& st, uint32_t cookie, int32_t result);
 
     Filesystem& fs_;
     FsOptions opts_;
     Session session_;
-    std::array<std::atomic<QueueState*>, kMaxQueues> queues_{};
-    std::mutex queues_mu_;  // only for creating or resizing a queue's slot states
 };
 
 }  // namespace vfs::host

@@ -12,15 +12,10 @@ namespace vfs::host {
 
 namespace {
 
-// user_data of an SQE: the slot index + 1 in the high half (0 = the worker's own reads),
-// the handler's cookie in the low half.
+// The worker's own eventfd reads on the engine's ring.
 constexpr uint32_t kKickCookie = 1;
 constexpr uint32_t kControlCookie = 2;
 constexpr unsigned kUringEntries = 256;
-
-uint64_t tag(uint32_t slot_plus_one, uint32_t cookie) {
-    return (uint64_t{slot_plus_one} << 32) | cookie;
-}
 
 }  // namespace
 
@@ -33,13 +28,16 @@ vfs::wire::Result<std::unique_ptr<QueueWorker>> QueueWorker::start(QueueWorkerCo
     const int efd = ::eventfd(0, EFD_CLOEXEC);
     if (efd < 0) return vfs::wire::Error{errno};
     w->control_.reset(efd);
-    if (const int r = io_uring_queue_init(kUringEntries, &w->ring_, 0); r < 0)
-        return vfs::wire::Error{-r};
-    w->ring_ready_ = true;
 
-    // Every request slot and its segment array up front: nothing is allocated per request.
-    // Bounded by kMaxInFlightPerQueue, not the ring size, which the front-end picks.
+    // Every request slot and its segment array up front, and the engine's and the
+    // handler's state for each: nothing is allocated per request. Bounded by
+    // kMaxInFlightPerQueue, not the ring size, which the front-end picks.
     const uint32_t n = std::min(w->cfg_.size, kMaxInFlightPerQueue);
+    auto io = IoEngine::create(kUringEntries, n);
+    if (!io) return vfs::wire::Error{io.error()};
+    w->io_ = std::move(*io);
+    w->handler_ = w->cfg_.handler->start_queue(w->cfg_.queue_index, n);
+    if (!w->handler_) return vfs::wire::Error{ENOMEM};
     w->seg_storage_.reset(new vfs::wire::Segment[size_t{n} * kMaxChainSegments]);
     w->slots_.resize(n);
     w->free_slots_.reserve(n);
@@ -59,7 +57,6 @@ QueueWorker::QueueWorker(QueueWorkerConfig config) : cfg_(std::move(config)) {}
 
 QueueWorker::~QueueWorker() {
     if (thread_.joinable()) stop();
-    if (ring_ready_) io_uring_queue_exit(&ring_);
 }
 
 void QueueWorker::wake() {
@@ -79,18 +76,6 @@ uint16_t QueueWorker::stop() {
     return dq_.last_avail_idx();
 }
 
-bool QueueWorker::arm_read(int fd, uint64_t* buf, uint32_t cookie) {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (!sqe) {
-        io_uring_submit(&ring_);
-        sqe = io_uring_get_sqe(&ring_);
-    }
-    if (!sqe) return false;  // the loop tries again on its next turn
-    io_uring_prep_read(sqe, fd, buf, sizeof(*buf), 0);
-    io_uring_sqe_set_data64(sqe, tag(0, cookie));
-    return true;
-}
-
 void QueueWorker::refresh_memory() {
     const uint64_t g = cfg_.memory->generation();
     if (g == mem_generation_) return;
@@ -99,14 +84,14 @@ void QueueWorker::refresh_memory() {
 }
 
 void QueueWorker::run() {
-    kick_armed_ = arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
-    control_armed_ = arm_read(control_.get(), &control_buf_, kControlCookie);
+    kick_armed_ = io_->read_eventfd(cfg_.kick.get(), &kick_buf_, kKickCookie);
+    control_armed_ = io_->read_eventfd(control_.get(), &control_buf_, kControlCookie);
     for (;;) {
         // A read that found no free SQE is armed now, before the worker sleeps on it.
         if (!kick_armed_ && !broken())
-            kick_armed_ = arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
+            kick_armed_ = io_->read_eventfd(cfg_.kick.get(), &kick_buf_, kKickCookie);
         if (!control_armed_)
-            control_armed_ = arm_read(control_.get(), &control_buf_, kControlCookie);
+            control_armed_ = io_->read_eventfd(control_.get(), &control_buf_, kControlCookie);
         const bool stopping = stopping_.load(std::memory_order_acquire);
         refresh_memory();
         if (!stopping && enabled_.load(std::memory_order_acquire) && !broken()) {
@@ -119,12 +104,7 @@ void QueueWorker::run() {
 
         // Bounded by lost_kick_rescan_ms (see QueueWorkerConfig): a lost kick costs a
         // delay, not the queue.
-        const uint32_t ms = cfg_.lost_kick_rescan_ms;
-        __kernel_timespec rescan{ms / 1000, static_cast<long long>(ms % 1000) * 1000000};
-        io_uring_cqe* first = nullptr;
-        const int r = ms == 0
-                          ? io_uring_submit_and_wait(&ring_, 1)
-                          : io_uring_submit_and_wait_timeout(&ring_, &first, 1, &rescan, nullptr);
+        const int r = io_->submit_and_wait(cfg_.lost_kick_rescan_ms);
         rescanning_ = r == -ETIME;
         if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME) {
             spdlog::error("queue {}: io_uring wait failed: {}", cfg_.queue_index, strerror(-r));
@@ -138,48 +118,48 @@ void QueueWorker::run() {
                 break;
             }
         }
-        io_uring_cqe* cqe;
-        unsigned head;
-        unsigned seen = 0;
-        io_uring_for_each_cqe(&ring_, head, cqe) {
-            ++seen;
-            const uint64_t data = io_uring_cqe_get_data64(cqe);
-            const uint32_t slot_plus_one = static_cast<uint32_t>(data >> 32);
-            const uint32_t cookie = static_cast<uint32_t>(data);
-            if (slot_plus_one == 0) {
-                if (cookie == kKickCookie) {
-                    kick_armed_ = false;
-                    // An eventfd read is exactly 8 bytes. Anything else means the fd is not
-                    // an eventfd: a regular file reads 0 bytes at once, forever, and
-                    // re-arming on that would spin this thread at 100% CPU.
-                    if (cqe->res == static_cast<int>(sizeof(kick_buf_))) {
-                        kick_armed_ = arm_read(cfg_.kick.get(), &kick_buf_, kKickCookie);
-                    } else if (cqe->res < 0) {
-                        spdlog::error("queue {}: reading the kick eventfd failed: {}",
-                                      cfg_.queue_index, strerror(-cqe->res));
-                        mark_broken("kick eventfd unreadable");
-                    } else {
-                        spdlog::error("queue {}: the kick fd read {} bytes, not 8: not an eventfd",
-                                      cfg_.queue_index, cqe->res);
-                        mark_broken("kick fd is not an eventfd");
-                    }
-                } else if (cookie == kControlCookie) {
-                    control_armed_ = arm_read(control_.get(), &control_buf_, kControlCookie);
-                }
-                continue;
-            }
-            if (slot_plus_one > slots_.size()) continue;  // never tagged by us
-            cfg_.handler->on_io_complete(*this, slots_[slot_plus_one - 1], cookie, cqe->res);
-            publish_used();  // as in process_available: no reply waits for its batch
-        }
-        io_uring_cq_advance(&ring_, seen);
+        io_->reap([this](const IoCompletion& c) { on_completion(c); });
     }
     // The reads still pending on the kick and control eventfds are cancelled when the
-    // ring is torn down in the destructor.
+    // engine's ring is torn down in the destructor.
     publish_used();
     if (lost_kicks_ != 0)
         spdlog::info("queue {}: {} time(s) the re-scan found requests no kick announced",
                      cfg_.queue_index, lost_kicks_);
+    const IoStats& st = io_->stats();
+    spdlog::debug(
+        "queue {}: reads {} inline, {} with {} bytes left for the ring; writes {} "
+        "inline; {} data operations on the ring",
+        cfg_.queue_index, st.reads_inline, st.reads_on_ring, st.read_bytes_on_ring,
+        st.writes_inline, st.ops_on_ring);
+}
+
+void QueueWorker::on_completion(const IoCompletion& c) {
+    if (c.for_slot) {
+        if (c.slot >= slots_.size()) return;
+        handler_->on_io_complete(*this, slots_[c.slot], c.cookie, c.result);
+        publish_used();  // as in process_available: no reply waits for its batch
+        return;
+    }
+    if (c.cookie == kKickCookie) {
+        kick_armed_ = false;
+        // An eventfd read is exactly 8 bytes. Anything else means the fd is not an eventfd:
+        // a regular file reads 0 bytes at once, forever, and re-arming on that would spin
+        // this thread at 100% CPU.
+        if (c.result == static_cast<int>(sizeof(kick_buf_))) {
+            kick_armed_ = io_->read_eventfd(cfg_.kick.get(), &kick_buf_, kKickCookie);
+        } else if (c.result < 0) {
+            spdlog::error("queue {}: reading the kick eventfd failed: {}", cfg_.queue_index,
+                          strerror(-c.result));
+            mark_broken("kick eventfd unreadable");
+        } else {
+            spdlog::error("queue {}: the kick fd read {} bytes, not 8: not an eventfd",
+                          cfg_.queue_index, c.result);
+            mark_broken("kick fd is not an eventfd");
+        }
+    } else if (c.cookie == kControlCookie) {
+        control_armed_ = io_->read_eventfd(control_.get(), &control_buf_, kControlCookie);
+    }
 }
 
 void QueueWorker::process_available() {
@@ -201,7 +181,7 @@ void QueueWorker::process_available() {
             free_slots_.pop_back();
             ++in_flight_;
             slot.memory = mem_;
-            cfg_.handler->handle(*this, slot);
+            handler_->handle(*this, slot);
             if (broken()) return;
             // Publish each reply as soon as it exists: a guest waiting for it starts on it
             // (and refills the ring) while we serve the rest, instead of idling until the
@@ -227,16 +207,6 @@ void QueueWorker::complete(RequestSlot& slot, uint32_t written) {
     slot.memory.reset();
     free_slots_.push_back(slot.index);
     --in_flight_;
-}
-
-io_uring_sqe* QueueWorker::get_sqe(RequestSlot& slot, uint32_t cookie) {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (!sqe) {
-        io_uring_submit(&ring_);
-        sqe = io_uring_get_sqe(&ring_);
-    }
-    if (sqe) io_uring_sqe_set_data64(sqe, tag(slot.index + 1, cookie));
-    return sqe;
 }
 
 void QueueWorker::mark_broken(const char* why) {

@@ -1,5 +1,6 @@
-// One thread per started virtqueue: waits on the kick eventfd through its own io_uring,
-// pops and validates chains with common/'s DeviceQueue, hands each to the RequestHandler,
+// One thread per started virtqueue: waits on the kick eventfd through its own I/O engine
+// (queue/io_engine.h: the io_uring its requests' data operations also run on), pops and
+// validates chains with common/'s DeviceQueue, hands each to the queue's QueueHandler,
 // and publishes each used entry as soon as the reply is written, signalling the call
 // eventfd only when the ring's event index (or flags) ask for it, so signals come at most
 // once per guest wake-up while no reply waits for the rest of its batch.
@@ -10,7 +11,6 @@
 // error logged, the err eventfd signalled) and the worker then only drains.
 #pragma once
 
-#include <liburing.h>
 #include <stdint.h>
 
 #include <atomic>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "memory/guest_memory.h"
+#include "queue/io_engine.h"
 #include "queue/request_handler.h"
 #include "util/event_notifier.h"
 #include "util/unique_fd.h"
@@ -28,12 +29,12 @@
 namespace vfs::host {
 
 // Requests in flight on one queue at most, whatever the ring size. Every slot is
-// allocated up front (kMaxChainSegments segments, plus the handler's per-slot state), and
-// the ring size is the front-end's choice: one slot per ring entry would cost a 32768-entry
-// ring ~138 MiB of segments alone. One worker thread gains nothing from more than a few
-// hundred requests at once; 256 equals the worker's io_uring size and is above QEMU's
-// default queue-size (128), so common rings still get one slot per entry. With the slots
-// taken, the worker leaves chains in the ring and pops again as requests complete.
+// allocated up front (kMaxChainSegments segments, as many iovecs in the I/O engine, and
+// the handler's per-slot state), and the ring size is the front-end's choice: one slot per
+// ring entry would cost a 32768-entry ring ~138 MiB of segments alone. One worker thread gains
+// nothing from more than a few hundred requests at once; 256 equals the worker's io_uring size and
+// is above QEMU's default queue-size (128), so common rings still get one slot per entry. With the
+// slots taken, the worker leaves chains in the ring and pops again as requests complete.
 inline constexpr uint32_t kMaxInFlightPerQueue = 256;
 
 struct QueueWorkerConfig {
@@ -49,7 +50,7 @@ struct QueueWorkerConfig {
     EventNotifier* call = nullptr;
     EventNotifier* err = nullptr;
     memory::MemoryHandle* memory = nullptr;
-    RequestHandler* handler = nullptr;
+    RequestHandler* handler = nullptr;  // asked for this queue's QueueHandler at start()
     // How long the worker sleeps before re-scanning the ring without a kick (0: sleep
     // until woken). A kick can be lost where the platform drops the guest's fence (QEMU
     // before 8.1 under TCG with one vCPU); under EVENT_IDX the guest then never kicks that
@@ -78,21 +79,19 @@ class QueueWorker final : private QueueContext {
     void process_available();
     void publish_used();
     void refresh_memory();
-    // Queues an 8-byte read on fd; false if the ring had no free SQE.
-    bool arm_read(int fd, uint64_t* buf, uint32_t cookie);
+    void on_completion(const IoCompletion& c);
     void wake();
 
     // QueueContext
     uint32_t queue_index() const override { return cfg_.queue_index; }
-    uint32_t slot_count() const override { return static_cast<uint32_t>(slots_.size()); }
     void complete(RequestSlot& slot, uint32_t written) override;
-    io_uring_sqe* get_sqe(RequestSlot& slot, uint32_t cookie) override;
+    IoEngine& io() override { return *io_; }
     void mark_broken(const char* why) override;
 
     QueueWorkerConfig cfg_;
     vfs::wire::DeviceQueue dq_;
-    io_uring ring_{};
-    bool ring_ready_ = false;
+    std::unique_ptr<IoEngine> io_;
+    std::unique_ptr<QueueHandler> handler_;
     UniqueFd control_;  // eventfd: enable/stop requests from the connection
     std::shared_ptr<const memory::MemoryMap> mem_;
     uint64_t mem_generation_ = 0;

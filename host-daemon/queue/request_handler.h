@@ -1,15 +1,15 @@
 // The contract between a queue worker and whatever serves requests (the FUSE server): the
 // worker pops and validates chains; the handler turns each one into a reply, now or later.
 //
-// Each chain arrives in a preallocated RequestSlot that stays the handler's until it calls
-// QueueContext::complete(). A handler may finish inside handle(), or submit io_uring work
-// on the worker's own ring (QueueContext::get_sqe, tagged with the slot and a cookie) and
-// finish from on_io_complete(), which runs on the same worker thread: no locks, no
-// allocation per request. A handler must never touch a slot after completing it, and must
-// never block the worker thread on I/O.
+// When a queue starts, the worker asks the RequestHandler for that queue's QueueHandler,
+// which allocates then whatever it keeps per request, for every slot: nothing is allocated
+// on the request path. Each chain arrives in a preallocated RequestSlot that stays the
+// handler's until it calls QueueContext::complete(). A handler may finish inside handle(),
+// or start a data operation on the worker's I/O engine (QueueContext::io()) and finish
+// from on_io_complete(), which runs on the same worker thread: no locks. A handler must
+// never touch a slot after completing it, and must never block the worker on I/O.
 #pragma once
 
-#include <liburing.h>
 #include <stdint.h>
 
 #include <memory>
@@ -19,12 +19,14 @@
 
 namespace vfs::host {
 
+class IoEngine;
+
 // The most segments one chain may have: 256 data pages plus headers and arguments. A
 // longer chain marks the queue broken (Linux caps a virtio-fs request at 256 pages).
 inline constexpr uint32_t kMaxChainSegments = 264;
 
 struct RequestSlot {
-    uint32_t index = 0;                  // stable: 0 .. QueueContext::slot_count()-1
+    uint32_t index = 0;                  // stable: 0 .. the queue's slot count - 1
     vfs::wire::DeviceChain chain;        // readable segments first, then writable ones
     vfs::wire::Segment* segs = nullptr;  // kMaxChainSegments entries, owned by the worker
     // Keeps every mapping the chain points into alive until the request completes, even if
@@ -37,17 +39,14 @@ struct RequestSlot {
 class QueueContext {
   public:
     virtual uint32_t queue_index() const = 0;
-    virtual uint32_t slot_count() const = 0;
 
     // Returns the request to the guest with `written` bytes in its writable segments. The
     // used entry is pushed now and published as soon as the handler returns to the worker.
     virtual void complete(RequestSlot& slot, uint32_t written) = 0;
 
-    // An SQE on the worker's io_uring whose completion comes back to on_io_complete() with
-    // this slot and cookie. Submitted when the worker next waits. nullptr if the ring is
-    // full even after submitting what was queued (the handler then completes with an
-    // error reply).
-    virtual io_uring_sqe* get_sqe(RequestSlot& slot, uint32_t cookie) = 0;
+    // The worker's I/O engine (queue/io_engine.h): a data operation it queues for a slot
+    // and cookie comes back to on_io_complete() with them.
+    virtual IoEngine& io() = 0;
 
     // The guest broke the protocol in a way a reply cannot express: no more chains are
     // popped from this queue until it is restarted.
@@ -57,21 +56,34 @@ class QueueContext {
     ~QueueContext() = default;
 };
 
-class RequestHandler {
+// Serves one queue's requests, on that queue's worker thread only.
+class QueueHandler {
   public:
-    virtual ~RequestHandler() = default;
+    virtual ~QueueHandler() = default;
 
-    // A validated chain. Shared by all queues: it is called concurrently from every
-    // queue's worker thread, each with its own QueueContext.
+    // A validated chain.
     virtual void handle(QueueContext& ctx, RequestSlot& slot) = 0;
 
-    // The CQE of an SQE this handler got from ctx.get_sqe(slot, cookie).
+    // The result of a data operation this handler started on ctx.io() for this slot and
+    // cookie: bytes moved, or -errno.
     virtual void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie,
                                 int32_t result) {
         (void)cookie;
         (void)result;
         ctx.complete(slot, 0);
     }
+};
+
+// Shared by all queues, whose handlers run concurrently, one worker thread each.
+class RequestHandler {
+  public:
+    virtual ~RequestHandler() = default;
+
+    // A queue is starting (on the connection thread, before its worker pops anything):
+    // its handler, with the state of all `slot_count` slots (indices 0 .. slot_count-1)
+    // allocated now.
+    virtual std::unique_ptr<QueueHandler> start_queue(uint32_t queue_index,
+                                                      uint32_t slot_count) = 0;
 };
 
 }  // namespace vfs::host

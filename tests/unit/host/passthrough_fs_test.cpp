@@ -5,12 +5,16 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fs/passthrough_fs.h"
 #include "fs/read_only_fs.h"
@@ -89,28 +93,33 @@ TEST_P(PassthroughFsTest, HardLinksShareANodeId) {
     EXPECT_EQ(l->attr.nlink, 2u);
 }
 
-TEST_P(PassthroughFsTest, CreateWriteReadThroughDataFd) {
+TEST_P(PassthroughFsTest, CreateWriteReadThroughDataFiles) {
     auto c = pfs_->create(ctx_, FUSE_ROOT_ID, "new.bin", 0644, O_RDWR, 022);
     ASSERT_TRUE(c.ok()) << c.error();
-    std::shared_ptr<void> keep;
-    int fd = pfs_->data_fd(c->open.fh, &keep);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(pwrite(fd, "abcdef", 6, 0), 6);
-    EXPECT_TRUE(pfs_->fsync(c->open.fh, false).ok());
+    auto w = pfs_->data_file(c->open.fh, DataAccess::kWrite);
+    ASSERT_TRUE(w.ok());
+    EXPECT_TRUE(w->allows(DataAccess::kWrite));
+    EXPECT_FALSE(w->allows(DataAccess::kRead));  // a grant is for what it was asked for
+    ASSERT_EQ(pwrite(w->fd(), "abcdef", 6, 0), 6);
+    EXPECT_TRUE(pfs_->data_file(c->open.fh, DataAccess::kSync).ok());
     EXPECT_TRUE(pfs_->flush(c->open.fh, 0).ok());
     EXPECT_TRUE(pfs_->release(c->open.fh, 0, 0).ok());
+    // The grant keeps the file open after RELEASE, for an operation still in flight.
+    EXPECT_EQ(pwrite(w->fd(), "gh", 2, 6), 2);
+    EXPECT_EQ(pfs_->data_file(c->open.fh, DataAccess::kRead).error(), EBADF);
     EXPECT_EQ(pfs_->release(c->open.fh, 0, 0).error(), EBADF);
-    EXPECT_EQ(slurp(share_ / "new.bin"), "abcdef");
+    EXPECT_EQ(slurp(share_ / "new.bin"), "abcdefgh");
     EXPECT_EQ(fs::status(share_ / "new.bin").permissions(),
               fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                   fs::perms::others_read);
 
     auto o = pfs_->open(ctx_, c->entry.nodeid, O_RDONLY);
     ASSERT_TRUE(o.ok());
-    fd = pfs_->data_fd(o->fh, &keep);
+    auto r = pfs_->data_file(o->fh, DataAccess::kRead);
+    ASSERT_TRUE(r.ok());
     char buf[8] = {};
-    EXPECT_EQ(pread(fd, buf, sizeof(buf), 2), 4);
-    EXPECT_EQ(std::string(buf, 4), "cdef");
+    EXPECT_EQ(pread(r->fd(), buf, sizeof(buf), 2), 6);
+    EXPECT_EQ(std::string(buf, 6), "cdefgh");
     EXPECT_EQ(pfs_->create(ctx_, FUSE_ROOT_ID, "new.bin", 0644, O_RDWR | O_EXCL, 0).error(),
               EEXIST);
 }
@@ -255,9 +264,9 @@ TEST_P(PassthroughFsTest, TmpfileIsUnnamedButUsable) {
     const size_t entries = std::distance(fs::directory_iterator(share_), {});
     auto t = pfs_->tmpfile(ctx_, FUSE_ROOT_ID, 0600, O_RDWR, 0);
     ASSERT_TRUE(t.ok()) << t.error();
-    std::shared_ptr<void> keep;
-    const int fd = pfs_->data_fd(t->open.fh, &keep);
-    ASSERT_EQ(pwrite(fd, "tmp", 3, 0), 3);
+    auto file = pfs_->data_file(t->open.fh, DataAccess::kWrite);
+    ASSERT_TRUE(file.ok());
+    ASSERT_EQ(pwrite(file->fd(), "tmp", 3, 0), 3);
     auto a = pfs_->getattr(t->entry.nodeid, nullptr);
     ASSERT_TRUE(a.ok());
     EXPECT_EQ(a->attr.size, 3u);
@@ -442,8 +451,8 @@ TEST_P(PassthroughFsTest, ForgedIdsFindNothing) {
     EXPECT_EQ(pfs_->release(77, 0, 0).error(), EBADF);
     EXPECT_EQ(pfs_->readdir(ctx_, 77, 0, false, [](const DirEntry&) { return true; }).error(),
               EBADF);
-    std::shared_ptr<void> keep;
-    EXPECT_EQ(pfs_->data_fd(77, &keep), -1);
+    EXPECT_EQ(pfs_->data_file(77, DataAccess::kRead).error(), EBADF);
+    EXPECT_EQ(pfs_->data_file(77, DataAccess::kSync).error(), EBADF);
     auto hello = lookup_ok(FUSE_ROOT_ID, "hello.txt");
     EXPECT_EQ(pfs_->lookup(ctx_, hello.nodeid, "x").error(), ENOTDIR);
 }
@@ -470,31 +479,69 @@ TEST_P(PassthroughFsTest, XattrsStatfsLseekFallocate) {
 
     auto o = pfs_->open(ctx_, e.nodeid, O_RDWR);
     ASSERT_TRUE(o.ok());
-    ASSERT_TRUE(pfs_->fallocate(o->fh, 0, 0, 1 << 20).ok());
+    auto file = pfs_->data_file(o->fh, DataAccess::kAllocate);
+    ASSERT_TRUE(file.ok());
+    ASSERT_EQ(::fallocate(file->fd(), 0, 0, 1 << 20), 0);
     auto hole = pfs_->lseek(o->fh, 0, SEEK_HOLE);
     ASSERT_TRUE(hole.ok());
     EXPECT_LE(*hole, uint64_t{1} << 20);
     EXPECT_EQ(pfs_->lseek(o->fh, 0, 99).error(), EINVAL);
-    EXPECT_EQ(pfs_->fallocate(o->fh, 0, UINT64_MAX, 1).error(), EINVAL);
 }
 
+// Every operation of the Filesystem interface that could change the share, one by one:
+// each must answer EROFS, and the share must be as it was. (What stays allowed is allowed
+// on purpose: reads, syncs, and locks, which a share's readers may take.)
 TEST_P(PassthroughFsTest, ReadOnlyWrapperRefusesEveryMutation) {
+    fs::permissions(share_ / "hello.txt", fs::perms(0644));
+    ASSERT_EQ(::setxattr((share_ / "hello.txt").c_str(), "user.kept", "v", 1, 0), 0);
     ReadOnlyFs ro(std::move(pfs_));
     auto e = ro.lookup(ctx_, FUSE_ROOT_ID, "hello.txt");
     ASSERT_TRUE(e.ok());
-    EXPECT_EQ(ro.open(ctx_, e->nodeid, O_RDWR).error(), EROFS);
-    EXPECT_EQ(ro.open(ctx_, e->nodeid, O_RDONLY | O_TRUNC).error(), EROFS);
-    EXPECT_TRUE(ro.open(ctx_, e->nodeid, O_RDONLY).ok());
-    EXPECT_EQ(ro.create(ctx_, FUSE_ROOT_ID, "x", 0644, O_RDWR, 0).error(), EROFS);
-    EXPECT_EQ(ro.mkdir(ctx_, FUSE_ROOT_ID, "x", 0755, 0).error(), EROFS);
-    EXPECT_EQ(ro.unlink(ctx_, FUSE_ROOT_ID, "hello.txt").error(), EROFS);
-    EXPECT_EQ(ro.rename(ctx_, FUSE_ROOT_ID, "hello.txt", FUSE_ROOT_ID, "y", 0).error(), EROFS);
-    EXPECT_EQ(ro.setattr(ctx_, e->nodeid, fuse_setattr_in{}).error(), EROFS);
-    EXPECT_EQ(ro.setxattr(e->nodeid, "user.a", "b", 1, 0).error(), EROFS);
-    auto o = ro.open(ctx_, e->nodeid, O_RDONLY);
+    const uint64_t file = e->nodeid;
+    auto o = ro.open(ctx_, file, O_RDONLY);
     ASSERT_TRUE(o.ok());
-    EXPECT_EQ(ro.kill_suid_sgid(o->fh).error(), EROFS);
+    const uint64_t fh = o->fh;
+
+    auto err = [](const auto& r) { return r.ok() ? 0 : r.error(); };
+    fuse_setattr_in chmod{};
+    chmod.valid = FATTR_MODE;
+    chmod.mode = S_IFREG | 0777;
+    const std::vector<std::pair<const char*, std::function<int()>>> mutations = {
+        {"setattr", [&] { return err(ro.setattr(ctx_, file, chmod)); }},
+        {"mknod", [&] { return err(ro.mknod(ctx_, FUSE_ROOT_ID, "n", S_IFREG | 0644, 0, 0)); }},
+        {"mkdir", [&] { return err(ro.mkdir(ctx_, FUSE_ROOT_ID, "d", 0755, 0)); }},
+        {"symlink", [&] { return err(ro.symlink(ctx_, FUSE_ROOT_ID, "s", "hello.txt")); }},
+        {"link", [&] { return err(ro.link(ctx_, file, FUSE_ROOT_ID, "alias")); }},
+        {"unlink", [&] { return err(ro.unlink(ctx_, FUSE_ROOT_ID, "hello.txt")); }},
+        {"rmdir", [&] { return err(ro.rmdir(ctx_, FUSE_ROOT_ID, "sub")); }},
+        {"rename",
+         [&] { return err(ro.rename(ctx_, FUSE_ROOT_ID, "hello.txt", FUSE_ROOT_ID, "moved", 0)); }},
+        {"open O_WRONLY", [&] { return err(ro.open(ctx_, file, O_WRONLY)); }},
+        {"open O_RDWR", [&] { return err(ro.open(ctx_, file, O_RDWR)); }},
+        {"open O_TRUNC", [&] { return err(ro.open(ctx_, file, O_RDONLY | O_TRUNC)); }},
+        {"create", [&] { return err(ro.create(ctx_, FUSE_ROOT_ID, "c", 0644, O_RDWR, 0)); }},
+        {"tmpfile", [&] { return err(ro.tmpfile(ctx_, FUSE_ROOT_ID, 0600, O_RDWR, 0)); }},
+        {"setxattr", [&] { return err(ro.setxattr(file, "user.a", "b", 1, 0)); }},
+        {"removexattr", [&] { return err(ro.removexattr(file, "user.kept")); }},
+        {"copy_file_range", [&] { return err(ro.copy_file_range(fh, 0, fh, 64, 5, 0)); }},
+        {"kill_suid_sgid", [&] { return err(ro.kill_suid_sgid(fh)); }},
+        {"data_file kWrite", [&] { return err(ro.data_file(fh, DataAccess::kWrite)); }},
+        {"data_file kAllocate", [&] { return err(ro.data_file(fh, DataAccess::kAllocate)); }},
+    };
+    for (const auto& [name, mutate] : mutations)
+        EXPECT_EQ(mutate(), EROFS) << name;
+
+    std::set<std::string> names;
+    for (const auto& d : fs::directory_iterator(share_))
+        names.insert(d.path().filename());
+    EXPECT_EQ(names, (std::set<std::string>{"hello.txt", "sub"}));
     EXPECT_EQ(slurp(share_ / "hello.txt"), "hello world");
+    EXPECT_EQ(fs::status(share_ / "hello.txt").permissions(), fs::perms(0644));
+    char v[4];
+    EXPECT_EQ(::getxattr((share_ / "hello.txt").c_str(), "user.kept", v, sizeof(v)), 1);
+    // Reading and syncing are still granted.
+    EXPECT_TRUE(ro.data_file(fh, DataAccess::kRead).ok());
+    EXPECT_TRUE(ro.data_file(fh, DataAccess::kSync).ok());
 }
 
 namespace {
@@ -521,9 +568,10 @@ TEST_P(PassthroughFsTest, FileHandlesKeepNoFdPerInode) {
     auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
     auto o = pfs_->open(ctx_, e.nodeid, O_RDONLY);
     ASSERT_TRUE(o.ok());
-    std::shared_ptr<void> keep;
+    auto file = pfs_->data_file(o->fh, DataAccess::kRead);
+    ASSERT_TRUE(file.ok());
     char buf[16] = {};
-    ASSERT_EQ(pread(pfs_->data_fd(o->fh, &keep), buf, sizeof(buf), 0), 11);
+    ASSERT_EQ(pread(file->fd(), buf, sizeof(buf), 0), 11);
     EXPECT_STREQ(buf, "hello world");
 }
 

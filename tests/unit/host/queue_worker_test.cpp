@@ -105,7 +105,26 @@ class WorkerHarness {
     std::unique_ptr<QueueWorker> worker_;
 };
 
-class NoRequests : public RequestHandler {
+// A test handler serves every queue itself, so a test reads its counters after stop().
+class TestHandler : public RequestHandler, public QueueHandler {
+  public:
+    std::unique_ptr<QueueHandler> start_queue(uint32_t, uint32_t slots) override {
+        slot_count = slots;
+        struct Forward final : QueueHandler {
+            explicit Forward(QueueHandler& to) : to(to) {}
+            void handle(QueueContext& ctx, RequestSlot& slot) override { to.handle(ctx, slot); }
+            void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie,
+                                int32_t result) override {
+                to.on_io_complete(ctx, slot, cookie, result);
+            }
+            QueueHandler& to;
+        };
+        return std::make_unique<Forward>(*this);
+    }
+    uint32_t slot_count = 0;  // what the worker gave start_queue
+};
+
+class NoRequests : public TestHandler {
   public:
     void handle(QueueContext& ctx, RequestSlot& slot) override { ctx.complete(slot, 0); }
 };
@@ -138,31 +157,34 @@ TEST(QueueWorker, ShortKickReadBreaksTheQueue) {
 
 void echo_many(WorkerHarness& h, uint32_t n, bool kick = true);
 
-// Holds every request until a NOP on the worker's io_uring completes, so requests stay in
-// flight across loop turns; copies the 8-byte request into the reply.
-class DeferredEcho : public RequestHandler {
+// Holds every request until an fsync on the worker's I/O engine (always on the ring)
+// completes, so requests stay in flight across loop turns; copies the 8-byte request
+// into the reply.
+class DeferredEcho : public TestHandler {
   public:
+    DeferredEcho() : file_(::memfd_create("deferred-echo", MFD_CLOEXEC)) {}
     void handle(QueueContext& ctx, RequestSlot& slot) override {
-        slot_count = ctx.slot_count();
         if (slot.index >= slot_count) bad_index = true;
         if (++held > max_held) max_held = held;
-        io_uring_sqe* sqe = ctx.get_sqe(slot, 7);
-        if (!sqe) {
+        const IoOutcome o = ctx.io().fsync(
+            slot, 7, DataFile(file_.get(), false, DataAccess::kSync, nullptr), false);
+        if (!o.is_queued()) {
+            if (o.result() != 0) bad_index = true;
             finish(ctx, slot);
-            return;
         }
-        io_uring_prep_nop(sqe);
     }
-    void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie, int32_t) override {
-        if (cookie != 7) bad_index = true;
+    void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie,
+                        int32_t result) override {
+        if (cookie != 7 || result != 0) bad_index = true;
         finish(ctx, slot);
     }
     // Touched only on the worker thread; read after stop() has joined it.
-    uint32_t slot_count = 0;
     uint32_t held = 0, max_held = 0;
     bool bad_index = false;
 
   private:
+    UniqueFd file_;
+
     void finish(QueueContext& ctx, RequestSlot& slot) {
         --held;
         uint32_t written = 0;

@@ -112,6 +112,15 @@ class SgReader {
     // copying; writes at most max_out entries. Returns how many were written, or fails
     // with EINVAL if fewer than n bytes remain or more than max_out segments are needed.
     Result<uint32_t> take_segments(uint64_t n, Segment* out, uint32_t max_out) {
+        return take_segments_to(n, max_out, [out](uint32_t i, uint8_t* data, uint32_t len) {
+            out[i] = Segment{data, len};
+        });
+    }
+
+    // The same, handing segment i to emit(i, data, len) (say, straight into a host iovec
+    // array) instead of storing it; on failure emit may have run, but nothing is consumed.
+    template <class Emit>
+    Result<uint32_t> take_segments_to(uint64_t n, uint32_t max_out, Emit&& emit) {
         if (n > remaining_) return Error{EINVAL};
         SgReader probe = *this;
         uint32_t used = 0;
@@ -121,7 +130,7 @@ class SgReader {
             const uint64_t avail = s.len - probe.off_;
             const uint64_t take = n < avail ? n : avail;
             if (used == max_out) return Error{E2BIG};
-            out[used++] = Segment{s.data + probe.off_, static_cast<uint32_t>(take)};
+            emit(used++, s.data + probe.off_, static_cast<uint32_t>(take));
             n -= take;
             probe.advance(take);
         }
@@ -201,6 +210,14 @@ class SgWriter {
     // Describes the next n writable bytes as segments (for zero-copy reads from a file
     // into the chain) and marks them written; same contract as SgReader::take_segments.
     Result<uint32_t> take_segments(uint64_t n, Segment* out, uint32_t max_out) {
+        return take_segments_to(n, max_out, [out](uint32_t i, uint8_t* data, uint32_t len) {
+            out[i] = Segment{data, len};
+        });
+    }
+
+    // As SgReader::take_segments_to.
+    template <class Emit>
+    Result<uint32_t> take_segments_to(uint64_t n, uint32_t max_out, Emit&& emit) {
         if (n > remaining()) return Error{ERANGE};
         SgWriter probe = *this;
         uint32_t used = 0;
@@ -210,7 +227,7 @@ class SgWriter {
             const uint64_t avail = s.len - probe.off_;
             const uint64_t take = n < avail ? n : avail;
             if (used == max_out) return Error{E2BIG};
-            out[used++] = Segment{s.data + probe.off_, static_cast<uint32_t>(take)};
+            emit(used++, s.data + probe.off_, static_cast<uint32_t>(take));
             n -= take;
             probe.advance(take);
         }

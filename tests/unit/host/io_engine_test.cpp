@@ -1,0 +1,119 @@
+// The I/O engine on its own, over a real io_uring and real files: the grant each operation
+// needs, what runs inline and what on the ring, and that a grant lives exactly as long as
+// the operation on the ring.
+#include "queue/io_engine.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/unique_fd.h"
+
+namespace vfs::host {
+namespace {
+
+class IoEngineTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        auto io = IoEngine::create(8, 2);
+        ASSERT_TRUE(io.ok());
+        io_ = std::move(*io);
+        slot_.index = 1;
+        char tmpl[] = "/tmp/vfs-io-engine-XXXXXX";
+        file_.reset(::mkstemp(tmpl));
+        ASSERT_TRUE(file_.valid());
+        ::unlink(tmpl);
+    }
+
+    DataFile grant(DataAccess access, std::shared_ptr<const void> keep = nullptr) {
+        return DataFile(file_.get(), false, access, std::move(keep));
+    }
+
+    // Waits for the slot's one queued operation and returns its result.
+    int32_t completion(uint32_t cookie) {
+        int32_t result = INT32_MIN;
+        while (result == INT32_MIN) {
+            EXPECT_EQ(io_->submit_and_wait(0), 0);
+            io_->reap([&](const IoCompletion& c) {
+                EXPECT_TRUE(c.for_slot);
+                EXPECT_EQ(c.slot, slot_.index);
+                EXPECT_EQ(c.cookie, cookie);
+                result = c.result;
+            });
+        }
+        return result;
+    }
+
+    std::unique_ptr<IoEngine> io_;
+    RequestSlot slot_;
+    UniqueFd file_;
+};
+
+// A grant is for one access: the engine refuses any other operation with it, so what a
+// wrapper refused cannot come back in through another grant.
+TEST_F(IoEngineTest, AnOperationNeedsAGrantForItsOwnAccess) {
+    char byte = 'x';
+    io_->iovecs(slot_)[0] = {&byte, 1};
+    EXPECT_EQ(io_->write(slot_, 1, grant(DataAccess::kRead), 0, 1).result(), -EBADF);
+    EXPECT_EQ(io_->write(slot_, 1, grant(DataAccess::kSync), 0, 1).result(), -EBADF);
+    EXPECT_EQ(io_->read(slot_, 1, grant(DataAccess::kWrite), 0, 1).result(), -EBADF);
+    EXPECT_EQ(io_->fallocate(slot_, 1, grant(DataAccess::kWrite), 0, 0, 4096).result(), -EBADF);
+    EXPECT_EQ(io_->fsync(slot_, 1, grant(DataAccess::kRead), false).result(), -EBADF);
+    EXPECT_EQ(io_->read(slot_, 1, DataFile(), 0, 1).result(), -EBADF);  // no grant at all
+    EXPECT_EQ(::lseek(file_.get(), 0, SEEK_END), 0);                    // nothing written
+    EXPECT_EQ(io_->stats().ops_on_ring, 0u);
+}
+
+// A small buffered write is copied inline; a large one, fsync and fallocate go on the ring.
+// A queued operation holds its grant (the open file) until its completion, not longer.
+TEST_F(IoEngineTest, WhatRunsInlineAndWhatOnTheRing) {
+    std::string small = "small";
+    io_->iovecs(slot_)[0] = {small.data(), small.size()};
+    IoOutcome o = io_->write(slot_, 1, grant(DataAccess::kWrite), 0, 1);
+    ASSERT_FALSE(o.is_queued());
+    EXPECT_EQ(o.result(), 5);
+
+    std::vector<char> big(IoEngine::kInlineWriteMax + 1, 'b');
+    io_->iovecs(slot_)[0] = {big.data(), big.size()};
+    auto keep = std::make_shared<int>(0);
+    o = io_->write(slot_, 2, grant(DataAccess::kWrite, keep), 5, 1);
+    ASSERT_TRUE(o.is_queued());
+    EXPECT_EQ(keep.use_count(), 2);  // the engine holds the file while the ring writes
+    EXPECT_EQ(completion(2), static_cast<int32_t>(big.size()));
+    EXPECT_EQ(keep.use_count(), 1);  // and lets go at the completion
+
+    o = io_->fsync(slot_, 3, grant(DataAccess::kSync), true);
+    ASSERT_TRUE(o.is_queued());
+    EXPECT_EQ(completion(3), 0);
+    o = io_->fallocate(slot_, 4, grant(DataAccess::kAllocate), 0, 0, 1 << 20);
+    ASSERT_TRUE(o.is_queued());
+    EXPECT_EQ(completion(4), 0);
+    EXPECT_EQ(::lseek(file_.get(), 0, SEEK_END), 1 << 20);
+    EXPECT_EQ(io_->stats().writes_inline, 1u);
+    EXPECT_EQ(io_->stats().ops_on_ring, 3u);
+}
+
+// A read of cached data across the end of the file is answered inline, its iovecs filled
+// in order however they split the data.
+TEST_F(IoEngineTest, ACachedReadAcrossTheEndOfFileIsInline) {
+    ASSERT_EQ(::pwrite(file_.get(), "0123456789", 10, 0), 10);
+    char a[3], b[4], c[16];
+    iovec* iov = io_->iovecs(slot_);
+    iov[0] = {a, sizeof(a)};
+    iov[1] = {b, sizeof(b)};
+    iov[2] = {c, sizeof(c)};
+    const IoOutcome o = io_->read(slot_, 1, grant(DataAccess::kRead), 1, 3);
+    ASSERT_FALSE(o.is_queued());
+    ASSERT_EQ(o.result(), 9);
+    EXPECT_EQ(std::string(a, 3) + std::string(b, 4) + std::string(c, 2), "123456789");
+    EXPECT_EQ(io_->stats().reads_inline, 1u);
+    EXPECT_EQ(io_->stats().ops_on_ring, 0u);
+}
+
+}  // namespace
+}  // namespace vfs::host
