@@ -96,8 +96,8 @@ class FakeFsTransport final : public virtio::Transport {
   public:
     using Handler = std::function<FakeReply(const FakeRequest&)>;
 
-    explicit FakeFsTransport(Handler h, uint16_t max_queue_size = 128)
-        : handler_(std::move(h)), max_(max_queue_size) {}
+    explicit FakeFsTransport(Handler h, uint16_t max_queue_size = 128, const char* tag = "fake")
+        : handler_(std::move(h)), max_(max_queue_size), tag_(tag) {}
 
     wire::Result<uint64_t> negotiate_features(uint64_t wanted) override {
         const uint64_t offered = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX);
@@ -106,7 +106,7 @@ class FakeFsTransport final : public virtio::Transport {
     }
     wire::Status read_device_config(uint32_t offset, void* out, uint32_t len) override {
         uint8_t cfg[40] = {};
-        std::memcpy(cfg, "fake", 4);
+        std::memcpy(cfg, tag_, std::strlen(tag_) < 36 ? std::strlen(tag_) : 36);
         const uint32_t nreq = 1;
         std::memcpy(cfg + 36, &nreq, 4);
         if (offset + len > sizeof(cfg)) return wire::Error{ERANGE};
@@ -198,6 +198,7 @@ class FakeFsTransport final : public virtio::Transport {
 
     Handler handler_;
     uint16_t max_;
+    const char* tag_;
     Q q_[2];
     uint64_t features_ = 0;
     bool failed_ = false;
