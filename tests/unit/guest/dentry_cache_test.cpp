@@ -43,12 +43,6 @@ TEST(DentryCache, FindsOnlyTheExactParentAndName) {
     EXPECT_EQ(c.size(), 1u);
 }
 
-TEST(DentryCache, NamesLongerThanAnEntryAreNeverFound) {
-    DentryCache c;
-    const std::string longer(DentryCache::kNameMax + 1, 'n');
-    EXPECT_EQ(c.find(5, longer.data(), static_cast<uint32_t>(longer.size())), nullptr);
-}
-
 // A full cache evicts the entry used longest ago, and hands its child back to unpin.
 TEST(DentryCache, FullCacheEvictsTheLeastRecentlyUsed) {
     DentryCache c;
