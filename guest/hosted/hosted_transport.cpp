@@ -21,7 +21,7 @@ wire::Result<std::unique_ptr<HostedTransport>> HostedTransport::connect(const Ho
         return wire::Error{EINVAL};
     frontend::FrontendOptions fo;
     fo.num_queues = o.request_queues + 1;
-    fo.queue_size = 8;  // the frontend's own rings go unused: the driver brings its own
+    fo.own_queues = false;  // the driver brings its own rings
     fo.memory_bytes = o.memory_bytes;
     // Shadow used rings cannot carry the device's avail_event: no EVENT_IDX then.
     fo.event_idx = !o.interpose;
@@ -32,6 +32,11 @@ wire::Result<std::unique_ptr<HostedTransport>> HostedTransport::connect(const Ho
     t->fe_ = std::move(*fe);
     t->dma_ = std::make_unique<GuestRamDma>(t->fe_->ram());
     t->shadows_.resize(fo.num_queues);
+    for (uint32_t q = 0; q < fo.num_queues; ++q) {
+        auto n = frontend::QueueNotifiers::create();
+        if (!n) return wire::Error{n.error()};
+        t->fds_.push_back(std::move(*n));
+    }
     return t;
 }
 
@@ -76,45 +81,29 @@ wire::Result<uint16_t> HostedTransport::queue_size(uint16_t index, uint16_t requ
 wire::Status HostedTransport::enable_queue(uint16_t index, uint16_t size,
                                            const virtio::QueueAddresses& addrs) {
     if (index >= num_queues()) return wire::Error{ENOENT};
-    frontend::GuestRam& ram = fe_->ram();
-    auto* desc = ram.at(addrs.desc, wire::desc_table_bytes(size));
-    auto* avail = ram.at(addrs.driver, wire::avail_ring_bytes(size));
-    auto* used = ram.at(addrs.device, wire::used_ring_bytes(size));
-    if (!desc || !avail || !used) return wire::Error{EFAULT};
-    uint8_t* device_used = used;
+    frontend::RingPlacement where{size, addrs.desc, addrs.driver, addrs.device};
     Shadow& sh = shadows_[index];
     if (opts_.interpose) {
-        auto b = ram.allocate(wire::used_ring_bytes(size));
+        auto b = fe_->ram().allocate(wire::used_ring_bytes(size));
         if (!b) return wire::Error{b.error()};
+        where.used = b->gpa;  // the daemon writes here; the pump copies into the driver's
+    }
+    auto rings = fe_->attach_queue(index, where, 0, fds_[index]);
+    if (!rings) return wire::Error{rings.error()};
+    if (opts_.interpose) {
+        auto* real = fe_->ram().at(addrs.device, wire::used_ring_bytes(size));
+        if (!real) return wire::Error{EFAULT};
         sh.on = true;
         sh.size = size;
-        sh.desc = reinterpret_cast<vring_desc*>(desc);
-        sh.real = reinterpret_cast<vring_used*>(used);
-        sh.shadow = reinterpret_cast<vring_used*>(b->ptr);
-        device_used = b->ptr;
-    }
-    frontend::VhostUserClient& c = fe_->client();
-    const uint32_t q = index;
-    if (auto s = c.send_obj(vu::Request::kSetVringNum, vu::VringState{q, size}); !s) return s;
-    if (auto s = c.send_obj(vu::Request::kSetVringBase, vu::VringState{q, 0}); !s) return s;
-    vu::VringAddr a;
-    a.index = q;
-    a.desc_user_addr = reinterpret_cast<uint64_t>(desc);
-    a.avail_user_addr = reinterpret_cast<uint64_t>(avail);
-    a.used_user_addr = reinterpret_cast<uint64_t>(device_used);
-    if (auto s = c.send_obj(vu::Request::kSetVringAddr, a); !s) return s;
-    frontend::FrontendQueue& fq = fe_->queue(q);
-    const uint64_t idx = q;
-    int fd = fq.kick_fd();
-    if (auto s = c.send_obj(vu::Request::kSetVringKick, idx, &fd, 1); !s) return s;
-    fd = fq.call_fd();
-    if (auto s = c.send_obj(vu::Request::kSetVringCall, idx, &fd, 1); !s) return s;
-    fd = fq.err_fd();
-    if (auto s = c.send_obj(vu::Request::kSetVringErr, idx, &fd, 1); !s) return s;
-    if (fe_->negotiated().features & vu::feature::kProtocolFeatures) {
-        if (auto s = c.send_obj(vu::Request::kSetVringEnable, vu::VringState{q, 1}); !s) return s;
+        sh.desc = rings->desc;
+        sh.real = reinterpret_cast<vring_used*>(real);
+        sh.shadow = rings->used;
     }
     return {};
+}
+
+uint64_t HostedTransport::take_calls(uint16_t index) {
+    return index < fds_.size() ? fds_[index].take_calls() : 0;
 }
 
 wire::Status HostedTransport::driver_ok() {
@@ -126,7 +115,7 @@ wire::Status HostedTransport::driver_ok() {
 void HostedTransport::notify(uint16_t index) {
     if (index >= num_queues()) return;
     const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(fe_->queue(index).kick_fd(), &one, sizeof(one));
+    [[maybe_unused]] ssize_t n = ::write(fds_[index].kick(), &one, sizeof(one));
 }
 
 void HostedTransport::tamper_next_reply(Tamper kind, uint32_t opcode) {
@@ -190,12 +179,12 @@ void HostedTransport::pump() {
     while (!stop_) {
         std::vector<pollfd> fds;
         for (uint32_t q = 0; q < shadows_.size(); ++q)
-            fds.push_back(pollfd{fe_->queue(q).call_fd(), POLLIN, 0});
-        ::poll(fds.data(), fds.size(), 20);
-        for (pollfd& p : fds) {
-            uint64_t v;
-            if (p.revents & POLLIN) [[maybe_unused]]
-                ssize_t n = ::read(p.fd, &v, sizeof(v));
+            fds.push_back(pollfd{fds_[q].call(), POLLIN, 0});
+        // The driver polls and asks for no interrupts, so the call eventfd rarely fires:
+        // look at the shadows every millisecond anyway.
+        ::poll(fds.data(), fds.size(), 1);
+        for (uint32_t q = 0; q < fds.size(); ++q) {
+            if (fds[q].revents & POLLIN) (void)fds_[q].take_calls();
         }
         for (Shadow& s : shadows_) {
             if (s.on) forward(s);

@@ -17,6 +17,7 @@
 #include "drivers/virtio/transport.h"
 #include "frontend.h"
 #include "guest_ram_dma.h"
+#include "queue_attach.h"
 #include "vfs/wire/virtqueue_layout.h"
 
 namespace vfs::guest::hosted {
@@ -65,6 +66,9 @@ class HostedTransport final : public virtio::Transport {
     void tamper_next_reply(Tamper kind, uint32_t opcode);
     bool tamper_pending() const { return armed_.load(); }
     bool failed() const { return failed_; }
+    // Times the daemon wrote queue `index`'s call eventfd since the last take (not with
+    // interpose, whose pump drains it).
+    uint64_t take_calls(uint16_t index);
 
   private:
     struct Shadow {
@@ -84,6 +88,7 @@ class HostedTransport final : public virtio::Transport {
     std::unique_ptr<frontend::Frontend> fe_;
     std::unique_ptr<GuestRamDma> dma_;
     std::vector<Shadow> shadows_;
+    std::vector<frontend::QueueNotifiers> fds_;  // per queue
     std::thread pump_;
     std::atomic<bool> stop_{false};
     std::atomic<bool> armed_{false};

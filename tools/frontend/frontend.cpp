@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <utility>
+
 namespace vfs::frontend {
 
 using vu::Request;
@@ -29,7 +31,7 @@ Result<std::unique_ptr<Frontend>> Frontend::connect(const std::string& socket_pa
     auto ram = GuestRam::create(opts.memory_bytes, opts.memory_regions);
     if (!ram) return Error{ram.error()};
     f->ram_ = std::move(*ram);
-    for (uint32_t i = 0; i < opts.num_queues; ++i) {
+    for (uint32_t i = 0; opts.own_queues && i < opts.num_queues; ++i) {
         auto q = FrontendQueue::create(*f->ram_, i, opts.queue_size);
         if (!q) return Error{q.error()};
         f->queues_.push_back(std::move(*q));
@@ -99,30 +101,46 @@ Status Frontend::set_mem_table() {
     return client_->send(Request::kSetMemTable, &t, size, fds, t.num_regions);
 }
 
+Result<AttachedRings> Frontend::attach_queue(uint32_t q, const RingPlacement& where, uint16_t base,
+                                             const QueueNotifiers& fds) {
+    if (q >= opts_.num_queues || !vfs::wire::valid_queue_size(where.size)) return Error{EINVAL};
+    AttachedRings r;
+    r.desc = reinterpret_cast<vring_desc*>(
+        ram_->at(where.desc, vfs::wire::desc_table_bytes(where.size)));
+    r.avail = reinterpret_cast<vring_avail*>(
+        ram_->at(where.avail, vfs::wire::avail_ring_bytes(where.size)));
+    r.used =
+        reinterpret_cast<vring_used*>(ram_->at(where.used, vfs::wire::used_ring_bytes(where.size)));
+    if (!r.desc || !r.avail || !r.used) return Error{EFAULT};
+    if (Status s = client_->send_obj(Request::kSetVringNum, vu::VringState{q, where.size}); !s)
+        return Error{s.error()};
+    if (Status s = client_->send_obj(Request::kSetVringBase, vu::VringState{q, base}); !s)
+        return Error{s.error()};
+    vu::VringAddr a;
+    a.index = q;
+    a.desc_user_addr = reinterpret_cast<uint64_t>(r.desc);
+    a.used_user_addr = reinterpret_cast<uint64_t>(r.used);
+    a.avail_user_addr = reinterpret_cast<uint64_t>(r.avail);
+    if (Status s = client_->send_obj(Request::kSetVringAddr, a); !s) return Error{s.error()};
+    const uint64_t idx = q;
+    const std::pair<Request, int> fd_messages[] = {{Request::kSetVringKick, fds.kick()},
+                                                   {Request::kSetVringCall, fds.call()},
+                                                   {Request::kSetVringErr, fds.err()}};
+    for (auto [req, fd] : fd_messages) {
+        if (Status s = client_->send_obj(req, idx, &fd, 1); !s) return Error{s.error()};
+    }
+    if (neg_.features & feature::kProtocolFeatures) {
+        if (Status s = client_->send_obj(Request::kSetVringEnable, vu::VringState{q, 1}); !s)
+            return Error{s.error()};
+    }
+    return r;
+}
+
 Status Frontend::start_queue(uint32_t q) {
     if (q >= queues_.size()) return Error{EINVAL};
     FrontendQueue& fq = *queues_[q];
-    if (Status s = client_->send_obj(Request::kSetVringNum, vu::VringState{q, fq.size()}); !s)
-        return s;
-    if (Status s = client_->send_obj(Request::kSetVringBase, vu::VringState{q, bases_[q]}); !s)
-        return s;
-    vu::VringAddr a;
-    a.index = q;
-    a.desc_user_addr = fq.desc_uva();
-    a.used_user_addr = fq.used_uva();
-    a.avail_user_addr = fq.avail_uva();
-    if (Status s = client_->send_obj(Request::kSetVringAddr, a); !s) return s;
-    const uint64_t idx = q;
-    int fd = fq.kick_fd();
-    if (Status s = client_->send_obj(Request::kSetVringKick, idx, &fd, 1); !s) return s;
-    fd = fq.call_fd();
-    if (Status s = client_->send_obj(Request::kSetVringCall, idx, &fd, 1); !s) return s;
-    fd = fq.err_fd();
-    if (Status s = client_->send_obj(Request::kSetVringErr, idx, &fd, 1); !s) return s;
-    if (neg_.features & feature::kProtocolFeatures) {
-        if (Status s = client_->send_obj(Request::kSetVringEnable, vu::VringState{q, 1}); !s)
-            return s;
-    }
+    auto r = attach_queue(q, fq.placement(), bases_[q], fq.notifiers());
+    if (!r) return Error{r.error()};
     return {};
 }
 

@@ -31,7 +31,10 @@ struct FrontendOptions {
     uint32_t memory_regions = 1;
     bool event_idx = true;    // ack RING_EVENT_IDX if offered
     bool ack_config = false;  // ack CONFIG if offered (QEMU 7.2 does not)
-    int timeout_ms = 10000;   // per request
+    // false: no rings of our own (queue() is unusable); the caller brings its rings and
+    // notifiers to attach_queue(), as the hosted guest's driver does.
+    bool own_queues = true;
+    int timeout_ms = 10000;  // per request
 };
 
 // What the backend offered and what we acked.
@@ -60,7 +63,12 @@ class Frontend {
     Status handshake();
     // SET_MEM_TABLE with every region of the guest memory.
     Status set_mem_table();
-    // SET_VRING_NUM/BASE/ADDR/KICK/CALL/ERR and SET_VRING_ENABLE for one queue.
+    // SET_VRING_NUM/BASE/ADDR/KICK/CALL/ERR and SET_VRING_ENABLE for queue q, whose
+    // rings are already in guest memory at `where`, resuming at `base`. Returns the rings
+    // as this process sees them; EFAULT if a part is outside guest memory.
+    Result<AttachedRings> attach_queue(uint32_t q, const RingPlacement& where, uint16_t base,
+                                       const QueueNotifiers& fds);
+    // attach_queue for one of our own queues, resuming where stop_queue left it.
     Status start_queue(uint32_t q);
     // SET_VRING_ENABLE 0 and GET_VRING_BASE: returns the index to resume from.
     Result<uint16_t> stop_queue(uint32_t q);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,11 +35,18 @@ Result<std::unique_ptr<FrontendQueue>> FrontendQueue::create(GuestRam& ram, uint
     q->rings_.avail = reinterpret_cast<vring_avail*>(mem->ptr + layout.avail_offset);
     q->rings_.used = reinterpret_cast<vring_used*>(mem->ptr + layout.used_offset);
     q->slots_.resize(size);
-    q->kick_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    q->call_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    q->err_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!q->kick_.valid() || !q->call_.valid() || !q->err_.valid()) return Error{errno};
+    auto fds = QueueNotifiers::create();
+    if (!fds) return Error{fds.error()};
+    q->fds_ = std::move(*fds);
     return q;
+}
+
+RingPlacement FrontendQueue::placement() const {
+    auto gpa = [this](const void* p) {
+        return ring_mem_.gpa +
+               static_cast<uint64_t>(static_cast<const uint8_t*>(p) - ring_mem_.ptr);
+    };
+    return RingPlacement{size_, gpa(rings_.desc), gpa(rings_.avail), gpa(rings_.used)};
 }
 
 FrontendQueue::~FrontendQueue() {
@@ -58,7 +64,7 @@ Status FrontendQueue::reset_rings(bool event_idx) {
 
 void FrontendQueue::kick() {
     const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(kick_.get(), &one, sizeof(one));
+    [[maybe_unused]] ssize_t n = ::write(fds_.kick(), &one, sizeof(one));
 }
 
 Status FrontendQueue::submit(const DriverBuffer* out, uint32_t n_out, const DriverBuffer* in,
@@ -105,11 +111,8 @@ Result<uint32_t> FrontendQueue::wait(uint64_t token, int timeout_ms) {
         const int64_t left = deadline - now_ms();
         if (left <= 0) return Error{ETIMEDOUT};
         // Another waiter may consume the eventfd's count; a short slice bounds the delay.
-        pollfd p{call_.get(), POLLIN, 0};
-        if (::poll(&p, 1, left < 5 ? static_cast<int>(left) : 5) > 0) {
-            uint64_t v;
-            [[maybe_unused]] ssize_t n = ::read(call_.get(), &v, sizeof(v));
-        }
+        pollfd p{fds_.call(), POLLIN, 0};
+        if (::poll(&p, 1, left < 5 ? static_cast<int>(left) : 5) > 0) (void)fds_.take_calls();
     }
 }
 
@@ -132,10 +135,10 @@ Result<uint32_t> FrontendQueue::take_used(vfs::wire::DriverCompletion* out, uint
 }
 
 bool FrontendQueue::wait_error(int timeout_ms) {
-    pollfd p{err_.get(), POLLIN, 0};
+    pollfd p{fds_.err(), POLLIN, 0};
     if (::poll(&p, 1, timeout_ms) <= 0) return false;
     uint64_t v;
-    return ::read(err_.get(), &v, sizeof(v)) == sizeof(v);
+    return ::read(fds_.err(), &v, sizeof(v)) == sizeof(v);
 }
 
 Status FrontendQueue::inject_raw(const vring_desc* descs, uint32_t n, uint16_t head) {

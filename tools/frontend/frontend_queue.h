@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "guest_ram.h"
+#include "queue_attach.h"
 #include "vfs/wire/virtqueue_driver.h"
 
 namespace vfs::frontend {
@@ -31,9 +32,12 @@ class FrontendQueue {
     uint64_t desc_uva() const { return reinterpret_cast<uint64_t>(rings_.desc); }
     uint64_t avail_uva() const { return reinterpret_cast<uint64_t>(rings_.avail); }
     uint64_t used_uva() const { return reinterpret_cast<uint64_t>(rings_.used); }
-    int kick_fd() const { return kick_.get(); }
-    int call_fd() const { return call_.get(); }
-    int err_fd() const { return err_.get(); }
+    int kick_fd() const { return fds_.kick(); }
+    int call_fd() const { return fds_.call(); }
+    int err_fd() const { return fds_.err(); }
+    // What Frontend::attach_queue needs: our rings' guest-physical addresses, our fds.
+    RingPlacement placement() const;
+    const QueueNotifiers& notifiers() const { return fds_; }
 
     // Zeroes the rings and starts the driver side afresh (first start, or a guest reboot).
     Status reset_rings(bool event_idx);
@@ -74,7 +78,7 @@ class FrontendQueue {
     vfs::wire::DriverQueue::Rings rings_;
     vfs::wire::DriverQueue dq_;
     std::vector<vfs::wire::DriverSlot> slots_;
-    UniqueFd kick_, call_, err_;
+    QueueNotifiers fds_;
     std::mutex mu_;
     std::unordered_map<uint64_t, uint32_t> done_;
     bool failed_ = false;

@@ -7,10 +7,8 @@ constexpr uint64_t kRingAlign = 4096;  // each part on its own page: simple and 
 }  // namespace
 
 Virtqueue::~Virtqueue() {
-    if (dma_) {
-        dma_->release(ring_memory_);
-        dma_->release(slots_);
-    }
+    if (dma_) dma_->release(ring_memory_);
+    delete[] slots_;
 }
 
 wire::Status Virtqueue::init(Transport& t, DmaMemory& dma, uint16_t index, uint16_t requested,
@@ -20,8 +18,9 @@ wire::Status Virtqueue::init(Transport& t, DmaMemory& dma, uint16_t index, uint1
     if (!n) return wire::Error{n.error()};
     const wire::SplitRingLayout layout = wire::split_ring_layout(*n, kRingAlign);
     ring_memory_ = dma.allocate_zeroed(layout.total_bytes, kRingAlign);
-    slots_ = static_cast<wire::DriverSlot*>(
-        dma.allocate_zeroed(sizeof(wire::DriverSlot) * *n, alignof(wire::DriverSlot)));
+    // The free list and chain lengths are the driver's own: in device-visible memory a
+    // device (in a hosted build, another process) could rewrite them.
+    slots_ = new wire::DriverSlot[*n];
     transport_ = &t;
     dma_ = &dma;
     index_ = index;

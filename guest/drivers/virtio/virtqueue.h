@@ -41,13 +41,15 @@ class Virtqueue {
         if (transport_) transport_->notify(index_);
     }
     const QueueAddresses& addresses() const { return addrs_; }
+    // A polling driver wants no interrupts: see wire::DriverQueue::disable_interrupts.
+    void disable_interrupts() { queue_.disable_interrupts(); }
 
   private:
     Transport* transport_ = nullptr;
     DmaMemory* dma_ = nullptr;
     uint16_t index_ = 0;
     void* ring_memory_ = nullptr;
-    wire::DriverSlot* slots_ = nullptr;
+    wire::DriverSlot* slots_ = nullptr;  // guest heap, never DmaMemory
     QueueAddresses addrs_;
     wire::DriverQueue queue_;
 };

@@ -82,6 +82,9 @@ wire::Status FsDevice::setup(const DeviceOptions& opts) {
     for (uint16_t q = 0; q <= num_request_; ++q) {
         if (wire::Status s = queues_[q].init(*transport_, *dma_, q, opts.queue_size, event_idx); !s)
             return s;
+        // Completions are polled: an interrupt per completion would only cost the device
+        // an eventfd write (and a VMM an injected interrupt) that nobody waits for.
+        queues_[q].disable_interrupts();
     }
 
     slots_ = new RequestSlot[opts.slots];

@@ -11,21 +11,52 @@ namespace {
 // target plus what was left. Static: the walk is single-threaded and the stack small.
 char g_path[2][PATH_MAX * 2];
 
+constexpr uint32_t kTooLong = ~0u;
+
 struct Stack {
     ukfuse::Session* s = nullptr;
     uint64_t node[kMaxDepth + 1] = {};
     int depth = -1;
+    // The walked directories as a path from "/", kept while it is short enough to be a
+    // mount point: a walk that reaches one by "..", "." or a symlink enters it too.
+    char canon[kMountPathMax + 1] = {};
+    uint32_t canon_len[kMaxDepth + 1] = {};  // per depth; kTooLong past kMountPathMax
 
-    void reset(ukfuse::Session* session) {
+    void reset(const Mount* m) {
         clear();
-        s = session;
+        s = m->session;
         node[0] = ukfuse::kRootId;
         depth = 0;
+        canon_len[0] = m->path_len == 1 ? 0 : m->path_len;  // "/" as the empty prefix
+        __builtin_memcpy(canon, m->path, canon_len[0]);
     }
     void clear() {
         for (; depth > 0; --depth)
             s->put(node[depth]);
         depth = -1;
+    }
+    void push(uint64_t nodeid, const char* comp, uint32_t clen) {
+        const uint32_t base = canon_len[depth];
+        node[++depth] = nodeid;
+        if (base == kTooLong || base + 1 + clen > kMountPathMax) {
+            canon_len[depth] = kTooLong;
+            return;
+        }
+        canon[base] = '/';
+        __builtin_memcpy(canon + base + 1, comp, clen);
+        canon_len[depth] = base + 1 + clen;
+    }
+    // The mount at top/comp if there is one (it is always below m's mount point).
+    Mount* mount_below(const Mount* m, const char* comp, uint32_t clen) const {
+        const uint32_t base = canon_len[depth];
+        if (base == kTooLong || base + 1 + clen > kMountPathMax) return nullptr;
+        char path[kMountPathMax + 1];
+        __builtin_memcpy(path, canon, base);
+        path[base] = '/';
+        __builtin_memcpy(path + base + 1, comp, clen);
+        path[base + 1 + clen] = '\0';
+        Mount* inner = mount_at(path);
+        return inner != m ? inner : nullptr;
     }
     uint64_t top() const { return node[depth]; }
     uint64_t parent() const { return depth > 0 ? node[depth - 1] : node[0]; }
@@ -54,7 +85,7 @@ restart:
     const char* rest = nullptr;
     Mount* m = mount_for(g_path[cur], &rest);
     if (!m) return -ENOENT;
-    st.reset(m->session);
+    st.reset(m);
     const char* p = rest;
     for (;;) {
         while (*p == '/')
@@ -96,6 +127,23 @@ restart:
         if (clen == 2 && comp[0] == '.' && comp[1] == '.') {
             if (st.depth > 0) m->session->put(st.node[st.depth--]);
             continue;
+        }
+        if (st.mount_below(m, comp, clen)) {
+            // Continue on the mount's own path, from which mount_for picks it.
+            const int next = 1 - cur;
+            const uint32_t head = st.canon_len[st.depth] + 1 + clen;
+            const uint32_t tail = length(p);
+            if (head + tail + 1 > sizeof(g_path[next])) {
+                st.clear();
+                return -ENAMETOOLONG;
+            }
+            __builtin_memcpy(g_path[next], st.canon, st.canon_len[st.depth]);
+            g_path[next][st.canon_len[st.depth]] = '/';
+            __builtin_memcpy(g_path[next] + st.canon_len[st.depth] + 1, comp, clen);
+            __builtin_memcpy(g_path[next] + head, p, tail + 1);
+            cur = next;
+            st.clear();
+            goto restart;
         }
         if (last && (flags & kParent)) {
             out->mount = m;
@@ -171,7 +219,7 @@ restart:
             st.clear();
             return -ENAMETOOLONG;
         }
-        st.node[++st.depth] = e->nodeid;
+        st.push(e->nodeid, comp, clen);
     }
 }
 

@@ -1,7 +1,8 @@
 // Path resolution: an absolute path to a node, one component at a time through ukfuse
 // lookups (and so through its dentry cache). "." and ".." are handled here on a stack of
 // the directories walked (".." at a mount's root stays there), symlinks are followed with
-// a limit of kMaxSymlinks (ELOOP beyond), and an absolute target may cross mounts.
+// a limit of kMaxSymlinks (ELOOP beyond), and an absolute target may cross mounts; so
+// does a walk that reaches a mount point by "..", "." or a relative symlink.
 //
 // Every node a Walk holds is pinned; walk_done() gives them back and sends the forgets
 // that made due. Never allocates; single-threaded (it works in static buffers).

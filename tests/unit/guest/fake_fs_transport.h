@@ -1,7 +1,10 @@
 // An in-process virtio-fs device for host tests of the guest's virtio_fs driver, ukfuse
 // and vfs: a virtio Transport whose notify() serves the kicked queue at once through a
 // test-supplied FUSE handler, writing whatever reply bytes (well-formed or not) the test
-// chooses. Rings live in plain host memory (device address == pointer). No event index.
+// chooses. The device side of the rings is the daemon's own wire::DeviceQueue, so these
+// tests run the driver against the ring code the daemon runs. Rings live in plain host
+// memory (device address == pointer). EVENT_IDX is offered; interrupts the device would
+// raise are counted, never delivered (the driver polls).
 #pragma once
 
 #include <linux/fuse.h>
@@ -11,10 +14,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <set>
+#include <map>
 #include <vector>
 
 #include "drivers/virtio/transport.h"
+#include "vfs/wire/sg.h"
+#include "vfs/wire/virtqueue_device.h"
 
 namespace vfs::guest::testing {
 
@@ -26,7 +31,7 @@ class HostDma final : public virtio::DmaMemory {
     HostDma(const HostDma&) = delete;
     HostDma& operator=(const HostDma&) = delete;
     ~HostDma() {
-        for (void* p : live_)
+        for (auto& [p, size] : live_)
             std::free(p);
     }
     void* allocate_zeroed(size_t size, size_t align) override {
@@ -34,7 +39,7 @@ class HostDma final : public virtio::DmaMemory {
         void* p = std::aligned_alloc(align, (size + align - 1) / align * align);
         if (p) {
             std::memset(p, 0, size);
-            live_.insert(p);
+            live_[p] = size;
         }
         return p;
     }
@@ -43,9 +48,11 @@ class HostDma final : public virtio::DmaMemory {
         std::free(p);
     }
     uint64_t device_address(const void* p) override { return reinterpret_cast<uintptr_t>(p); }
+    // What is allocated now: pointer -> size asked for.
+    const std::map<void*, size_t>& live() const { return live_; }
 
   private:
-    std::set<void*> live_;
+    std::map<void*, size_t> live_;
 };
 
 // One FUSE request as the device sees it.
@@ -89,15 +96,17 @@ class FakeFsTransport final : public virtio::Transport {
   public:
     using Handler = std::function<FakeReply(const FakeRequest&)>;
 
-    explicit FakeFsTransport(Handler h, uint16_t max_queue_size = 128)
-        : handler_(std::move(h)), max_(max_queue_size) {}
+    explicit FakeFsTransport(Handler h, uint16_t max_queue_size = 128, const char* tag = "fake")
+        : handler_(std::move(h)), max_(max_queue_size), tag_(tag) {}
 
     wire::Result<uint64_t> negotiate_features(uint64_t wanted) override {
-        return (wanted & (1ull << VIRTIO_F_VERSION_1)) | (1ull << VIRTIO_F_VERSION_1);
+        const uint64_t offered = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX);
+        features_ = (wanted & offered) | (1ull << VIRTIO_F_VERSION_1);
+        return features_;
     }
     wire::Status read_device_config(uint32_t offset, void* out, uint32_t len) override {
         uint8_t cfg[40] = {};
-        std::memcpy(cfg, "fake", 4);
+        std::memcpy(cfg, tag_, std::strlen(tag_) < 36 ? std::strlen(tag_) : 36);
         const uint32_t nreq = 1;
         std::memcpy(cfg + 36, &nreq, 4);
         if (offset + len > sizeof(cfg)) return wire::Error{ERANGE};
@@ -115,12 +124,12 @@ class FakeFsTransport final : public virtio::Transport {
     }
     wire::Status enable_queue(uint16_t index, uint16_t size,
                               const virtio::QueueAddresses& a) override {
-        Q& q = q_[index];
-        q.size = size;
-        q.desc = reinterpret_cast<vring_desc*>(a.desc);
-        q.avail = reinterpret_cast<vring_avail*>(a.driver);
-        q.used = reinterpret_cast<vring_used*>(a.device);
-        return {};
+        if (index >= 2) return wire::Error{ENOENT};
+        const wire::DeviceQueue::Rings r{reinterpret_cast<vring_desc*>(a.desc),
+                                         reinterpret_cast<vring_avail*>(a.driver),
+                                         reinterpret_cast<vring_used*>(a.device)};
+        const bool event_idx = (features_ >> VIRTIO_RING_F_EVENT_IDX) & 1;
+        return q_[index].ring.init(size, r, event_idx, 0);
     }
     void notify(uint16_t index) override { serve(q_[index]); }
     wire::Status driver_ok() override { return {}; }
@@ -132,56 +141,66 @@ class FakeFsTransport final : public virtio::Transport {
 
     bool failed() const { return failed_; }
     const std::vector<FakeRequest>& seen() const { return seen_; }
+    // Interrupts the device would have raised on queue q (flush() said "signal").
+    uint32_t signals(uint16_t q) const { return q_[q].signals; }
+    // The error DeviceQueue refused a chain with (0: none); the queue stops serving.
+    int ring_error(uint16_t q) const { return q_[q].error; }
 
   private:
     struct Q {
-        uint16_t size = 0;
-        uint16_t next_avail = 0;
-        vring_desc* desc = nullptr;
-        vring_avail* avail = nullptr;
-        vring_used* used = nullptr;
+        wire::DeviceQueue ring;
+        uint32_t signals = 0;
+        int error = 0;
     };
+    static constexpr uint32_t kMaxSegs = 64;
 
+    // As a daemon's worker: pop and answer until empty, re-arm the kick, re-check.
     void serve(Q& q) {
-        while (q.next_avail != q.avail->idx) {
-            const uint16_t head = q.avail->ring[q.next_avail % q.size];
-            ++q.next_avail;
-            std::vector<uint8_t> readable;
-            std::vector<std::pair<uint8_t*, uint32_t>> writable;
-            for (uint16_t i = head;;) {
-                const vring_desc& d = q.desc[i];
-                auto* p = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(d.addr));
-                if (d.flags & VRING_DESC_F_WRITE) {
-                    writable.emplace_back(p, d.len);
-                } else {
-                    readable.insert(readable.end(), p, p + d.len);
-                }
-                if (!(d.flags & VRING_DESC_F_NEXT)) break;
-                i = d.next;
+        if (q.error) return;
+        do {
+            drain(q);
+        } while (!q.error && q.ring.enable_notifications());
+    }
+
+    void drain(Q& q) {
+        // Device address == pointer; null is the one address nothing has.
+        auto translate = [](uint64_t addr, uint64_t) {
+            return reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(addr));
+        };
+        for (;;) {
+            wire::Segment segs[kMaxSegs];
+            wire::DeviceChain c;
+            auto popped = q.ring.pop(translate, segs, kMaxSegs, &c);
+            if (!popped) {
+                q.error = popped.error();
+                return;
             }
+            if (!*popped) return;
+            std::vector<uint8_t> readable(c.readable_bytes);
+            wire::SgReader rd(c.readable(), c.n_readable);
+            (void)rd.read(readable.data(), readable.size());
             FakeRequest rq;
-            std::memcpy(&rq.in, readable.data(), sizeof(rq.in));
-            rq.body.assign(readable.begin() + sizeof(rq.in), readable.end());
+            std::memcpy(&rq.in, readable.data(),
+                        readable.size() < sizeof(rq.in) ? readable.size() : sizeof(rq.in));
+            if (readable.size() > sizeof(rq.in))
+                rq.body.assign(readable.begin() + sizeof(rq.in), readable.end());
             seen_.push_back(rq);
             FakeReply rep = handler_(rq);
             if (!rep.complete) continue;
-            uint32_t written = 0;
-            for (auto& [p, len] : writable) {
-                const uint32_t n = static_cast<uint32_t>(
-                    rep.bytes.size() - written < len ? rep.bytes.size() - written : len);
-                std::memcpy(p, rep.bytes.data() + written, n);
-                written += n;
-            }
-            if (writable.empty()) written = 0;
-            q.used->ring[q.used->idx % q.size] = vring_used_elem{head, written};
-            __atomic_store_n(&q.used->idx, static_cast<uint16_t>(q.used->idx + 1),
-                             __ATOMIC_RELEASE);
+            // A reply longer than the chain's room is cut, as a device would have to.
+            wire::SgWriter w(c.writable(), c.n_writable);
+            const uint64_t n = rep.bytes.size() < w.capacity() ? rep.bytes.size() : w.capacity();
+            (void)w.write(rep.bytes.data(), n);
+            q.ring.push(c.head, static_cast<uint32_t>(w.written()));
+            q.signals += q.ring.flush();
         }
     }
 
     Handler handler_;
     uint16_t max_;
+    const char* tag_;
     Q q_[2];
+    uint64_t features_ = 0;
     bool failed_ = false;
     std::vector<FakeRequest> seen_;
 };

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <map>
 
 #include "drivers/virtio_fs/fs_device.h"
 #include "fake_fs.h"
@@ -23,15 +24,29 @@ using testing::kFileNode;
 
 class FakeSession : public ::testing::Test {
   protected:
-    void start(uint32_t slots, uint16_t max_queue = 128) {
+    void start(uint32_t slots, uint16_t max_queue = 128, bool event_idx = true) {
         transport_ = std::make_unique<testing::FakeFsTransport>(
             [this](const FakeRequest& rq) { return fs_(rq); }, max_queue);
         virtio_fs::DeviceOptions d;
         d.slots = slots;
-        d.event_idx = false;
+        d.event_idx = event_idx;
         d.timeout_ns = 300'000'000ull;  // a stall shows up as ETIMEDOUT, quickly
         ASSERT_TRUE(dev_.probe(*transport_, dma_, d));
+        ASSERT_EQ((dev_.features() >> VIRTIO_RING_F_EVENT_IDX) & 1, event_idx ? 1u : 0u);
+        dma_after_probe_ = dma_.live();
         ASSERT_TRUE(session_.init(dev_));
+    }
+
+    // Requests on a polling driver: the device must never have been asked to interrupt.
+    void expect_no_interrupts() {
+        for (int i = 0; i < 100; ++i) {
+            auto a = session_.getattr(kFileNode, nullptr, true);
+            ASSERT_TRUE(a) << a.error();
+        }
+        EXPECT_GE(transport_->seen().size(), 101u);
+        EXPECT_EQ(transport_->signals(1), 0u) << "interrupts for ~100 request completions";
+        EXPECT_EQ(transport_->signals(0), 0u);
+        EXPECT_EQ(transport_->ring_error(1), 0);
     }
 
     FakeFs fs_;
@@ -39,7 +54,39 @@ class FakeSession : public ::testing::Test {
     std::unique_ptr<testing::FakeFsTransport> transport_;
     virtio_fs::FsDevice dev_;
     ukfuse::Session session_;
+    std::map<void*, size_t> dma_after_probe_;
 };
+
+// The driver polls for completions: under EVENT_IDX (used_event) and without it
+// (NO_INTERRUPT), the device never has a reason to interrupt.
+TEST_F(FakeSession, PollingDriverAsksForNoInterruptsUnderEventIdx) {
+    start(/*slots=*/4);
+    expect_no_interrupts();
+}
+
+TEST_F(FakeSession, PollingDriverAsksForNoInterruptsWithFlags) {
+    start(/*slots=*/4, 128, /*event_idx=*/false);
+    expect_no_interrupts();
+}
+
+// Device-visible memory holds rings and request buffers only: the driver's free list and
+// chain bookkeeping (wire::DriverSlot) would be the device's to rewrite there.
+TEST_F(FakeSession, DriverBookkeepingIsNotInDeviceMemory) {
+    start(/*slots=*/4);
+    const uint64_t ring = wire::split_ring_layout(128, 4096).total_bytes;
+    uint32_t rings = 0, buffers = 0;
+    for (auto& [p, size] : dma_after_probe_) {
+        if (size == ring) {
+            ++rings;
+        } else if (size == virtio_fs::kRequestCap || size == virtio_fs::kReplyHeadCap) {
+            ++buffers;
+        } else {
+            ADD_FAILURE() << "a device-visible allocation of " << size << " bytes";
+        }
+    }
+    EXPECT_EQ(rings, 2u);  // hiprio and one request queue
+    EXPECT_EQ(buffers, 2u * 4u);
+}
 
 // A read split into more chunks than the device has request slots: the chunks already
 // answered hold their slots until collected, so waiting for a free one can only time out.

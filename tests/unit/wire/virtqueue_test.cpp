@@ -182,6 +182,45 @@ TEST(Virtqueue, EventIdxSuppressesKicksAndInterrupts) {
     EXPECT_FALSE(h.dev.flush());  // driver has not consumed the first one yet
 }
 
+// A polling driver that turned interrupts off gets none, one completion at a time, with
+// the indices wrapping (used_event must never come round into the device's window); and
+// gets one again for the first completion after turning them back on.
+static void expect_no_signal_while_polling(bool event_idx) {
+    Harness h(8, event_idx);
+    h.drv.disable_interrupts();
+    DriverBuffer out{h.gpa(h.data_off), 8};
+    uint32_t signals = 0;
+    const uint32_t rounds = event_idx ? 3 * 65536 : 1000;
+    for (uint32_t i = 0; i < rounds; ++i) {
+        ASSERT_TRUE(h.drv.add(&out, 1, nullptr, 0, i + 1).ok());
+        h.drv.publish();
+        DeviceChain c;
+        ASSERT_TRUE(*h.pop(&c));
+        h.dev.push(c.head, 0);
+        signals += h.dev.flush();
+        ASSERT_TRUE(h.drv.reclaim().ok());
+    }
+    EXPECT_EQ(signals, 0u) << "of " << rounds << " completions";
+    EXPECT_FALSE(h.drv.enable_interrupts());
+    for (uint16_t token = 1; token <= 2; ++token) {
+        ASSERT_TRUE(h.drv.add(&out, 1, nullptr, 0, token).ok());
+        h.drv.publish();
+        DeviceChain c;
+        ASSERT_TRUE(*h.pop(&c));
+        h.dev.push(c.head, 0);
+        EXPECT_TRUE(h.dev.flush()) << token;
+        ASSERT_TRUE(h.drv.reclaim().ok());
+    }
+}
+
+TEST(Virtqueue, PollingDriverGetsNoInterruptsUnderEventIdx) {
+    expect_no_signal_while_polling(true);
+}
+
+TEST(Virtqueue, PollingDriverGetsNoInterruptsWithFlags) {
+    expect_no_signal_while_polling(false);
+}
+
 TEST(Virtqueue, NoEventIdxUsesFlags) {
     Harness h(8, /*event_idx=*/false);
     DriverBuffer out{h.gpa(h.data_off), 8};

@@ -59,6 +59,7 @@ class DriverQueue {
         avail_shadow_ = load_relaxed(&r_.avail->idx);
         last_kick_avail_ = avail_shadow_;
         last_used_ = load_relaxed(&r_.used->idx);
+        interrupts_ = true;
         return {};
     }
 
@@ -141,16 +142,37 @@ class DriverQueue {
         ++last_used_;
         DriverCompletion c{head.token, e.len};
         free_chain(static_cast<uint16_t>(e.id));
-        if (event_idx_) store_relaxed(used_event_word(r_.avail, size_), last_used_);
+        if (event_idx_) {
+            if (interrupts_) {
+                // As Linux's virtqueue_get_buf: the next entry is the one to signal.
+                store_relaxed(used_event_word(r_.avail, size_), last_used_);
+            } else if (static_cast<uint16_t>(last_used_ - quiet_event_) > 0x8000) {
+                // used_event stays put while disabled, so the device's window of new
+                // entries creeps towards it; move it back before it could be reached
+                // (65536 entries after it was set), once per 32768 entries.
+                park_used_event();
+            }
+        }
         return c;
     }
 
-    // Interrupt suppression for polling drivers. enable_interrupts() returns true if
-    // used entries arrived meanwhile (the caller should poll again before sleeping).
+    // Interrupt suppression for polling drivers (Linux's virtqueue_disable_cb and
+    // virtqueue_enable_cb). Without EVENT_IDX this is the NO_INTERRUPT flag. With it, the
+    // flag means nothing to the device: used_event is parked just behind what the driver
+    // has seen, where the device's "did used idx pass used_event" test fails until the
+    // index comes all the way round. Interrupts start enabled.
     void disable_interrupts() {
-        if (!event_idx_) store_relaxed(&r_.avail->flags, uint16_t{VRING_AVAIL_F_NO_INTERRUPT});
+        if (!interrupts_) return;
+        interrupts_ = false;
+        if (event_idx_) {
+            park_used_event();
+        } else {
+            store_relaxed(&r_.avail->flags, uint16_t{VRING_AVAIL_F_NO_INTERRUPT});
+        }
     }
+    // Returns true if used entries arrived meanwhile (poll again before sleeping).
     bool enable_interrupts() {
+        interrupts_ = true;
         if (event_idx_) {
             store_relaxed(used_event_word(r_.avail, size_), last_used_);
         } else {
@@ -159,8 +181,18 @@ class DriverQueue {
         full_fence();
         return has_used();
     }
+    bool interrupts_enabled() const {
+        return interrupts_;
+    }
 
   private:
+    // The device signals when used idx passes used_event; last_used_ - 1 is the value it
+    // can pass last (the device has published at least last_used_ already).
+    void park_used_event() {
+        quiet_event_ = last_used_;
+        store_relaxed(used_event_word(r_.avail, size_), static_cast<uint16_t>(last_used_ - 1));
+    }
+
     void free_chain(uint16_t head) {
         DriverSlot& h = slots_[head];
         uint16_t idx = head;
@@ -183,6 +215,8 @@ class DriverQueue {
     uint16_t avail_shadow_ = 0;
     uint16_t last_kick_avail_ = 0;
     uint16_t last_used_ = 0;
+    uint16_t quiet_event_ = 0;  // last_used_ when used_event was last parked
+    bool interrupts_ = true;
 };
 
 }  // namespace vfs::wire
