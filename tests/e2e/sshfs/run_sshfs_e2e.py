@@ -182,11 +182,20 @@ Subsystem sftp internal-sftp
 
     def close(self):
         kill_group(self.sshfs)
-        if os.path.ismount(self.mnt) or os.path.exists(self.mnt):
+        # A dead FUSE mount fails lstat (ENOTCONN), so ask /proc/mounts, not ismount().
+        with open("/proc/self/mounts") as f:
+            mounted = any(l.split()[1] == self.mnt for l in f if len(l.split()) > 1)
+        if mounted:
             for cmd in ([self.fusermount, "-u", "-z", self.mnt], ["umount", "-l", self.mnt]):
                 with contextlib.suppress(Exception):
                     if subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0:
                         break
+        if self.sshd is not None and self.sshd.poll() is None:
+            # Let the session's sshd end with the connection, so its parent reaps it.
+            with contextlib.suppress(RuntimeError):
+                wait_for(lambda: subprocess.run(["pgrep", "-P", str(self.sshd.pid)],
+                                                capture_output=True).returncode != 0,
+                         10, "sshd's session to end")
         kill_group(self.sshd)
         if self.made_privsep:
             with contextlib.suppress(OSError):
@@ -265,13 +274,32 @@ def run_mode(args, net, workdir, vmlinuz, initramfs):
     d = os.path.join(workdir, "cxx")
     os.makedirs(d)
     on_line = None
+    daemon_checks = {}
     if killed:
-        def on_line(line):
+        def on_line(line, daemon, qemu):
             if "E2E-PHASE netfs-io" in line:
                 threading.Timer(args.kill_after, net.kill_sshfs).start()
+            elif "E2E-END" in line:
+                # The guest has seen the dead share; the daemon must still be running
+                # (not crashed), and end with status 0 on SIGTERM while the guest is up.
+                status = daemon.poll()
+                daemon_checks["daemon_alive_after_kill"] = \
+                    "PASS" if status is None else f"FAIL exited with {status}"
+                if status is None:
+                    log(f"daemon (pid {daemon.pid}) alive; sending SIGTERM")
+                    daemon.send_signal(signal.SIGTERM)
+                    try:
+                        status = daemon.wait(15)
+                    except subprocess.TimeoutExpired:
+                        status = "hung (no exit 15 s after SIGTERM)"
+                    daemon_checks["daemon_sigterm_exit_0"] = \
+                        "PASS" if status == 0 else f"FAIL status {status}"
+                    log(f"daemon exit status after SIGTERM: {status}")
+                # The guest's own umount/poweroff may wait on the stopped daemon.
+                threading.Timer(10, qemu.kill).start()
     try:
-        results = linux.run_guest(gargs, "cxx", d, share=share, on_line=on_line,
-                                  check_daemon_exit=killed)
+        results = linux.run_guest(gargs, "cxx", d, share=share, on_line=on_line)
+        results.update(daemon_checks)
     except RuntimeError as e:  # the daemon did not start
         with open(os.path.join(d, "cxx-daemon.log")) as f:
             daemon_log = f.read()
@@ -301,7 +329,8 @@ def run_mode(args, net, workdir, vmlinuz, initramfs):
         print(f"  {k:28} {v}{note}")
     if killed:
         for k in ("guest_netfs_before_kill", "guest_netfs_io_error", "guest_netfs_statfs_after",
-                  "guest_netfs_ls_after", "daemon_alive_at_end", "daemon_sigterm_exit_0"):
+                  "guest_netfs_ls_after", "guest_netfs_read_after", "guest_netfs_create_after",
+                  "daemon_alive_after_kill", "daemon_sigterm_exit_0"):
             if results.get(k) != "PASS":
                 log(f"killed-server check {k} missing or failed")
                 ok = False
