@@ -59,8 +59,17 @@ EXPECTED_FAILURES = {
                            "SEEK_DATA from 0 returns 0, not the first written block",
     },
 }
-# Modes in which the daemon may refuse to start, and what its log must then say.
-EXPECTED_START_ERRORS = {}
+# Modes in which the daemon must refuse to start, and what its log must then say.
+# FUSE's file handles go stale (ESTALE) once the host kernel evicts the inode, so the
+# daemon holds no FUSE inode by handle (fs/file_handles.h, handles_survive_eviction).
+EXPECTED_START_ERRORS = {
+    "mandatory": ("with --inode-file-handles=mandatory: its file system has no file handles",
+                  "FUSE file handles do not survive inode eviction (ESTALE)"),
+}
+# Modes whose daemon log must say something: prefer falls back to O_PATH fds on FUSE.
+EXPECTED_LOG = {
+    "prefer": "file handles are not usable on",
+}
 
 
 def log(msg):
@@ -312,18 +321,28 @@ def run_mode(args, net, workdir, vmlinuz, initramfs):
             daemon_log = f.read()
         log(f"{e}\n--- daemon log ---\n{daemon_log.strip()}\n---")
         want = EXPECTED_START_ERRORS.get(args.mode)
+        if want and want[0] not in daemon_log:
+            log(f"the daemon's start-up error does not say '{want[0]}'")
         if want and want[0] in daemon_log:
             log(f"the daemon refused to start, as expected for {args.mode}: {want[1]}")
             return True
         log(f"the daemon refused to start in mode {args.mode}: UNEXPECTED")
         return False
+    ok = True
     if args.mode in EXPECTED_START_ERRORS:
-        log(f"note: mode {args.mode} started although EXPECTED_START_ERRORS lists it")
+        log(f"mode {args.mode} started although it must refuse: {EXPECTED_START_ERRORS[args.mode][1]}")
+        ok = False
+    if args.mode in EXPECTED_LOG:
+        with open(os.path.join(d, "cxx-daemon.log")) as f:
+            if EXPECTED_LOG[args.mode] in f.read():
+                log(f"daemon log says, as expected: ...{EXPECTED_LOG[args.mode]}...")
+            else:
+                log(f"daemon log lacks '{EXPECTED_LOG[args.mode]}' (UNEXPECTED)")
+                ok = False
     expected = dict(EXPECTED_FAILURES.get("*", {}))
     expected.update(EXPECTED_FAILURES.get(args.mode, {}))
     if killed:
         expected = {}
-    ok = True
     for k, v in sorted(results.items()):
         why = expected.get(k)
         if v == "PASS":
