@@ -11,7 +11,7 @@ no flag). The guest runs the `basic` script (or --script full); every check must
 except those EXPECTED_FAILURES names, with the reason, for that mode. A daemon that
 refuses to start must say why (EXPECTED_START_ERRORS), and only where that is expected.
 --mode killed: the guest loops I/O (guest_fs_test.sh netfs_killed) and the test SIGKILLs
-the sshfs process under it; the guest must see EIO or ENOTCONN, later calls must fail
+the sshfs process under it (--mode killed_sshd: the sshd and its sessions instead); the guest must see EIO or ENOTCONN, later calls must fail
 promptly, and the daemon must still be running and exit 0 on SIGTERM.
 
 Exit 0 on success, 1 on failure, 77 when a prerequisite is missing outside CI (under
@@ -196,6 +196,20 @@ Subsystem sftp internal-sftp
         log(f"killing sshfs (pid {self.sshfs.pid}) with SIGKILL")
         kill_group(self.sshfs, signal.SIGKILL)
 
+    def kill_sshd(self):
+        """The server dies: SIGKILL to our sshd and its per-connection children."""
+        pids = [self.sshd.pid]
+        i = 0
+        while i < len(pids):
+            got = subprocess.run(["pgrep", "-P", str(pids[i])], capture_output=True, text=True)
+            pids += [int(p) for p in got.stdout.split()]
+            i += 1
+        log(f"killing sshd and its sessions (pids {pids}) with SIGKILL")
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.sshd.wait(10)
+
     def close(self):
         kill_group(self.sshfs)
         # A dead FUSE mount fails lstat (ENOTCONN), so ask /proc/mounts, not ismount().
@@ -243,7 +257,8 @@ def main():
     ap.add_argument("--daemon-bin", required=True)
     ap.add_argument("--probe", required=True)
     ap.add_argument("--mode", default="default",
-                    choices=["default", "never", "prefer", "mandatory", "killed"])
+                    choices=["default", "never", "prefer", "mandatory", "killed",
+                             "killed_sshd"])
     ap.add_argument("--script", default="basic", choices=["basic", "full"])
     ap.add_argument("--cache", default="auto")
     ap.add_argument("--timeout", type=int, default=600, help="for the guest run")
@@ -281,7 +296,8 @@ def run_mode(args, net, workdir, vmlinuz, initramfs):
     extra = []
     if args.mode in ("never", "prefer", "mandatory"):
         extra.append(f"--inode-file-handles={args.mode}")
-    killed = args.mode == "killed"
+    killed = args.mode in ("killed", "killed_sshd")
+    kill = net.kill_sshd if args.mode == "killed_sshd" else net.kill_sshfs
     script = "netfs_killed" if killed else args.script
     gargs = types.SimpleNamespace(
         daemon="cxx", daemon_bin=args.daemon_bin, probe=args.probe, cache=args.cache,
@@ -294,7 +310,7 @@ def run_mode(args, net, workdir, vmlinuz, initramfs):
     if killed:
         def on_line(line, daemon, qemu):
             if "E2E-PHASE netfs-io" in line:
-                threading.Timer(args.kill_after, net.kill_sshfs).start()
+                threading.Timer(args.kill_after, kill).start()
             elif "E2E-END" in line:
                 # The guest has seen the dead share; the daemon must still be running
                 # (not crashed), and end with status 0 on SIGTERM while the guest is up.
