@@ -108,10 +108,12 @@ int main(int argc, char** argv) {
         spdlog::error("cannot serve {}: {}", opt.fs.shared_dir, strerror(passthrough.error()));
         return 1;
     }
-    if (fs_opts.inode_file_handles == InodeFileHandles::kPrefer && !(*passthrough)->uses_file_handles())
-        spdlog::info("--inode-file-handles=prefer: file handles are not usable on {} (no "
-                     "handles, no CAP_DAC_READ_SEARCH, or FUSE); inodes are held by O_PATH fds",
-                     opt.fs.shared_dir);
+    if (fs_opts.inode_file_handles == InodeFileHandles::kPrefer &&
+        !(*passthrough)->uses_file_handles())
+        spdlog::info(
+            "--inode-file-handles=prefer: file handles are not usable on {} (no "
+            "handles, no CAP_DAC_READ_SEARCH, or FUSE); inodes are held by O_PATH fds",
+            opt.fs.shared_dir);
     std::unique_ptr<Filesystem> fs = std::move(*passthrough);
     if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
     FuseServer handler(*fs, fs_opts);
