@@ -96,9 +96,25 @@ int main(int argc, char** argv) {
     const FsOptions fs_opts = cli::filesystem_options(opt);
     auto passthrough = PassthroughFs::create(fs_opts);
     if (!passthrough) {
+        if (fs_opts.inode_file_handles == InodeFileHandles::kMandatory &&
+            passthrough.error() == EOPNOTSUPP) {
+            spdlog::error(
+                "cannot serve {} with --inode-file-handles=mandatory: its file system has no "
+                "file handles that outlive the kernel's inode cache (none at all, or FUSE such "
+                "as sshfs, whose handles go stale with ESTALE once an inode is evicted); use "
+                "--inode-file-handles=never or prefer",
+                opt.fs.shared_dir);
+            return 1;
+        }
         spdlog::error("cannot serve {}: {}", opt.fs.shared_dir, strerror(passthrough.error()));
         return 1;
     }
+    if (fs_opts.inode_file_handles == InodeFileHandles::kPrefer &&
+        !(*passthrough)->uses_file_handles())
+        spdlog::info(
+            "--inode-file-handles=prefer: file handles are not usable on {} (no "
+            "handles, no CAP_DAC_READ_SEARCH, or FUSE); inodes are held by O_PATH fds",
+            opt.fs.shared_dir);
     std::unique_ptr<Filesystem> fs = std::move(*passthrough);
     if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
     FuseServer handler(*fs, fs_opts);

@@ -1,5 +1,8 @@
 #include "fs/file_handles.h"
 
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,7 +18,15 @@ struct HandleBuffer {
 
 }  // namespace
 
+bool handles_survive_eviction(long f_type) {
+    return f_type != FUSE_SUPER_MAGIC;
+}
+
 vfs::wire::Result<FileHandle> FileHandleStore::encode(int fd, uint64_t mnt_id) {
+    {
+        std::lock_guard lock(mu_);
+        if (unusable_mounts_.count(mnt_id)) return vfs::wire::Error{EOPNOTSUPP};
+    }
     HandleBuffer buf{};
     buf.head.handle_bytes = FileHandle::kMaxBytes;
     int kernel_mnt = 0;
@@ -35,7 +46,14 @@ vfs::wire::Result<FileHandle> FileHandleStore::encode(int fd, uint64_t mnt_id) {
         std::snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
         const int mount_fd = ::open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (mount_fd < 0) return vfs::wire::Error{errno == ENOTDIR ? EOPNOTSUPP : errno};
-        mount_fds_.emplace(mnt_id, UniqueFd(mount_fd));
+        UniqueFd owned(mount_fd);
+        struct statfs sfs {};
+        if (fstatfs(mount_fd, &sfs) != 0) return vfs::wire::Error{errno};
+        if (!handles_survive_eviction(static_cast<long>(sfs.f_type))) {
+            unusable_mounts_.insert(mnt_id);
+            return vfs::wire::Error{EOPNOTSUPP};
+        }
+        mount_fds_.emplace(mnt_id, std::move(owned));
     }
     return h;
 }

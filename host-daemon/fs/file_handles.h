@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "util/unique_fd.h"
 #include "vfs/wire/result.h"
@@ -27,10 +28,18 @@ struct FileHandle {
     unsigned char bytes[kMaxBytes] = {};
 };
 
+// Whether open_by_handle_at still finds an inode of a filesystem of this type (statfs
+// f_type) after the kernel has dropped it from its inode cache. FUSE (sshfs, ...) puts
+// its node id in the handle and, unless the server declares export support (which is
+// not visible from here), fails with ESTALE once the inode is evicted: measured on sshfs
+// 3.7 with echo 2 >/proc/sys/vm/drop_caches. Such handles cannot stand in for an fd.
+bool handles_survive_eviction(long f_type);
+
 class FileHandleStore {
   public:
     // The handle for `fd`'s inode, remembering an fd on its mount for reopening.
-    // EOPNOTSUPP where the filesystem has no handles.
+    // EOPNOTSUPP where the filesystem has no handles, or none that survive eviction
+    // (handles_survive_eviction), checked once per mount.
     vfs::wire::Result<FileHandle> encode(int fd, uint64_t mnt_id);
     // A new fd (O_PATH unless flags say otherwise) on the handle's inode.
     vfs::wire::Result<UniqueFd> open(const FileHandle& h, int flags) const;
@@ -38,6 +47,7 @@ class FileHandleStore {
   private:
     mutable std::mutex mu_;
     std::map<uint64_t, UniqueFd> mount_fds_;  // one fd per mount, for open_by_handle_at
+    std::set<uint64_t> unusable_mounts_;      // mounts whose handles do not survive eviction
 };
 
 // An fd for one operation on an inode: borrowed from the inode, or opened from its file

@@ -24,6 +24,9 @@ class PassthroughFs final : public Filesystem {
   public:
     // Opens the shared directory; fails if it is missing or not a directory.
     static Result<std::unique_ptr<PassthroughFs>> create(const FsOptions& opts);
+    // Whether inodes of the shared directory's own mount are held by file handle
+    // (--inode-file-handles=prefer|mandatory, and handles that work there).
+    bool uses_file_handles() const { return use_file_handles_; }
 
     Result<fuse_entry_out> lookup(const RequestContext& ctx, uint64_t parent,
                                   std::string_view name) override;

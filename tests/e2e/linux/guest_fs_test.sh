@@ -2,7 +2,9 @@
 # Runs inside the e2e guest against the virtio-fs mount. Prints one line per check,
 #   E2E-CHECK <name> PASS   or   E2E-CHECK <name> FAIL <why>
 # and leaves files behind that the host then checks byte for byte (run_linux_e2e.py).
-#   usage: guest_fs_test.sh MOUNT full|basic CACHE_MODE
+#   usage: guest_fs_test.sh MOUNT full|basic|netfs_killed CACHE_MODE
+# netfs_killed (tests/e2e/sshfs): the share sits on a network file system that the host
+# kills while this loops I/O; it reports the errno the I/O then failed with.
 M=$1 script=$2 cache=$3
 W=$M/guest
 
@@ -24,6 +26,67 @@ expect() {
   [ "$got" = "$want" ] || { echo "want '$want' got '$got'"; return 1; }
 }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+# errno_of MESSAGE: the errno name a busybox error message stands for.
+errno_of() {
+  case "$1" in
+    *"not connected"*) echo ENOTCONN ;;
+    *"I/O error"*) echo EIO ;;
+    *"Stale file handle"*) echo ESTALE ;;
+    *) echo "OTHER" ;;
+  esac
+}
+# netfs_after NAME CMD...: CMD on the dead share must fail within 20 s (not hang) with
+# EIO or ENOTCONN.
+netfs_after() {
+  name=$1
+  shift
+  t0=$(date +%s)
+  if out=$(timeout -s KILL 20 "$@" 2>&1); then
+    echo "E2E-CHECK $name FAIL succeeded on a dead share: $(echo "$out" | head -c 100)"
+    return
+  fi
+  t=$(($(date +%s) - t0))
+  e=$(errno_of "$out")
+  echo "E2E-NETFS $name $e ${t}s $(echo "$out" | tr '\n' ' ' | cut -c1-120)"
+  case "$e" in
+    ENOTCONN | EIO) [ "$t" -lt 20 ] && echo "E2E-CHECK $name PASS" ||
+      echo "E2E-CHECK $name FAIL took ${t}s" ;;
+    *) echo "E2E-CHECK $name FAIL $e: $out" | head -c 250; echo ;;
+  esac
+}
+if [ "$script" = netfs_killed ]; then
+  mkdir -p "$W" && echo "E2E-CHECK netfs_before_kill PASS" || echo "E2E-CHECK netfs_before_kill FAIL mkdir"
+  echo "E2E-PHASE netfs-io"  # the host kills the network file system from here on
+  i=0 err=""
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt 120 ]; do
+    i=$((i + 1))
+    if ! err=$( (echo "block $i" >"$W/k$((i % 50))" && cat "$W/k$((i % 50))" >/dev/null &&
+      ls "$M" >/dev/null && stat "$M/host.bin" >/dev/null) 2>&1); then
+      break
+    fi
+    err=""
+    [ $((i % 100)) -eq 0 ] && echo "E2E-NETFS io $i iterations ok"
+  done
+  if [ -z "$err" ]; then
+    echo "E2E-CHECK netfs_io_error FAIL no error after $i iterations in 120 s"
+  else
+    e=$(errno_of "$err")
+    echo "E2E-NETFS-ERRNO $e after $i iterations: $(echo "$err" | tr '\n' ' ' | cut -c1-160)"
+    case "$e" in
+      ENOTCONN | EIO) echo "E2E-CHECK netfs_io_error PASS" ;;
+      *) echo "E2E-CHECK netfs_io_error FAIL $e: $(echo "$err" | tr '\n' ' ' | cut -c1-160)" ;;
+    esac
+  fi
+  # The daemon still answers: later calls on the dead share fail promptly.
+  netfs_after netfs_statfs_after stat -f "$M"
+  netfs_after netfs_ls_after ls "$M/guest"
+  netfs_after netfs_read_after cat "$M/shared.txt"
+  netfs_after netfs_create_after sh -c "echo x >'$M/after-kill'"
+  echo "E2E-PHASE done"
+  exit 0
+fi
 
 mkdir -p "$W"
 check mkdir_work test -d "$W"
