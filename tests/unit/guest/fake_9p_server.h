@@ -65,6 +65,7 @@ class Fake9pServer {
     std::vector<uint8_t> file;
     Mutator mutate;  // rewrites a reply (bytes or used_len) before it goes out
     std::map<uint8_t, int> count;
+    std::map<uint32_t, bool> is_dir;  // by fid, as attach and walk made them
 
     Fake9pServer() {
         file.resize(100000);
@@ -97,10 +98,11 @@ class Fake9pServer {
                 return out.u32(msize < max_msize ? msize : max_msize).str("9P2000.L").done();
             }
             case p9::kTattach:
+                is_dir[r.u32()] = true;
                 return out.qid(p9::kQidDir, 1).done();
             case p9::kTwalk: {
-                (void)r.u32();
-                (void)r.u32();
+                const uint32_t fid = r.u32();
+                const uint32_t newfid = r.u32();
                 const uint16_t n = r.u16();
                 std::vector<std::string> names;
                 for (uint16_t i = 0; i < n; ++i) {
@@ -112,6 +114,7 @@ class Fake9pServer {
                 while (found < n && names[found] != "missing")
                     ++found;
                 if (found == 0 && n > 0) return lerror(tag, ENOENT);
+                if (found == n) is_dir[newfid] = n == 0 ? is_dir[fid] : names[n - 1][0] == 'd';
                 out.u16(found);
                 for (uint16_t i = 0; i < found; ++i)
                     out.qid(names[i][0] == 'd' ? p9::kQidDir : 0, 100 + i);
@@ -135,12 +138,20 @@ class Fake9pServer {
                 (void)r.u64();
                 return out.u32(r.u32()).done();
             }
-            case p9::kTgetattr:
-                out.u64(0x7ff).qid(0, 7).u32(0100644).u32(1).u32(2).u64(1).u64(0);
+            case p9::kTgetattr: {
+                const bool dir = is_dir[r.u32()];
+                out.u64(0x7ff)
+                    .qid(dir ? p9::kQidDir : 0, 7)
+                    .u32(dir ? 040755 : 0100644)
+                    .u32(1)
+                    .u32(2)
+                    .u64(1)
+                    .u64(0);
                 out.u64(file.size()).u64(4096).u64(200);
                 for (int i = 0; i < 10; ++i)
                     out.u64(i);
                 return out.done();
+            }
             case p9::kTreaddir: {
                 (void)r.u32();
                 const uint64_t off = r.u64();
