@@ -4,8 +4,8 @@
 // hard links, renames, truncation, the open flags, and the errno of each failure case.
 // Ends by unmounting and checking that every lookup the server counted was forgotten.
 // A virtio-9p tag runs the same content checks over the 9p backend; what is FUSE-only
-// (lookup counts, request queues) or not in that backend (symlinks) is skipped, with the
-// reason printed, and its fid count must balance instead.
+// (lookup counts, request queues, a second device) is skipped, with the reason printed,
+// and its fid count must balance instead.
 // Reports "ok NAME" / "FAIL NAME: ..." lines on the console and passes or fails the app.
 //
 // Command line (key=value, all optional): tag=myfs, mount=/share, hello=0 (skip reading
@@ -485,7 +485,7 @@ int run_9p(int argc, char** argv, const char* tag, p9::Client* c) {
     test_dirs();
     test_many_files(static_cast<uint32_t>(apps::arg_u64(argc, argv, "files", 300)));
     test_rename_link();
-    skip("symlinks", "the 9p backend neither makes nor follows symlinks yet");
+    test_symlinks();
     test_statfs_fd_errors();
     skip("two_devices", "one 9p device per run");
     cleanup();

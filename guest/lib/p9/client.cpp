@@ -145,7 +145,10 @@ wire::Status Client::init(virtio_9p::P9Device& dev, uint32_t msize_wanted) {
     return {};
 }
 
-wire::Result<uint32_t> Client::walk(uint32_t fid, const Name* names, uint32_t n) {
+wire::Result<uint32_t> Client::walk(uint32_t fid, const Name* names, uint32_t n, WalkInfo* info) {
+    WalkInfo scratch;
+    if (!info) info = &scratch;
+    *info = WalkInfo{};
     auto nf = alloc_fid();
     if (!nf) return nf;
     const uint32_t newfid = *nf;
@@ -173,6 +176,10 @@ wire::Result<uint32_t> Client::walk(uint32_t fid, const Name* names, uint32_t n)
                 for (uint16_t i = 0; i < nwqid; ++i)
                     last = r.qid();
                 if (!r.ok()) err = EPROTO;
+                if (!err && nwqid > 0) {
+                    info->walked = done + nwqid;
+                    info->last = last;
+                }
             }
             // A partial walk leaves newfid as it was (unmade on the first message).
             if (!err && nwqid < chunk) err = nwqid > 0 && !(last.type & kQidDir) ? ENOTDIR : ENOENT;
@@ -379,6 +386,34 @@ wire::Status Client::link(uint32_t dfid, uint32_t fid, Name name) {
     w_.u32(fid);
     w_.str(name.s, name.len);
     return simple(kTlink, tag);
+}
+
+wire::Status Client::symlink(uint32_t dfid, Name name, Name target) {
+    const uint16_t tag = begin(kTsymlink);
+    w_.u32(dfid);
+    w_.str(name.s, name.len);
+    w_.str(target.s, target.len);
+    w_.u32(0);  // gid
+    Reader r;
+    uint32_t size = 0;
+    if (auto s = rpc(kTsymlink, tag, nullptr, kBufCap, nullptr, &r, &size); !s) return s;
+    (void)r.qid();
+    return r.ok() ? wire::Status{} : proto();
+}
+
+wire::Result<uint32_t> Client::readlink(uint32_t fid, char* buf, uint32_t cap) {
+    const uint16_t tag = begin(kTreadlink);
+    w_.u32(fid);
+    Reader r;
+    uint32_t size = 0;
+    if (auto s = rpc(kTreadlink, tag, nullptr, kBufCap, nullptr, &r, &size); !s)
+        return wire::Error{s.error()};
+    uint16_t len = 0;
+    const char* t = r.str(&len);
+    if (!r.ok() || len == 0) return proto();
+    if (len > cap) return wire::Error{ENAMETOOLONG};
+    __builtin_memcpy(buf, t, len);
+    return static_cast<uint32_t>(len);
 }
 
 wire::Result<StatFs> Client::statfs(uint32_t fid) {

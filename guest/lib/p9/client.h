@@ -62,6 +62,12 @@ class DirReader {
     Reader r_;
 };
 
+// How far a walk got: names walked and the qid of the last one (for a symlink in the way).
+struct WalkInfo {
+    uint32_t walked = 0;
+    Qid last;
+};
+
 class Client {
   public:
     Client() = default;
@@ -79,7 +85,8 @@ class Client {
 
     // A new fid for fid/names...; n may be 0 (a clone). ENOENT or ENOTDIR when a name is
     // missing (the partial walk is undone).
-    wire::Result<uint32_t> walk(uint32_t fid, const Name* names, uint32_t n);
+    wire::Result<uint32_t> walk(uint32_t fid, const Name* names, uint32_t n,
+                                WalkInfo* info = nullptr);
     wire::Result<Qid> lopen(uint32_t fid, uint32_t flags);
     // fid (a directory) becomes the new file, opened with flags.
     wire::Result<Qid> lcreate(uint32_t fid, Name name, uint32_t flags, uint32_t mode);
@@ -96,6 +103,9 @@ class Client {
     wire::Status unlinkat(uint32_t dfid, Name name, uint32_t flags);
     wire::Status renameat(uint32_t odfid, Name oname, uint32_t ndfid, Name nname);
     wire::Status link(uint32_t dfid, uint32_t fid, Name name);
+    wire::Status symlink(uint32_t dfid, Name name, Name target);
+    // The target into buf (not NUL-terminated); ENAMETOOLONG past cap.
+    wire::Result<uint32_t> readlink(uint32_t fid, char* buf, uint32_t cap);
     wire::Result<StatFs> statfs(uint32_t fid);
     wire::Status fsync(uint32_t fid);
 

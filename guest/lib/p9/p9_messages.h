@@ -11,6 +11,8 @@ enum MsgType : uint8_t {
     kTstatfs = 8,
     kTlopen = 12,
     kTlcreate = 14,
+    kTsymlink = 16,
+    kTreadlink = 22,
     kTgetattr = 24,
     kTsetattr = 26,
     kTreaddir = 40,

@@ -23,6 +23,7 @@ bool g_mounted[kMaxDevices];
 constexpr uint32_t kTypeMask = 0170000;
 constexpr uint32_t kTypeDir = 0040000;
 constexpr uint32_t kTypeReg = 0100000;
+constexpr uint32_t kTypeLink = 0120000;
 
 bool same(const char* a, const char* b) {
     while (*a && *a == *b)
@@ -65,13 +66,83 @@ int split(const char* rest, Components* c) {
     return 0;
 }
 
-// A fid for the whole path (parent_only: for all but the last name, which must exist).
-int walk_to(p9::Client* c, const Components& comp, bool parent_only, uint32_t* fid) {
-    const uint32_t n = parent_only ? comp.n - 1 : comp.n;
-    auto f = c->walk(p9::kRootFid, comp.names, n);
-    if (!f) return -f.error();
-    *fid = *f;
+// Paths rebuilt from symlink targets: per slot (a rename resolves two paths whose names
+// must both stay valid), two buffers (the names being walked, the path being built).
+constexpr uint32_t kResolveBuf = PATH_MAX * 2;
+char g_resolved[2][2][kResolveBuf];
+char g_target[PATH_MAX + 1];
+
+uint32_t length(const char* s) {
+    uint32_t n = 0;
+    while (s[n])
+        ++n;
+    return n;
+}
+
+// The path with names [0, k) replaced by the symlink target (names[k-1] is the link),
+// below m's root. An absolute target must stay on the same mount (EXDEV otherwise).
+int rebuild(Mount* m, const Components& comp, uint32_t k, const char* target, char* out) {
+    uint32_t len = 0;
+    auto put = [&](const char* s, uint32_t n) {
+        if (len + n + 1 >= kResolveBuf) return false;
+        __builtin_memcpy(out + len, s, n);
+        len += n;
+        return true;
+    };
+    bool ok = true;
+    if (target[0] == '/') {
+        const char* rest = nullptr;
+        if (mount_for(target, &rest) != m) return -EXDEV;
+        ok = put(rest, length(rest));
+    } else {
+        for (uint32_t i = 0; i + 1 < k && ok; ++i)
+            ok = put(comp.names[i].s, comp.names[i].len) && put("/", 1);
+        ok = ok && put(target, length(target));
+    }
+    for (uint32_t i = k; i < comp.n && ok; ++i)
+        ok = put("/", 1) && put(comp.names[i].s, comp.names[i].len);
+    if (!ok) return -ENAMETOOLONG;
+    out[len] = '\0';
     return 0;
+}
+
+// A fid for the whole path (parent_only: for all but the last name, which stays in
+// comp). Symlinks in directory positions are followed, and in the last one with follow;
+// comp is rewritten as they are (its names then live in slot's buffers).
+int walk_to(Mount* m, Components* comp, bool parent_only, bool follow, uint32_t* fid,
+            int slot = 0) {
+    p9::Client* c = m->p9;
+    int cur = 0;
+    for (int links = 0;;) {
+        if (parent_only && comp->n == 0) return -ENOENT;  // a link led to the root
+        const uint32_t n = parent_only ? comp->n - 1 : comp->n;
+        p9::WalkInfo wi;
+        auto f = c->walk(p9::kRootFid, comp->names, n, &wi);
+        uint32_t k = 0;  // names up to and including the link to read
+        if (f) {
+            if (!follow || parent_only || n == 0 || !(wi.last.type & p9::kQidSymlink)) {
+                *fid = *f;
+                return 0;
+            }
+            (void)c->clunk(*f);
+            k = n;
+        } else if (wi.walked > 0 && wi.walked < n && (wi.last.type & p9::kQidSymlink)) {
+            k = wi.walked;
+        } else {
+            return -f.error();
+        }
+        if (++links > kMaxSymlinks) return -ELOOP;
+        auto lf = c->walk(p9::kRootFid, comp->names, k);
+        if (!lf) return -lf.error();
+        auto tl = c->readlink(*lf, g_target, PATH_MAX);
+        (void)c->clunk(*lf);
+        if (!tl) return -tl.error();
+        g_target[*tl] = '\0';
+        char* next = g_resolved[slot][cur];
+        if (int r = rebuild(m, *comp, k, g_target, next); r < 0) return r;
+        cur = 1 - cur;
+        if (int r = split(next, comp); r < 0) return r;
+    }
 }
 
 void to_vfs_stat(const p9::Attr& a, struct vfs_stat* st) {
@@ -181,11 +252,13 @@ int p9_open(Mount* m, const char* rest, int flags, uint32_t mode) {
     p9::Client* c = m->p9;
     uint32_t fid = 0;
     bool dir = false;
-    int r = walk_to(c, comp, false, &fid);
+    const bool follow =
+        !(flags & VFS_O_NOFOLLOW) && !((flags & VFS_O_CREAT) && (flags & VFS_O_EXCL));
+    int r = walk_to(m, &comp, false, follow, &fid);
     if (r == 0) {
         r = open_existing(c, fid, flags, &dir);
     } else if (r == -ENOENT && (flags & VFS_O_CREAT) && comp.n > 0) {
-        if ((r = walk_to(c, comp, true, &fid)) < 0) return r;
+        if ((r = walk_to(m, &comp, true, false, &fid)) < 0) return r;
         auto q = c->lcreate(fid, comp.names[comp.n - 1],
                             static_cast<uint32_t>(flags) & ~static_cast<uint32_t>(VFS_O_CREAT),
                             kTypeReg | (mode & 07777));
@@ -284,11 +357,11 @@ int p9_readdir(OpenFile* f, struct vfs_dirent* out) {
     }
 }
 
-int p9_stat(Mount* m, const char* rest, struct vfs_stat* st) {
+int p9_stat(Mount* m, const char* rest, bool follow, struct vfs_stat* st) {
     Components comp;
     if (int r = split(rest, &comp); r < 0) return r;
     uint32_t fid = 0;
-    if (int r = walk_to(m->p9, comp, false, &fid); r < 0) return r;
+    if (int r = walk_to(m, &comp, false, follow, &fid); r < 0) return r;
     auto a = m->p9->getattr(fid);
     (void)m->p9->clunk(fid);
     if (!a) return -a.error();
@@ -301,7 +374,7 @@ int p9_mkdir(Mount* m, const char* rest, uint32_t mode) {
     if (int r = split(rest, &comp); r < 0) return r;
     if (comp.n == 0) return -EEXIST;
     uint32_t fid = 0;
-    if (int r = walk_to(m->p9, comp, true, &fid); r < 0) return r;
+    if (int r = walk_to(m, &comp, true, false, &fid); r < 0) return r;
     auto s = m->p9->mkdir(fid, comp.names[comp.n - 1], mode & 07777);
     (void)m->p9->clunk(fid);
     return s ? 0 : -s.error();
@@ -312,7 +385,7 @@ int p9_remove(Mount* m, const char* rest, bool dir) {
     if (int r = split(rest, &comp); r < 0) return r;
     if (comp.n == 0) return dir ? -EBUSY : -EISDIR;
     uint32_t fid = 0;
-    if (int r = walk_to(m->p9, comp, true, &fid); r < 0) return r;
+    if (int r = walk_to(m, &comp, true, false, &fid); r < 0) return r;
     auto s = m->p9->unlinkat(fid, comp.names[comp.n - 1], dir ? p9::kAtRemoveDir : 0);
     (void)m->p9->clunk(fid);
     return s ? 0 : -s.error();
@@ -325,8 +398,8 @@ int p9_rename(Mount* m, const char* from, Mount* m2, const char* to) {
     if (int r = split(to, &b); r < 0) return r;
     if (a.n == 0 || b.n == 0) return -EBUSY;
     uint32_t fa = 0, fb = 0;
-    if (int r = walk_to(m->p9, a, true, &fa); r < 0) return r;
-    if (int r = walk_to(m->p9, b, true, &fb); r < 0) {
+    if (int r = walk_to(m, &a, true, false, &fa, 0); r < 0) return r;
+    if (int r = walk_to(m, &b, true, false, &fb, 1); r < 0) {
         (void)m->p9->clunk(fa);
         return r;
     }
@@ -343,11 +416,11 @@ int p9_link(Mount* m, const char* from, Mount* m2, const char* to) {
     if (int r = split(to, &b); r < 0) return r;
     if (b.n == 0) return -EEXIST;
     uint32_t src = 0, dir = 0;
-    if (int r = walk_to(m->p9, a, false, &src); r < 0) return r;
+    if (int r = walk_to(m, &a, false, false, &src, 0); r < 0) return r;
     auto at = m->p9->getattr(src);
     int err = at ? 0 : -at.error();
     if (!err && (at->mode & kTypeMask) == kTypeDir) err = -EPERM;
-    if (!err) err = walk_to(m->p9, b, true, &dir);
+    if (!err) err = walk_to(m, &b, true, false, &dir, 1);
     if (!err) {
         auto s = m->p9->link(dir, src, b.names[b.n - 1]);
         err = s ? 0 : -s.error();
@@ -357,11 +430,46 @@ int p9_link(Mount* m, const char* from, Mount* m2, const char* to) {
     return err;
 }
 
+int p9_symlink(Mount* m, const char* rest, const char* target) {
+    Components comp;
+    if (int r = split(rest, &comp); r < 0) return r;
+    if (comp.n == 0) return -EEXIST;
+    const uint32_t tlen = length(target);
+    if (tlen >= PATH_MAX) return -ENAMETOOLONG;
+    uint32_t fid = 0;
+    if (int r = walk_to(m, &comp, true, false, &fid); r < 0) return r;
+    auto s = m->p9->symlink(fid, comp.names[comp.n - 1], Name{target, tlen});
+    (void)m->p9->clunk(fid);
+    return s ? 0 : -s.error();
+}
+
+int64_t p9_readlink(Mount* m, const char* rest, char* buf, uint64_t cap) {
+    Components comp;
+    if (int r = split(rest, &comp); r < 0) return r;
+    uint32_t fid = 0;
+    if (int r = walk_to(m, &comp, false, false, &fid); r < 0) return r;
+    auto a = m->p9->getattr(fid);
+    int64_t res = a ? 0 : -a.error();
+    if (!res && (a->mode & kTypeMask) != kTypeLink) res = -EINVAL;
+    if (!res) {
+        auto n = m->p9->readlink(fid, g_target, PATH_MAX);
+        if (!n) {
+            res = -n.error();
+        } else {
+            const uint64_t len = *n < cap ? *n : cap;
+            __builtin_memcpy(buf, g_target, len);
+            res = static_cast<int64_t>(len);
+        }
+    }
+    (void)m->p9->clunk(fid);
+    return res;
+}
+
 int p9_statfs(Mount* m, const char* rest, struct vfs_statfs* st) {
     Components comp;
     if (int r = split(rest, &comp); r < 0) return r;
     uint32_t fid = 0;
-    if (int r = walk_to(m->p9, comp, false, &fid); r < 0) return r;
+    if (int r = walk_to(m, &comp, false, true, &fid); r < 0) return r;
     auto k = m->p9->statfs(fid);
     (void)m->p9->clunk(fid);
     if (!k) return -k.error();

@@ -1,7 +1,8 @@
 // The 9P2000.L backend of the vfs calls: a mount whose Mount::p9 is set is served here
 // instead of by ukfuse. The vfs_* entry points check for such a mount first and hand the
 // call over; everything below the mount point is walked by name on the server (one
-// Twalk for the whole path, "." and ".." resolved by the client, symlinks not followed).
+// Twalk for the whole path, "." and ".." resolved by the client, then again from each
+// symlink found in the way, up to kMaxSymlinks; an absolute target must stay on the mount).
 //
 // Also the registry of the virtio-9p devices the platform found, for vfs_mount(tag).
 #pragma once
@@ -36,7 +37,9 @@ int p9_fsync(OpenFile* f);
 int p9_ftruncate(OpenFile* f, uint64_t len);
 int p9_readdir(OpenFile* f, struct vfs_dirent* out);
 
-int p9_stat(Mount* m, const char* rest, struct vfs_stat* st);
+int p9_stat(Mount* m, const char* rest, bool follow, struct vfs_stat* st);
+int p9_symlink(Mount* m, const char* rest, const char* target);
+int64_t p9_readlink(Mount* m, const char* rest, char* buf, uint64_t cap);
 int p9_mkdir(Mount* m, const char* rest, uint32_t mode);
 int p9_remove(Mount* m, const char* rest, bool dir);  // rmdir or unlink
 int p9_rename(Mount* m, const char* from, Mount* m2, const char* to);

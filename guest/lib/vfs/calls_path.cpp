@@ -20,7 +20,8 @@ uint32_t length(const char* s) {
 }
 
 int stat_common(const char* path, uint32_t flags, struct vfs_stat* st) {
-    if (const char* rest; Mount* m = p9_mount_for(path, &rest)) return p9_stat(m, rest, st);
+    if (const char* rest; Mount* m = p9_mount_for(path, &rest))
+        return p9_stat(m, rest, (flags & kFollow) != 0, st);
     Walk w;
     if (int r = walk(path, flags, &w); r < 0) return r;
     auto a = w.mount->session->getattr(w.node);
@@ -97,8 +98,9 @@ extern "C" int vfs_rename(const char* from, const char* to) {
 }
 
 extern "C" int vfs_symlink(const char* target, const char* linkpath) {
-    if (const char* rest; p9_mount_for(linkpath, &rest))
-        return -ENOSYS;  // not in the 9p backend yet
+    if (const char* rest; Mount* m = p9_mount_for(linkpath, &rest)) {
+        return target && *target ? p9_symlink(m, rest, target) : -ENOENT;
+    }
     if (!target || !*target) return -ENOENT;
     Walk w;
     if (int r = walk(linkpath, kParent, &w); r < 0) return r == -EINVAL ? -EEXIST : r;
@@ -109,7 +111,8 @@ extern "C" int vfs_symlink(const char* target, const char* linkpath) {
 }
 
 extern "C" int64_t vfs_readlink(const char* path, char* buf, uint64_t cap) {
-    if (const char* rest; p9_mount_for(path, &rest)) return -ENOSYS;  // not in the 9p backend yet
+    if (const char* rest; Mount* m = p9_mount_for(path, &rest))
+        return p9_readlink(m, rest, buf, cap);
     Walk w;
     if (int r = walk(path, 0, &w); r < 0) return r;
     if ((w.attr.mode & ukfuse::kTypeMask) != ukfuse::kTypeLink) {
