@@ -49,6 +49,7 @@ Params parse_params(int argc, char** argv) {
     if (p.scale == 0) p.scale = 1;
     p.budget_ms = apps::arg_u64(argc, argv, "budget_ms", 0);
     p.dax = apps::arg_u64(argc, argv, "dax", 0) != 0;
+    p.first_byte = apps::arg_str(argc, argv, "first_byte", p.first_byte);
     return p;
 }
 

@@ -24,6 +24,7 @@ struct Params {
     uint64_t scale = 1;          // divisor for TCG, stated in the JSON
     uint64_t budget_ms = 0;      // 0: no limit; else start no new point after this
     bool dax = false;
+    const char* first_byte = "hello.txt";  // below the mount: timed as the first byte read
 };
 
 // "a,b,c" into out (at most kMaxPoints); the defaults when absent or malformed.
