@@ -1,7 +1,7 @@
 // A small 9P2000.L server for Fake9pTransport: well-formed answers to what the p9 client
-// sends (a flat tree: names starting with 'd' are directories, "missing" does not exist,
-// one file of known bytes behind every other name), plus a hook that lets a test rewrite
-// any reply before the device writes it back (the hostile cases).
+// sends (a flat tree: names starting with 'd' are directories, with 'l' symlinks to
+// "dsub", "missing" does not exist, one file of known bytes behind every other name), plus a hook
+// that lets a test rewrite any reply before the device writes it back (the hostile cases).
 #pragma once
 
 #include <cstring>
@@ -66,6 +66,7 @@ class Fake9pServer {
     Mutator mutate;  // rewrites a reply (bytes or used_len) before it goes out
     std::map<uint8_t, int> count;
     std::map<uint32_t, bool> is_dir;  // by fid, as attach and walk made them
+    std::map<uint32_t, bool> is_link;
 
     Fake9pServer() {
         file.resize(100000);
@@ -111,13 +112,22 @@ class Fake9pServer {
                     names.emplace_back(s, len);
                 }
                 uint16_t found = 0;
-                while (found < n && names[found] != "missing")
+                // A walk stops at a missing name, and after a symlink that is not last (the
+                // server does not follow links: the client must).
+                while (found < n && names[found] != "missing" &&
+                       (found == 0 || names[found - 1][0] != 'l'))
                     ++found;
                 if (found == 0 && n > 0) return lerror(tag, ENOENT);
-                if (found == n) is_dir[newfid] = n == 0 ? is_dir[fid] : names[n - 1][0] == 'd';
+                if (found == n) {
+                    is_dir[newfid] = n == 0 ? is_dir[fid] : names[n - 1][0] == 'd';
+                    is_link[newfid] = n == 0 ? is_link[fid] : names[n - 1][0] == 'l';
+                }
                 out.u16(found);
                 for (uint16_t i = 0; i < found; ++i)
-                    out.qid(names[i][0] == 'd' ? p9::kQidDir : 0, 100 + i);
+                    out.qid(names[i][0] == 'd'   ? p9::kQidDir
+                            : names[i][0] == 'l' ? p9::kQidSymlink
+                                                 : 0,
+                            100 + i);
                 return out.done();
             }
             case p9::kTlopen:
@@ -139,10 +149,13 @@ class Fake9pServer {
                 return out.u32(r.u32()).done();
             }
             case p9::kTgetattr: {
-                const bool dir = is_dir[r.u32()];
+                const uint32_t fid = r.u32();
+                const bool dir = is_dir[fid], link = is_link[fid];
                 out.u64(0x7ff)
                     .qid(dir ? p9::kQidDir : 0, 7)
-                    .u32(dir ? 040755 : 0100644)
+                    .u32(dir    ? 040755
+                         : link ? 0120777
+                                : 0100644)
                     .u32(1)
                     .u32(2)
                     .u64(1)
@@ -173,6 +186,8 @@ class Fake9pServer {
                     .u64(0)
                     .u32(255)
                     .done();
+            case p9::kTreadlink:
+                return out.str("dsub").done();
             case p9::kTmkdir:
                 return out.qid(p9::kQidDir, 9).done();
             default:  // clunk, setattr, unlinkat, renameat, fsync, link: no body

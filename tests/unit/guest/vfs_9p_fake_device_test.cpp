@@ -57,6 +57,25 @@ TEST(Vfs9p, CallsGoThroughThe9pBackendAndHostileRepliesAreEproto) {
     server.mutate = nullptr;
     EXPECT_EQ(vfs_close(fd), 0);
 
+    // Symlinks: followed in the middle of a path and at its end, not by lstat.
+    ASSERT_EQ(vfs_stat("/p9/lnk/f", &st), 0);
+    EXPECT_EQ(st.st_mode & VFS_S_IFMT, VFS_S_IFREG);
+    ASSERT_EQ(vfs_stat("/p9/lnk", &st), 0);
+    EXPECT_EQ(st.st_mode & VFS_S_IFMT, VFS_S_IFDIR);
+    ASSERT_EQ(vfs_lstat("/p9/lnk", &st), 0);
+    EXPECT_EQ(st.st_mode & VFS_S_IFMT, VFS_S_IFLNK);
+    char target[16];
+    ASSERT_EQ(vfs_readlink("/p9/lnk", target, sizeof(target)), 4);
+    EXPECT_EQ(std::string(target, 4), "dsub");
+    EXPECT_EQ(vfs_readlink("/p9/f", target, sizeof(target)), -EINVAL);
+    // An Rreadlink whose string runs past the reply.
+    server.mutate = [](uint8_t type, Fake9pReply& r) {
+        if (type == p9::kTreadlink) r.bytes[7] = 0xff;
+    };
+    EXPECT_EQ(vfs_readlink("/p9/lnk", target, sizeof(target)), -EPROTO);
+    EXPECT_EQ(vfs_stat("/p9/lnk/f", &st), -EPROTO);
+    server.mutate = nullptr;
+
     const int d = vfs_opendir("/p9");
     ASSERT_GE(d, 0);
     vfs_dirent e;
