@@ -13,3 +13,11 @@ namespace vfs::guest::apps {
 int attach_virtio_fs(int argc, char** argv);
 
 }  // namespace vfs::guest::apps
+
+namespace vfs::guest::apps {
+
+// The same for virtio-9p devices (attach_pci_9p.cpp; none in the hosted build). Options:
+// timeout_ms=N, rekick_ms=N as above.
+int attach_virtio_9p(int argc, char** argv);
+
+}  // namespace vfs::guest::apps

@@ -1,6 +1,7 @@
 // vfs_opendir, vfs_readdir, vfs_closedir (see vfs.h). Records come from one
 // READDIR(PLUS) reply at a time; READDIRPLUS entries are lookups the server counted, so
 // each is handed to ukfuse to be cached or forgotten.
+#include "lib/vfs/backend_9p.h"
 #include "lib/vfs/fd_table.h"
 #include "lib/vfs/path_walk.h"
 #include "lib/vfs/vfs.h"
@@ -17,6 +18,7 @@ extern "C" int vfs_readdir(int dirfd, struct vfs_dirent* out) {
     OpenFile* f = fd_get(dirfd);
     if (!f) return -EBADF;
     if (!f->dir) return -ENOTDIR;
+    if (f->mount->p9) return p9_readdir(f, out);
     ukfuse::Session* s = f->mount->session;
     if (!f->dir_buf) {
         f->dir_buf = static_cast<uint8_t*>(s->device().dma().allocate_zeroed(kDirBufBytes, 64));
@@ -58,6 +60,7 @@ extern "C" int vfs_readdir(int dirfd, struct vfs_dirent* out) {
 extern "C" int vfs_closedir(int dirfd) {
     OpenFile* f = fd_get(dirfd);
     if (!f || !f->dir) return -EBADF;
+    if (f->mount->p9) return p9_close(dirfd, f);
     ukfuse::Session* s = f->mount->session;
     auto st = s->release(f->nodeid, f->handle, 0, true);
     s->put(f->nodeid);

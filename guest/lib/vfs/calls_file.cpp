@@ -2,6 +2,7 @@
 #include <linux/fcntl.h>
 #include "lib/ukfuse/file_type.h"
 
+#include "lib/vfs/backend_9p.h"
 #include "lib/vfs/fd_table.h"
 #include "lib/vfs/path_walk.h"
 #include "lib/vfs/stat_convert.h"
@@ -85,6 +86,8 @@ int finish_open(Walk* w, int flags, uint32_t mode) {
 }  // namespace
 
 extern "C" int vfs_open(const char* path, int flags, uint32_t mode) {
+    if (const char* rest; Mount* m = p9_mount_for(path, &rest))
+        return p9_open(m, rest, flags, mode);
     uint32_t wf = kAllowMissing * !!(flags & VFS_O_CREAT);
     // O_CREAT|O_EXCL never follows a final symlink (it must fail with EEXIST).
     const bool excl = (flags & VFS_O_CREAT) && (flags & VFS_O_EXCL);
@@ -103,6 +106,7 @@ extern "C" int vfs_open(const char* path, int flags, uint32_t mode) {
 extern "C" int vfs_close(int fd) {
     OpenFile* f = fd_get(fd);
     if (!f) return -EBADF;
+    if (f->mount->p9) return p9_close(fd, f);
     if (f->dir) return vfs_closedir(fd);
     ukfuse::Session* s = f->mount->session;
     int r = 0;
@@ -124,6 +128,7 @@ extern "C" int64_t vfs_pread(int fd, void* buf, uint64_t len, int64_t off) {
     if (off < 0) return -EINVAL;
     if (len == 0) return 0;
     if (bad_range(off, len)) return -EINVAL;
+    if (f->mount->p9) return p9_pread(f, buf, len, static_cast<uint64_t>(off));
     auto n = f->mount->session->read(f->nodeid, f->handle.fh, static_cast<uint64_t>(off), buf, len);
     if (!n) return -n.error();
     return static_cast<int64_t>(*n);
@@ -137,6 +142,7 @@ extern "C" int64_t vfs_pwrite(int fd, const void* buf, uint64_t len, int64_t off
     if (off < 0) return -EINVAL;
     if (len == 0) return 0;
     if (bad_range(off, len)) return -EINVAL;
+    if (f->mount->p9) return p9_pwrite(f, buf, len, static_cast<uint64_t>(off));
     auto n =
         f->mount->session->write(f->nodeid, f->handle.fh, static_cast<uint64_t>(off), buf, len);
     if (!n) return -n.error();
@@ -154,7 +160,11 @@ extern "C" int64_t vfs_read(int fd, void* buf, uint64_t len) {
 extern "C" int64_t vfs_write(int fd, const void* buf, uint64_t len) {
     OpenFile* f = fd_get(fd);
     if (!f) return -EBADF;
-    if (f->flags & VFS_O_APPEND) {
+    if ((f->flags & VFS_O_APPEND) && f->mount->p9) {
+        const int64_t size = p9_size(f);
+        if (size < 0) return size;
+        f->pos = static_cast<uint64_t>(size);
+    } else if (f->flags & VFS_O_APPEND) {
         // Fresh size from the server: another writer may have grown the file.
         auto a = f->mount->session->getattr(f->nodeid, &f->handle.fh, true);
         if (!a) return -a.error();
@@ -176,6 +186,11 @@ extern "C" int64_t vfs_lseek(int fd, int64_t off, int whence) {
             base = static_cast<int64_t>(f->pos);
             break;
         case VFS_SEEK_END: {
+            if (f->mount->p9) {
+                base = p9_size(f);
+                if (base < 0) return base;
+                break;
+            }
             auto a = f->mount->session->getattr(f->nodeid, &f->handle.fh, true);
             if (!a) return -a.error();
             if (a->size > static_cast<uint64_t>(INT64_MAX)) return -EOVERFLOW;
@@ -185,6 +200,7 @@ extern "C" int64_t vfs_lseek(int fd, int64_t off, int whence) {
         case VFS_SEEK_DATA:
         case VFS_SEEK_HOLE: {
             if (off < 0) return -ENXIO;
+            if (f->mount->p9) return -ENOSYS;  // 9P2000.L has no SEEK_DATA/SEEK_HOLE
             auto r = f->mount->session->lseek(f->nodeid, f->handle.fh, static_cast<uint64_t>(off),
                                               static_cast<uint32_t>(whence));
             if (!r) return -r.error();
@@ -206,6 +222,7 @@ extern "C" int64_t vfs_lseek(int fd, int64_t off, int whence) {
 extern "C" int vfs_fstat(int fd, struct vfs_stat* st) {
     OpenFile* f = fd_get(fd);
     if (!f) return -EBADF;
+    if (f->mount->p9) return p9_fstat(f, st);
     auto a = f->mount->session->getattr(f->nodeid, f->dir ? nullptr : &f->handle.fh);
     if (!a) return -a.error();
     to_vfs_stat(*a, st);
@@ -215,6 +232,7 @@ extern "C" int vfs_fstat(int fd, struct vfs_stat* st) {
 extern "C" int vfs_fsync(int fd) {
     OpenFile* f = fd_get(fd);
     if (!f) return -EBADF;
+    if (f->mount->p9) return p9_fsync(f);
     auto s = f->mount->session->fsync(f->nodeid, f->handle.fh, false, f->dir);
     return s ? 0 : -s.error();
 }
@@ -225,6 +243,7 @@ extern "C" int vfs_ftruncate(int fd, int64_t len) {
     if (f->dir) return -EISDIR;
     if (!writable(f->flags)) return -EINVAL;
     if (len < 0) return -EINVAL;
+    if (f->mount->p9) return p9_ftruncate(f, static_cast<uint64_t>(len));
     fuse_setattr_in in{};
     in.valid = FATTR_SIZE | FATTR_FH;
     in.fh = f->handle.fh;

@@ -2,6 +2,7 @@
 // readlink, link, statfs (see vfs.h).
 #include "lib/ukfuse/file_type.h"
 
+#include "lib/vfs/backend_9p.h"
 #include "lib/vfs/path_walk.h"
 #include "lib/vfs/stat_convert.h"
 #include "lib/vfs/vfs.h"
@@ -19,6 +20,8 @@ uint32_t length(const char* s) {
 }
 
 int stat_common(const char* path, uint32_t flags, struct vfs_stat* st) {
+    if (const char* rest; Mount* m = p9_mount_for(path, &rest))
+        return p9_stat(m, rest, (flags & kFollow) != 0, st);
     Walk w;
     if (int r = walk(path, flags, &w); r < 0) return r;
     auto a = w.mount->session->getattr(w.node);
@@ -54,6 +57,7 @@ extern "C" int vfs_lstat(const char* path, struct vfs_stat* st) {
 }
 
 extern "C" int vfs_mkdir(const char* path, uint32_t mode) {
+    if (const char* rest; Mount* m = p9_mount_for(path, &rest)) return p9_mkdir(m, rest, mode);
     Walk w;
     if (int r = walk(path, kParent, &w); r < 0) return r == -EINVAL ? -EEXIST : r;
     auto e = w.mount->session->mkdir(w.dir, w.name, w.name_len, mode & 07777);
@@ -63,6 +67,7 @@ extern "C" int vfs_mkdir(const char* path, uint32_t mode) {
 }
 
 extern "C" int vfs_rmdir(const char* path) {
+    if (const char* rest; Mount* m = p9_mount_for(path, &rest)) return p9_remove(m, rest, true);
     Walk w;
     if (int r = walk(path, kParent, &w); r < 0) return r == -EINVAL ? -EBUSY : r;
     auto s = w.mount->session->rmdir(w.dir, w.name, w.name_len);
@@ -71,6 +76,7 @@ extern "C" int vfs_rmdir(const char* path) {
 }
 
 extern "C" int vfs_unlink(const char* path) {
+    if (const char* rest; Mount* m = p9_mount_for(path, &rest)) return p9_remove(m, rest, false);
     Walk w;
     if (int r = walk(path, kParent, &w); r < 0) return r == -EINVAL ? -EISDIR : r;
     auto s = w.mount->session->unlink(w.dir, w.name, w.name_len);
@@ -79,6 +85,10 @@ extern "C" int vfs_unlink(const char* path) {
 }
 
 extern "C" int vfs_rename(const char* from, const char* to) {
+    if (const char* ra, *rb; Mount* ma = p9_mount_for(from, &ra)) {
+        Mount* mb = mount_for(to, &rb);
+        return mb ? p9_rename(ma, ra, mb, rb) : -ENOENT;
+    }
     Walk a, b;
     if (int r = walk_pair(from, kParent, to, kParent, &a, &b); r < 0) return r;
     auto s = a.mount->session->rename(a.dir, a.name, a.name_len, b.dir, b.name, b.name_len, 0);
@@ -88,6 +98,9 @@ extern "C" int vfs_rename(const char* from, const char* to) {
 }
 
 extern "C" int vfs_symlink(const char* target, const char* linkpath) {
+    if (const char* rest; Mount* m = p9_mount_for(linkpath, &rest)) {
+        return target && *target ? p9_symlink(m, rest, target) : -ENOENT;
+    }
     if (!target || !*target) return -ENOENT;
     Walk w;
     if (int r = walk(linkpath, kParent, &w); r < 0) return r == -EINVAL ? -EEXIST : r;
@@ -98,6 +111,8 @@ extern "C" int vfs_symlink(const char* target, const char* linkpath) {
 }
 
 extern "C" int64_t vfs_readlink(const char* path, char* buf, uint64_t cap) {
+    if (const char* rest; Mount* m = p9_mount_for(path, &rest))
+        return p9_readlink(m, rest, buf, cap);
     Walk w;
     if (int r = walk(path, 0, &w); r < 0) return r;
     if ((w.attr.mode & ukfuse::kTypeMask) != ukfuse::kTypeLink) {
@@ -115,6 +130,10 @@ extern "C" int64_t vfs_readlink(const char* path, char* buf, uint64_t cap) {
 }
 
 extern "C" int vfs_link(const char* from, const char* to) {
+    if (const char* ra, *rb; Mount* ma = p9_mount_for(from, &ra)) {
+        Mount* mb = mount_for(to, &rb);
+        return mb ? p9_link(ma, ra, mb, rb) : -ENOENT;
+    }
     Walk a, b;
     if (int r = walk_pair(from, 0, to, kParent, &a, &b); r < 0) return r == -EINVAL ? -EEXIST : r;
     if ((a.attr.mode & ukfuse::kTypeMask) == ukfuse::kTypeDir) {
@@ -130,6 +149,7 @@ extern "C" int vfs_link(const char* from, const char* to) {
 }
 
 extern "C" int vfs_statfs(const char* path, struct vfs_statfs* st) {
+    if (const char* rest; Mount* m = p9_mount_for(path, &rest)) return p9_statfs(m, rest, st);
     Walk w;
     if (int r = walk(path, kFollow, &w); r < 0) return r;
     auto k = w.mount->session->statfs(w.node);

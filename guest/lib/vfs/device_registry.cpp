@@ -1,6 +1,7 @@
 // The device registry (see device_registry.h).
 #include "lib/vfs/device_registry.h"
 
+#include "lib/vfs/backend_9p.h"
 #include "lib/vfs/vfs.h"
 
 namespace vfs::guest::vfslib {
@@ -46,11 +47,18 @@ virtio_fs::FsDevice* device_at(int i) {
 // in the hosted build the guest memory every device shares.
 extern "C" void* vfs_buffer_alloc(uint64_t len) {
     auto* dev = vfs::guest::vfslib::device_at(0);
-    if (!dev || len == 0) return nullptr;
+    if (len == 0) return nullptr;
+    if (!dev) {  // 9p devices only
+        auto* dma = vfs::guest::vfslib::p9_dma();
+        return dma ? dma->allocate_zeroed(len, 64) : nullptr;
+    }
     return dev->dma().allocate_zeroed(len, 64);
 }
 
 extern "C" void vfs_buffer_free(void* p) {
     auto* dev = vfs::guest::vfslib::device_at(0);
+    if (!dev && p) {
+        if (auto* dma = vfs::guest::vfslib::p9_dma()) dma->release(p);
+    }
     if (dev && p) dev->dma().release(p);
 }

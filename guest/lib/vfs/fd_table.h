@@ -21,6 +21,7 @@ struct OpenFile {
     ukfuse::OpenHandle handle;
     int flags = 0;
     uint64_t pos = 0;
+    uint32_t p9_fid = 0;  // on a 9p mount: the open fid
     // Directories.
     uint8_t* dir_buf = nullptr;
     uint32_t dir_len = 0, dir_pos = 0;

@@ -1,6 +1,7 @@
 // The mount table and vfs_mount/vfs_umount (see mount_table.h).
 #include "lib/vfs/mount_table.h"
 
+#include "lib/vfs/backend_9p.h"
 #include "lib/vfs/device_registry.h"
 #include "lib/vfs/vfs.h"
 
@@ -77,7 +78,7 @@ extern "C" int vfs_mount(const char* tag, const char* path) {
     if (length(path) > kMountPathMax || !normalise(path, norm, &len)) return -EINVAL;
     if (mount_at(norm)) return -EBUSY;
     vfs::guest::virtio_fs::FsDevice* dev = find_device(tag);
-    if (!dev) return -ENODEV;
+    if (!dev) return p9_mount(tag, norm, len);
     for (Mount& m : g_mounts) {
         if (m.used && m.session && &m.session->device() == dev) return -EBUSY;
     }
@@ -103,6 +104,7 @@ extern "C" int vfs_umount(const char* path) {
     Mount* m = mount_at(path);
     if (!m) return -EINVAL;
     if (m->open_files) return -EBUSY;
+    if (m->p9) return p9_umount(m);
     auto s = m->session->shutdown();
     // The session's slots may still be on the device's queues: it stays allocated.
     m->used = false;

@@ -7,6 +7,10 @@
 
 #include "lib/ukfuse/session.h"
 
+namespace vfs::guest::p9 {
+class Client;
+}
+
 namespace vfs::guest::vfslib {
 
 inline constexpr int kMaxMounts = 8;
@@ -17,6 +21,7 @@ struct Mount {
     char path[kMountPathMax + 1] = {};  // normalised: "/x/y", no trailing slash
     uint32_t path_len = 0;
     ukfuse::Session* session = nullptr;
+    p9::Client* p9 = nullptr;  // a 9p mount instead (backend_9p.h); session is then null
     uint32_t open_files = 0;
 };
 

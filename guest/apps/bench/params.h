@@ -1,0 +1,34 @@
+// The bench app's parameters, from the kernel command line (key=value). Defaults are the
+// thesis's matrix: buffers 2^4..2^20, file counts 2^1..2^17, bytes per run buffer x 8192,
+// 3 repetitions for reads and writes, 6 for file operations.
+#pragma once
+
+#include <stdint.h>
+
+namespace vfs::guest::bench {
+
+inline constexpr int kMaxPoints = 32;
+
+struct Params {
+    const char* tag = "myfs";
+    const char* mount = "/share";
+    const char* machine = "unknown";  // stated in the JSON, as the runner passes it
+    const char* qemu = "unknown";
+    uint64_t sizes[kMaxPoints] = {};
+    int n_sizes = 0;
+    uint64_t counts[kMaxPoints] = {};
+    int n_counts = 0;
+    uint32_t reps = 3;
+    uint32_t file_reps = 6;
+    uint64_t multiplier = 8192;  // bytes per run = buffer x multiplier / scale
+    uint64_t scale = 1;          // divisor for TCG, stated in the JSON
+    uint64_t budget_ms = 0;      // 0: no limit; else start no new point after this
+    bool dax = false;
+    const char* first_byte = "hello.txt";  // below the mount: timed as the first byte read
+};
+
+// "a,b,c" into out (at most kMaxPoints); the defaults when absent or malformed.
+int parse_list(const char* s, uint64_t* out);
+Params parse_params(int argc, char** argv);
+
+}  // namespace vfs::guest::bench

@@ -1,0 +1,25 @@
+// The thesis's timed regions through the vfs API, each returning the nanoseconds it took
+// (or a negative errno) and checking contents outside the timed part:
+//   seq/rand read and write: `count` intervals of buf_len bytes (random: every interval
+//   once, in shuffled order); the file is buf repeated, so every read must equal buf;
+//   create: open(O_CREAT|O_EXCL)+close per file, then one fsync of the directory;
+//   list: opendir + readdir to the end (entries must be files + 2); remove: unlink each.
+#pragma once
+
+#include <stdint.h>
+
+namespace vfs::guest::bench {
+
+enum class Io { kSeqRead, kSeqWrite, kRandRead, kRandWrite };
+enum class FileOp { kCreate, kList, kRemove };
+
+const char* io_name(Io op);
+const char* file_op_name(FileOp op);
+
+// buf: the pattern (buf_len bytes), scratch: as large, both device-reachable.
+// *check_ok is cleared when the contents are wrong.
+int64_t run_io(Io op, const char* path, uint8_t* buf, uint8_t* scratch, uint64_t buf_len,
+               uint64_t count, bool* check_ok);
+int64_t run_file_op(FileOp op, const char* dir, uint64_t files, bool* check_ok);
+
+}  // namespace vfs::guest::bench
