@@ -10,6 +10,10 @@ namespace vfs::guest::virtio_9p {
 using virtio_fs::poll_clock_ns;
 using virtio_fs::poll_relax;
 
+P9Device::~P9Device() {
+    delete queue_;
+}
+
 wire::Status P9Device::probe(virtio::Transport& t, virtio::DmaMemory& dma,
                              const P9DeviceOptions& opts) {
     if (transport_) return wire::Error{EBUSY};

@@ -32,6 +32,7 @@ class P9Device {
     P9Device() = default;
     P9Device(const P9Device&) = delete;
     P9Device& operator=(const P9Device&) = delete;
+    ~P9Device();
 
     wire::Status probe(virtio::Transport& t, virtio::DmaMemory& dma, const P9DeviceOptions& opts);
 
