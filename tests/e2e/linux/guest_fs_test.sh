@@ -31,6 +31,7 @@ drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 errno_of() {
   case "$1" in
     *"not connected"*) echo ENOTCONN ;;
+    *"connection abort"*) echo ECONNABORTED ;;
     *"I/O error"*) echo EIO ;;
     *"Stale file handle"*) echo ESTALE ;;
     *) echo "OTHER" ;;
@@ -74,8 +75,10 @@ if [ "$script" = netfs_killed ]; then
   else
     e=$(errno_of "$err")
     echo "E2E-NETFS-ERRNO $e after $i iterations: $(echo "$err" | tr '\n' ' ' | cut -c1-160)"
+    # ECONNABORTED: the host's FUSE connection died under a request the daemon had in
+    # flight (seen in 1 of 2 runs), passed through as the host gave it.
     case "$e" in
-      ENOTCONN | EIO) echo "E2E-CHECK netfs_io_error PASS" ;;
+      ENOTCONN | EIO | ECONNABORTED) echo "E2E-CHECK netfs_io_error PASS" ;;
       *) echo "E2E-CHECK netfs_io_error FAIL $e: $(echo "$err" | tr '\n' ' ' | cut -c1-160)" ;;
     esac
   fi
