@@ -65,7 +65,7 @@ bool parse_backend(const std::string& name, BackendConfig* out) {
 
 std::string BackendProcess::start(const BackendConfig& cfg, const BackendPaths& paths,
                                   const std::string& socket, const std::string& share,
-                                  const std::string& log_path) {
+                                  const std::string& log_path, const InstructionCounter* counter) {
     std::vector<std::string> argv;
     switch (cfg.kind) {
         case BackendKind::kOurs:
@@ -111,6 +111,10 @@ std::string BackendProcess::start(const BackendConfig& cfg, const BackendPaths& 
             return "native starts no daemon";
     }
 
+    if (counter) argv = counter->wrap(argv, cfg.name);
+    // Valgrind takes seconds to start a daemon; natively it is milliseconds.
+    const int listen_timeout_ms = counter ? 120000 : 10000;
+
     ::unlink(socket.c_str());
     log_path_ = log_path;
     pid_ = ::fork();
@@ -125,10 +129,10 @@ std::string BackendProcess::start(const BackendConfig& cfg, const BackendPaths& 
         for (auto& a : argv)
             args.push_back(a.data());
         args.push_back(nullptr);
-        ::execv(args[0], args.data());
+        ::execvp(args[0], args.data());
         ::_exit(127);
     }
-    for (int waited = 0; waited < 10000; waited += 10) {
+    for (int waited = 0; waited < listen_timeout_ms; waited += 10) {
         struct stat st;
         if (::stat(socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return {};
         int status = 0;
@@ -139,7 +143,8 @@ std::string BackendProcess::start(const BackendConfig& cfg, const BackendPaths& 
         ::usleep(10 * 1000);
     }
     stop();
-    return "did not listen within 10 s:\n" + log_tail();
+    return "did not listen within " + std::to_string(listen_timeout_ms / 1000) + " s:\n" +
+           log_tail();
 }
 
 void BackendProcess::stop() {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "instruction_counter.h"
+
 namespace vfs::bench {
 
 enum class BackendKind { kOurs, kRust, kQemuC, kNative };
@@ -38,14 +40,16 @@ class BackendProcess {
     BackendProcess& operator=(const BackendProcess&) = delete;
     ~BackendProcess() { stop(); }
 
-    // Starts cfg serving share on socket. An empty string on success, else why not (the
-    // binary is missing, the peers script failed, it died before listening).
+    // Starts cfg serving share on socket, under counter's callgrind if counter is set. An
+    // empty string on success, else why not (the binary is missing, the peers script
+    // failed, it died before listening).
     std::string start(const BackendConfig& cfg, const BackendPaths& paths,
                       const std::string& socket, const std::string& share,
-                      const std::string& log_path);
+                      const std::string& log_path, const InstructionCounter* counter = nullptr);
     // SIGTERM, then SIGKILL if it lingers; reaps it.
     void stop();
     std::string log_tail() const;
+    pid_t pid() const { return pid_; }
 
   private:
     pid_t pid_ = -1;

@@ -57,6 +57,15 @@ bool parse_options(int argc, char** argv, BenchOptions* o, int* exit_code) {
     app.add_flag("--verify-all", o->verify_all,
                  "Compare every byte of every read (default: every block's first word, and every "
                  "byte of one read in 8)");
+    app.add_flag("--instructions", o->instructions,
+                 "Run each daemon under Valgrind's callgrind and report the daemon's user-space "
+                 "instructions and system calls per operation of each cell (stable where "
+                 "wall-clock rates are not; the rates printed are then meaningless)");
+    app.add_option("--valgrind", o->valgrind, "valgrind binary for --instructions")
+        ->capture_default_str();
+    app.add_option("--callgrind-control", o->callgrind_control,
+                   "callgrind_control script for --instructions")
+        ->capture_default_str();
     app.add_option("--ours-path", o->paths.ours, "virtiofsd-cxx binary")->capture_default_str();
     app.add_option("--rust-path", o->paths.rust,
                    "Rust virtiofsd (default: what the peers script prints)");

@@ -22,6 +22,11 @@ struct BenchOptions {
     std::string markdown_path;
     uint32_t ours_request_queues = 1;  // as the peers and the Linux driver use
     bool verify_all = false;
+    // Run each daemon under callgrind and report instructions and system calls per
+    // operation (instruction_counter.h); rates are then the emulator's, not the daemon's.
+    bool instructions = false;
+    std::string valgrind = "valgrind";
+    std::string callgrind_control = "callgrind_control";
     BackendPaths paths;
 };
 

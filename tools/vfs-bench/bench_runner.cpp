@@ -5,8 +5,10 @@
 #include <time.h>
 
 #include <memory>
+#include <optional>
 
 #include "fuse_pipeline.h"
+#include "instruction_counter.h"
 #include "native_runner.h"
 
 namespace vfs::bench {
@@ -46,16 +48,16 @@ uint64_t fresh_seed() {
 class DaemonSession {
   public:
     DaemonSession(const BenchOptions& o, const BackendConfig& b, const ShareLayout& share,
-                  const std::string& workdir)
-        : o_(o), b_(b), share_(share), workdir_(workdir) {}
+                  const std::string& workdir, const InstructionCounter* counter)
+        : o_(o), b_(b), share_(share), workdir_(workdir), counter_(counter) {}
 
     // Starts (or restarts) the daemon and connects; an empty string on success.
     std::string open() {
         pipe_.reset();
         proc_.stop();
         const std::string socket = workdir_ + "/" + b_.name + ".sock";
-        std::string err =
-            proc_.start(b_, o_.paths, socket, share_.root, workdir_ + "/" + b_.name + ".log");
+        std::string err = proc_.start(b_, o_.paths, socket, share_.root,
+                                      workdir_ + "/" + b_.name + ".log", counter_);
         if (!err.empty()) return err;
         PipelineOptions po;
         po.request_queues = b_.request_queues;
@@ -70,6 +72,7 @@ class DaemonSession {
     }
 
     FusePipeline* pipe() { return pipe_.get(); }
+    pid_t pid() const { return proc_.pid(); }
     std::string log_tail() const { return proc_.log_tail(); }
 
     void close() {
@@ -82,12 +85,19 @@ class DaemonSession {
     const BackendConfig& b_;
     const ShareLayout& share_;
     std::string workdir_;
+    const InstructionCounter* counter_;
     BackendProcess proc_;
     std::unique_ptr<FusePipeline> pipe_;
 };
 
+// Where --instructions counts a cell: the daemon's pid and the counter.
+struct CountedDaemon {
+    const InstructionCounter* counter = nullptr;
+    pid_t pid = -1;
+};
+
 void run_fuse_cell(FusePipeline& f, const BenchOptions& o, const WorkloadSpec& w,
-                   const CellContext& ctx, CellResult* c) {
+                   const CellContext& ctx, const CountedDaemon& daemon, CellResult* c) {
     if (w.block_bytes > 0 && w.reply_bytes == 0 && f.max_write() < w.block_bytes) {
         c->error = "backend's max_write " + std::to_string(f.max_write()) + " < block size";
         return;
@@ -97,8 +107,24 @@ void run_fuse_cell(FusePipeline& f, const BenchOptions& o, const WorkloadSpec& w
         c->error = std::string("set-up failed: ") + strerror(s.error());
         return;
     }
+    if (daemon.counter) {
+        if (std::string err = daemon.counter->zero(daemon.pid); !err.empty()) {
+            c->error = err;
+            return;
+        }
+    }
     RunResult r = f.run(*wl, ctx.depth, o.duration_s);
     c->ran = true;
+    if (daemon.counter && r.error.empty()) {
+        InstructionCounts n;
+        if (std::string err = daemon.counter->dump(daemon.pid, c->backend, &n); !err.empty()) {
+            c->error = err;
+        } else if (r.ops > 0) {
+            c->counted = true;
+            c->instructions_per_op = n.instructions / static_cast<double>(r.ops);
+            c->syscalls_per_op = n.syscalls / static_cast<double>(r.ops);
+        }
+    }
     if (r.error.empty()) {
         if (Status s = wl->teardown(f); !s)
             c->error = std::string("teardown failed: ") + strerror(s.error());
@@ -129,9 +155,11 @@ std::vector<CellResult> run_matrix(const BenchOptions& o, const ShareLayout& sha
                                    const std::string& workdir) {
     std::vector<CellResult> cells;
     uint64_t seed = fresh_seed();
+    std::optional<InstructionCounter> counter;
+    if (o.instructions) counter.emplace(o.valgrind, o.callgrind_control, workdir);
     for (const BackendConfig& b : o.backends) {
         fprintf(stderr, "== %s\n", b.name.c_str());
-        DaemonSession session(o, b, share, workdir);
+        DaemonSession session(o, b, share, workdir, counter ? &*counter : nullptr);
         std::string down;  // why this backend cannot run, if it cannot
         if (b.kind != BackendKind::kNative) down = session.open();
         if (!down.empty()) {
@@ -152,7 +180,8 @@ std::vector<CellResult> run_matrix(const BenchOptions& o, const ShareLayout& sha
                     run_native_cell(o, *w, ctx, &c);
                 } else {
                     c.queues_or_threads = qd < b.request_queues ? qd : b.request_queues;
-                    run_fuse_cell(*session.pipe(), o, *w, ctx, &c);
+                    run_fuse_cell(*session.pipe(), o, *w, ctx,
+                                  {counter ? &*counter : nullptr, session.pid()}, &c);
                     if (!c.error.empty()) {
                         // The session may hold requests the backend never answered: start over.
                         c.error += "\n" + session.log_tail();

@@ -22,6 +22,10 @@ struct CellResult {
     double mib_per_s = 0;  // 0 for metadata workloads
     double p50_us = 0;
     double p99_us = 0;
+    // --instructions: the daemon's cost per operation, from callgrind.
+    bool counted = false;
+    double instructions_per_op = 0;  // user space, every daemon thread
+    double syscalls_per_op = 0;
     Verification verify;
     std::string error;  // why it did not run, or what went wrong in it
 

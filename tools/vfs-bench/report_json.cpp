@@ -56,7 +56,8 @@ bool write_json(const std::vector<CellResult>& cells, const BenchOptions& o,
     f << "  \"options\": {\"cache\": " << quoted(o.cache)
       << ", \"duration_s\": " << num(o.duration_s)
       << ", \"ours_request_queues\": " << o.ours_request_queues
-      << ", \"verify_all\": " << (o.verify_all ? "true" : "false") << "},\n";
+      << ", \"verify_all\": " << (o.verify_all ? "true" : "false")
+      << ", \"instructions\": " << (o.instructions ? "\"callgrind\"" : "null") << "},\n";
     f << "  \"cells\": [";
     for (size_t i = 0; i < cells.size(); ++i) {
         const CellResult& c = cells[i];
@@ -66,8 +67,11 @@ bool write_json(const std::vector<CellResult>& cells, const BenchOptions& o,
           << ", \"ran\": " << (c.ran ? "true" : "false") << ", \"ops\": " << c.ops
           << ", \"seconds\": " << num(c.seconds) << ", \"ops_per_s\": " << num(c.ops_per_s)
           << ", \"mib_per_s\": " << num(c.mib_per_s) << ", \"p50_us\": " << num(c.p50_us)
-          << ", \"p99_us\": " << num(c.p99_us)
-          << ", \"verified\": {\"ok\": " << (c.verify.ok() ? "true" : "false")
+          << ", \"p99_us\": " << num(c.p99_us);
+        if (c.counted)
+            f << ", \"instructions_per_op\": " << num(c.instructions_per_op)
+              << ", \"syscalls_per_op\": " << num(c.syscalls_per_op);
+        f << ", \"verified\": {\"ok\": " << (c.verify.ok() ? "true" : "false")
           << ", \"ops_checked\": " << c.verify.ops_checked
           << ", \"bytes_checked\": " << c.verify.bytes_checked
           << ", \"failures\": " << c.verify.failures

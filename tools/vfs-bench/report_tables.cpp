@@ -93,6 +93,41 @@ Grid latency_grid(const std::vector<CellResult>& cells, const BenchOptions& o) {
     return g;
 }
 
+// --instructions: the daemon's user-space instructions (and system calls) per operation;
+// "ours/X" below 1 means ours spends fewer.
+Grid instructions_grid(const std::vector<CellResult>& cells, const BenchOptions& o) {
+    Grid g;
+    std::vector<std::string> head = {"workload", "qd"};
+    for (const BackendConfig& b : o.backends) {
+        if (b.kind == BackendKind::kNative) continue;
+        head.push_back(b.name + " instr (syscalls)");
+        if (b.kind != BackendKind::kOurs) head.push_back("ours/" + b.name);
+    }
+    g.push_back(head);
+    for (const WorkloadSpec* w : o.workloads) {
+        for (uint32_t qd : o.depths) {
+            std::vector<std::string> row = {w->name, std::to_string(qd)};
+            const CellResult* ours = find(cells, "ours", w->name, qd);
+            for (const BackendConfig& b : o.backends) {
+                if (b.kind == BackendKind::kNative) continue;
+                const CellResult* c = find(cells, b.name, w->name, qd);
+                const bool counted = c && c->good() && c->counted;
+                row.push_back(counted ? fmt("%.0f", c->instructions_per_op) + " (" +
+                                            fmt("%.1f", c->syscalls_per_op) + ")"
+                                      : why_not(c));
+                if (b.kind == BackendKind::kOurs) continue;
+                if (counted && ours && ours->counted && c->instructions_per_op > 0) {
+                    row.push_back(fmt("%.2f", ours->instructions_per_op / c->instructions_per_op));
+                } else {
+                    row.push_back("-");
+                }
+            }
+            g.push_back(row);
+        }
+    }
+    return g;
+}
+
 void render(const Grid& g, TableStyle style, FILE* out) {
     std::vector<size_t> width(g[0].size(), 0);
     for (const auto& row : g)
@@ -127,6 +162,13 @@ void print_tables(const std::vector<CellResult>& cells, const BenchOptions& o, T
     render(throughput_grid(cells, o), style, out);
     fprintf(out, "\n%sLatency per operation, p50 / p99 in microseconds\n\n", h);
     render(latency_grid(cells, o), style, out);
+    if (o.instructions) {
+        fprintf(out,
+                "\n%sDaemon instructions per operation, user space, all threads (system calls "
+                "per operation), callgrind\n\n",
+                h);
+        render(instructions_grid(cells, o), style, out);
+    }
     std::string failures;
     for (const CellResult& c : cells) {
         if (c.good() || !c.ran) continue;
