@@ -86,7 +86,9 @@ io_uring_sqe* IoEngine::sqe(uint32_t slot_plus_one, uint32_t cookie) {
         io_uring_submit(&ring_);
         s = io_uring_get_sqe(&ring_);
     }
-    if (s) io_uring_sqe_set_data64(s, (uint64_t{slot_plus_one} << 32) | cookie);
+    if (!s) return nullptr;
+    io_uring_sqe_set_data64(s, (uint64_t{slot_plus_one} << 32) | cookie);
+    ++outstanding_;
     return s;
 }
 
@@ -199,6 +201,12 @@ IoOutcome IoEngine::fallocate(const RequestSlot& slot, uint32_t cookie, DataFile
     }
     io_uring_prep_fallocate(s, file.fd(), static_cast<int>(mode), offset, length);
     return queued(slot, std::move(file), 0);
+}
+
+int IoEngine::submit() {
+    if (io_uring_sq_ready(&ring_) == 0) return 0;
+    const int r = io_uring_submit(&ring_);
+    return r < 0 ? r : 0;
 }
 
 bool IoEngine::read_eventfd(int fd, uint64_t* value, uint32_t cookie) {

@@ -91,6 +91,13 @@ class IoEngine {
     // Submits what is queued and waits for a completion, at most timeout_ms (0: no limit).
     // 0, or -errno (-ETIME: the time ran out).
     int submit_and_wait(uint32_t timeout_ms);
+    // Submits what is queued without waiting (no system call if nothing is): 0 or -errno.
+    int submit();
+    // Operations submitted or queued whose completion has not been reaped yet: while there
+    // are any, a worker sleeping elsewhere (poll) must watch ring_fd() for POLLIN.
+    uint32_t outstanding() const { return outstanding_; }
+    bool completions_ready() const { return io_uring_cq_ready(&ring_) > 0; }
+    int ring_fd() const { return ring_.ring_fd; }
     // Calls on_completion(const IoCompletion&) for every completion there is.
     template <class F>
     void reap(F&& on_completion);
@@ -111,6 +118,7 @@ class IoEngine {
     uint32_t slot_count_ = 0;
     std::unique_ptr<SlotIo[]> slots_;
     IoStats stats_;
+    uint32_t outstanding_ = 0;
 };
 
 template <class F>
@@ -136,6 +144,7 @@ void IoEngine::reap(F&& on_completion) {
         on_completion(c);
     }
     io_uring_cq_advance(&ring_, seen);
+    outstanding_ -= seen < outstanding_ ? seen : outstanding_;
 }
 
 }  // namespace vfs::host

@@ -1,8 +1,10 @@
 #include "queue/queue_worker.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 
@@ -12,9 +14,6 @@ namespace vfs::host {
 
 namespace {
 
-// The worker's own eventfd reads on the engine's ring.
-constexpr uint32_t kKickCookie = 1;
-constexpr uint32_t kControlCookie = 2;
 constexpr unsigned kUringEntries = 256;
 
 }  // namespace
@@ -25,7 +24,7 @@ vfs::wire::Result<std::unique_ptr<QueueWorker>> QueueWorker::start(QueueWorkerCo
     std::unique_ptr<QueueWorker> w(new QueueWorker(std::move(config)));
     if (auto s = w->dq_.init(w->cfg_.size, w->cfg_.rings, w->cfg_.event_idx, w->cfg_.base); !s)
         return vfs::wire::Error{s.error()};
-    const int efd = ::eventfd(0, EFD_CLOEXEC);
+    const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (efd < 0) return vfs::wire::Error{errno};
     w->control_.reset(efd);
 
@@ -84,14 +83,7 @@ void QueueWorker::refresh_memory() {
 }
 
 void QueueWorker::run() {
-    kick_armed_ = io_->read_eventfd(cfg_.kick.get(), &kick_buf_, kKickCookie);
-    control_armed_ = io_->read_eventfd(control_.get(), &control_buf_, kControlCookie);
     for (;;) {
-        // A read that found no free SQE is armed now, before the worker sleeps on it.
-        if (!kick_armed_ && !broken())
-            kick_armed_ = io_->read_eventfd(cfg_.kick.get(), &kick_buf_, kKickCookie);
-        if (!control_armed_)
-            control_armed_ = io_->read_eventfd(control_.get(), &control_buf_, kControlCookie);
         const bool stopping = stopping_.load(std::memory_order_acquire);
         refresh_memory();
         if (!stopping && enabled_.load(std::memory_order_acquire) && !broken()) {
@@ -102,26 +94,22 @@ void QueueWorker::run() {
         publish_used();
         if (stopping && in_flight_ == 0) break;
 
-        // Bounded by lost_kick_rescan_ms (see QueueWorkerConfig): a lost kick costs a
-        // delay, not the queue.
-        const int r = io_->submit_and_wait(cfg_.lost_kick_rescan_ms);
+        const int r = wait_for_work();
         rescanning_ = r == -ETIME;
         if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME) {
-            spdlog::error("queue {}: io_uring wait failed: {}", cfg_.queue_index, strerror(-r));
-            mark_broken("io_uring failure");
+            spdlog::error("queue {}: waiting for work failed: {}", cfg_.queue_index, strerror(-r));
+            mark_broken("wait failure");
             if (in_flight_ == 0) {
                 // Nothing more can arrive; wait for stop() without spinning.
                 while (!stopping_.load(std::memory_order_acquire)) {
-                    uint64_t v;
-                    [[maybe_unused]] ssize_t n = ::read(control_.get(), &v, sizeof(v));
+                    pollfd p{control_.get(), POLLIN, 0};
+                    if (::poll(&p, 1, -1) > 0) drain_control();
                 }
                 break;
             }
         }
         io_->reap([this](const IoCompletion& c) { on_completion(c); });
     }
-    // The reads still pending on the kick and control eventfds are cancelled when the
-    // engine's ring is torn down in the destructor.
     publish_used();
     if (lost_kicks_ != 0)
         spdlog::info("queue {}: {} time(s) the re-scan found requests no kick announced",
@@ -134,32 +122,62 @@ void QueueWorker::run() {
         st.writes_inline, st.ops_on_ring);
 }
 
+// The kick and control eventfds are read with plain system calls, not through the ring:
+// a ring read of an eventfd costs a submission, a poll armed in the kernel and task work
+// per kick, and Valgrind (3.19) holds its scheduler lock across io_uring_enter, so a worker
+// sleeping there stalls every other thread of a daemon run under callgrind.
+int QueueWorker::wait_for_work() {
+    if (const int r = io_->submit(); r < 0 && r != -EAGAIN && r != -EBUSY) return r;
+    if (io_->completions_ready()) return 0;
+    pollfd fds[3];
+    nfds_t n = 0;
+    fds[n++] = {control_.get(), POLLIN, 0};
+    const bool watch_kick = !broken();  // a broken queue only drains
+    const nfds_t kick_at = n;
+    if (watch_kick) fds[n++] = {cfg_.kick.get(), POLLIN, 0};
+    if (io_->outstanding() > 0) fds[n++] = {io_->ring_fd(), POLLIN, 0};
+    // Bounded by lost_kick_rescan_ms (see QueueWorkerConfig): a lost kick costs a delay,
+    // not the queue.
+    const int timeout = cfg_.lost_kick_rescan_ms == 0 ? -1 : int(cfg_.lost_kick_rescan_ms);
+    const int k = ::poll(fds, n, timeout);
+    if (k < 0) return -errno;
+    if (k == 0) return -ETIME;
+    if (fds[0].revents) drain_control();
+    if (watch_kick && fds[kick_at].revents) take_kick();
+    return 0;
+}
+
+void QueueWorker::drain_control() {
+    uint64_t v;
+    [[maybe_unused]] ssize_t n = ::read(control_.get(), &v, sizeof(v));
+}
+
+void QueueWorker::take_kick() {
+    // RWF_NOWAIT: never block on a kick fd another reader drained after the poll, without
+    // changing the flags of a file description the front-end shares.
+    uint64_t v = 0;
+    iovec iov{&v, sizeof(v)};
+    const ssize_t n = ::preadv2(cfg_.kick.get(), &iov, 1, -1, RWF_NOWAIT);
+    // An eventfd read is exactly 8 bytes. Anything else means the fd is not an eventfd:
+    // a regular file reads 0 bytes at once, forever, and polling on that would spin this
+    // thread at 100% CPU.
+    if (n == static_cast<ssize_t>(sizeof(v))) return;
+    if (n < 0 && errno == EAGAIN) return;  // nothing there after all: the scan costs nothing
+    if (n < 0) {
+        spdlog::error("queue {}: reading the kick eventfd failed: {}", cfg_.queue_index,
+                      strerror(errno));
+        mark_broken("kick eventfd unreadable");
+    } else {
+        spdlog::error("queue {}: the kick fd read {} bytes, not 8: not an eventfd",
+                      cfg_.queue_index, n);
+        mark_broken("kick fd is not an eventfd");
+    }
+}
+
 void QueueWorker::on_completion(const IoCompletion& c) {
-    if (c.for_slot) {
-        if (c.slot >= slots_.size()) return;
-        handler_->on_io_complete(*this, slots_[c.slot], c.cookie, c.result);
-        publish_used();  // as in process_available: no reply waits for its batch
-        return;
-    }
-    if (c.cookie == kKickCookie) {
-        kick_armed_ = false;
-        // An eventfd read is exactly 8 bytes. Anything else means the fd is not an eventfd:
-        // a regular file reads 0 bytes at once, forever, and re-arming on that would spin
-        // this thread at 100% CPU.
-        if (c.result == static_cast<int>(sizeof(kick_buf_))) {
-            kick_armed_ = io_->read_eventfd(cfg_.kick.get(), &kick_buf_, kKickCookie);
-        } else if (c.result < 0) {
-            spdlog::error("queue {}: reading the kick eventfd failed: {}", cfg_.queue_index,
-                          strerror(-c.result));
-            mark_broken("kick eventfd unreadable");
-        } else {
-            spdlog::error("queue {}: the kick fd read {} bytes, not 8: not an eventfd",
-                          cfg_.queue_index, c.result);
-            mark_broken("kick fd is not an eventfd");
-        }
-    } else if (c.cookie == kControlCookie) {
-        control_armed_ = io_->read_eventfd(control_.get(), &control_buf_, kControlCookie);
-    }
+    if (!c.for_slot || c.slot >= slots_.size()) return;
+    handler_->on_io_complete(*this, slots_[c.slot], c.cookie, c.result);
+    publish_used();  // as in process_available: no reply waits for its batch
 }
 
 void QueueWorker::process_available() {

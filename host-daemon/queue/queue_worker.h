@@ -1,7 +1,7 @@
-// One thread per started virtqueue: waits on the kick eventfd through its own I/O engine
-// (queue/io_engine.h: the io_uring its requests' data operations also run on), pops and
-// validates chains with common/'s DeviceQueue, hands each to the queue's QueueHandler,
-// and publishes each used entry as soon as the reply is written, signalling the call
+// One thread per started virtqueue: sleeps in poll on the kick eventfd, its control
+// eventfd and, while data operations are out, its own I/O engine's ring (queue/io_engine.h);
+// pops and validates chains with common/'s DeviceQueue, hands each to the queue's
+// QueueHandler, and publishes each used entry as soon as the reply is written, signalling the call
 // eventfd only when the ring's event index (or flags) ask for it, so signals come at most
 // once per guest wake-up while no reply waits for the rest of its batch.
 //
@@ -80,6 +80,11 @@ class QueueWorker final : private QueueContext {
     void publish_used();
     void refresh_memory();
     void on_completion(const IoCompletion& c);
+    // Sleeps until a kick, a control request, a ring completion or the re-scan timeout:
+    // 0, -ETIME (the timeout), or -errno.
+    int wait_for_work();
+    void take_kick();
+    void drain_control();
     void wake();
 
     // QueueContext
@@ -100,12 +105,8 @@ class QueueWorker final : private QueueContext {
     std::unique_ptr<vfs::wire::Segment[]> seg_storage_;
     std::vector<uint32_t> free_slots_;
     uint32_t in_flight_ = 0;
-    bool kick_armed_ = false;
-    bool control_armed_ = false;
     bool rescanning_ = false;  // woken by the re-scan timeout, not by a kick or completion
     uint64_t lost_kicks_ = 0;  // re-scans that found work: kicks the guest did not send
-    uint64_t kick_buf_ = 0;
-    uint64_t control_buf_ = 0;
 
     std::atomic<bool> enabled_{false};
     std::atomic<bool> stopping_{false};
