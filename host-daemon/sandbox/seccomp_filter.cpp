@@ -23,122 +23,66 @@ namespace vfs::host::sandbox {
 
 namespace {
 
+// Grouped a line per kind of call, not one call per line:
+// clang-format off
 constexpr int kAllowed[] = {
     // Memory and threads (glibc, libstdc++, one worker thread per queue; guest memory
     // regions are mmap'ed from the front-end's fds and unmapped at reset).
-    SCMP_SYS(brk),
-    SCMP_SYS(mmap),
-    SCMP_SYS(munmap),
-    SCMP_SYS(mprotect),
-    SCMP_SYS(madvise),
-    SCMP_SYS(mremap),
-    SCMP_SYS(clone),
-    SCMP_SYS(clone3),
-    SCMP_SYS(set_robust_list),
-    SCMP_SYS(rseq),
-    SCMP_SYS(futex),
-    SCMP_SYS(exit),
-    SCMP_SYS(exit_group),
-    SCMP_SYS(sched_yield),
-    SCMP_SYS(sched_getaffinity),
-    SCMP_SYS(gettid),
-    SCMP_SYS(getpid),
+    SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(madvise),
+    SCMP_SYS(mremap), SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(set_robust_list),
+    SCMP_SYS(rseq), SCMP_SYS(futex), SCMP_SYS(exit), SCMP_SYS(exit_group),
+    SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(gettid), SCMP_SYS(getpid),
     SCMP_SYS(getrandom),
+    // Who we are (fs/passthrough_fs.cpp: switch fsuid/fsgid only when root).
+    SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
     // Signals: the signalfd of SIGTERM/SIGINT, abort() (rt_sigprocmask, tgkill), and the
     // handler return of --seccomp=trap's SIGSYS.
-    SCMP_SYS(rt_sigprocmask),
-    SCMP_SYS(rt_sigaction),
-    SCMP_SYS(rt_sigreturn),
-    SCMP_SYS(sigaltstack),
-    SCMP_SYS(tgkill),
+    SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(sigaltstack), SCMP_SYS(tgkill),
     // Time (vDSO first; these when the vDSO falls back), and timed waits.
-    SCMP_SYS(clock_gettime),
-    SCMP_SYS(gettimeofday),
-    SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
     SCMP_SYS(nanosleep),
     // The vhost-user connection (vhost_user/server.cpp, connection.cpp): wait on it and
-    // the signalfd, accept one front-end, messages with fds.
-    SCMP_SYS(poll),
-    SCMP_SYS(ppoll),
-    SCMP_SYS(accept4),
-    SCMP_SYS(recvmsg),
-    SCMP_SYS(sendmsg),
+    // the signalfd, accept one front-end, messages with fds (recv() is recvfrom).
+    SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(accept4), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
+    SCMP_SYS(recvfrom), SCMP_SYS(sendto),
     // fds of every kind: eventfd reads/writes (kicks, calls), the log on stderr, fd-type
     // checks through /proc/self/fd (readlinkat), the socket file (sandbox none: unlink).
-    SCMP_SYS(read),
-    SCMP_SYS(write),
-    SCMP_SYS(readv),
-    SCMP_SYS(writev),
-    SCMP_SYS(close),
-    SCMP_SYS(dup),
-    SCMP_SYS(fcntl),
-    SCMP_SYS(eventfd2),
-    SCMP_SYS(unlink),
+    SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(close),
+    SCMP_SYS(dup), SCMP_SYS(fcntl), SCMP_SYS(eventfd2), SCMP_SYS(unlink),
     // io_uring (queue/io_engine.cpp): the rings are created when a queue starts; their
     // operations are restricted by the ring itself (queue/restricted_ring.cpp).
-    SCMP_SYS(io_uring_setup),
-    SCMP_SYS(io_uring_enter),
-    SCMP_SYS(io_uring_register),
+    SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
     // The passthrough (fs/passthrough_fs.cpp): lookups, attributes, and reopens.
-    SCMP_SYS(openat),
-    SCMP_SYS(openat2),
-    SCMP_SYS(newfstatat),
-    SCMP_SYS(fstat),
-    SCMP_SYS(statx),
-    SCMP_SYS(fstatfs),
-    SCMP_SYS(readlinkat),
-    SCMP_SYS(getdents64),
-    SCMP_SYS(lseek),
+    SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(statx),
+    SCMP_SYS(fstatfs), SCMP_SYS(readlinkat), SCMP_SYS(getdents64), SCMP_SYS(lseek),
     SCMP_SYS(umask),
     // ... namespace changes the guest asks for.
-    SCMP_SYS(mkdirat),
-    SCMP_SYS(mknodat),
-    SCMP_SYS(symlinkat),
-    SCMP_SYS(linkat),
-    SCMP_SYS(unlinkat),
-    SCMP_SYS(renameat),
-    SCMP_SYS(renameat2),
+    SCMP_SYS(mkdirat), SCMP_SYS(mknodat), SCMP_SYS(symlinkat), SCMP_SYS(linkat),
+    SCMP_SYS(unlinkat), SCMP_SYS(renameat), SCMP_SYS(renameat2),
     // ... attributes and data outside the ring: SETATTR, inline reads and writes (RWF_NOWAIT
     // preadv2, small pwritev), COPY_FILE_RANGE, LSEEK, SYNCFS, fallocate/fsync fallbacks.
-    SCMP_SYS(fchmod),
-    SCMP_SYS(fchmodat),
-    SCMP_SYS(fchown),
-    SCMP_SYS(fchownat),
-    SCMP_SYS(utimensat),
-    SCMP_SYS(ftruncate),
-    SCMP_SYS(fallocate),
-    SCMP_SYS(fsync),
-    SCMP_SYS(fdatasync),
-    SCMP_SYS(syncfs),
-    SCMP_SYS(pread64),
-    SCMP_SYS(preadv),
-    SCMP_SYS(preadv2),
-    SCMP_SYS(pwrite64),
-    SCMP_SYS(pwritev),
-    SCMP_SYS(pwritev2),
+    SCMP_SYS(fchmod), SCMP_SYS(fchmodat), SCMP_SYS(fchown), SCMP_SYS(fchownat),
+    SCMP_SYS(utimensat), SCMP_SYS(ftruncate), SCMP_SYS(fallocate), SCMP_SYS(fsync),
+    SCMP_SYS(fdatasync), SCMP_SYS(syncfs), SCMP_SYS(pread64), SCMP_SYS(preadv),
+    SCMP_SYS(preadv2), SCMP_SYS(pwrite64), SCMP_SYS(pwritev), SCMP_SYS(pwritev2),
     SCMP_SYS(copy_file_range),
     // ... extended attributes (--xattr, --posix-acl): by fd, or through /proc/self/fd for
     // inodes that are O_PATH fds.
-    SCMP_SYS(fgetxattr),
-    SCMP_SYS(fsetxattr),
-    SCMP_SYS(flistxattr),
-    SCMP_SYS(fremovexattr),
-    SCMP_SYS(getxattr),
-    SCMP_SYS(setxattr),
-    SCMP_SYS(listxattr),
-    SCMP_SYS(removexattr),
+    SCMP_SYS(fgetxattr), SCMP_SYS(fsetxattr), SCMP_SYS(flistxattr), SCMP_SYS(fremovexattr),
+    SCMP_SYS(getxattr), SCMP_SYS(setxattr), SCMP_SYS(listxattr), SCMP_SYS(removexattr),
     // ... requests run with the guest's fsuid/fsgid (fs/credentials.cpp).
-    SCMP_SYS(setfsuid),
-    SCMP_SYS(setfsgid),
+    SCMP_SYS(setfsuid), SCMP_SYS(setfsgid),
     // ... locks (-o posix_lock, flock: OFD locks through fcntl, flock).
     SCMP_SYS(flock),
     // ... inodes by file handle (--inode-file-handles, fs/file_handles.cpp).
-    SCMP_SYS(name_to_handle_at),
-    SCMP_SYS(open_by_handle_at),
+    SCMP_SYS(name_to_handle_at), SCMP_SYS(open_by_handle_at),
 };
+// clang-format on
 
-// With --syslog: glibc's syslog() re-opens /dev/log when a send fails.
-constexpr int kSyslog[] = {SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(sendto)};
+// With --syslog: glibc's syslog() sends with send() (sendto, allowed above) and re-opens
+// /dev/log when a send fails.
+constexpr int kSyslog[] = {SCMP_SYS(socket), SCMP_SYS(connect)};
 
 // --seccomp=trap: name the call by number (formatted by hand: only async-signal-safe
 // calls here) and let it fail with ENOSYS, so one run shows every call missing.

@@ -135,7 +135,7 @@ def host_checks(share, probe, script):
 def start_daemon(kind, binary, sock, share, cache, log_path, extra=()):
     if kind == "cxx":
         cmd = [binary, f"--socket-path={sock}", f"--shared-dir={share}", f"--cache={cache}",
-               "--xattr", "--sandbox=none", *extra]
+               "--xattr", *extra]
     elif kind == "rust":
         cmd = [binary, f"--socket-path={sock}", f"--shared-dir={share}", f"--cache={cache}",
                "--xattr", "--sandbox=none", "--seccomp=none"]
