@@ -96,7 +96,9 @@ bool drop_privileges(const cli::Options& opt, bool file_handles) {
         spdlog::error("{}", *err);
         return false;
     }
-    if (auto err = sandbox::install_seccomp_filter({seccomp_action(opt.seccomp), opt.syslog})) {
+    // --daemonize logs to syslog too.
+    if (auto err = sandbox::install_seccomp_filter(
+            {seccomp_action(opt.seccomp), opt.syslog || opt.daemonize})) {
         spdlog::error("{}", *err);
         return false;
     }

@@ -1,10 +1,10 @@
 // The daemon's system calls, in one list. Its origin: the calls the code makes (each group
-// names where), checked against runs of the integration, e2e (Linux guest, libvirt, sshfs)
-// and unikernel tests with --seccomp=trap, whose SIGSYS handler logs every call missing
-// here; those tests run the daemon with the default --seccomp=kill, so a call missing
-// from this list is a test failure. Only the calls made after the filter is installed
-// matter: the sandbox, capability drop and start-up (mount, pivot_root, capset, bind, ...)
-// come before it and are absent on purpose.
+// names where), then runs of the tests that start the binary (integration, the Linux
+// guest e2e, libvirt, sshfs, unikernel), which run the daemon with the default
+// --seccomp=kill: the kernel logs each call killed (dmesg: type=1326 ... syscall=N), and
+// --seccomp=trap names it on stderr. A call missing here is a test failure. Only the calls
+// made after the filter is installed matter: the sandbox, the capability drop and
+// start-up (mount, pivot_root, capset, bind, ...) come before it and are absent on purpose.
 #include "sandbox/seccomp_filter.h"
 
 #include <errno.h>
@@ -35,10 +35,11 @@ constexpr int kAllowed[] = {
     SCMP_SYS(getrandom),
     // Who we are (fs/passthrough_fs.cpp: switch fsuid/fsgid only when root).
     SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
-    // Signals: the signalfd of SIGTERM/SIGINT, abort() (rt_sigprocmask, tgkill), and the
-    // handler return of --seccomp=trap's SIGSYS.
+    // Signals: the signalfd of SIGTERM/SIGINT, abort() (rt_sigprocmask, tgkill), the
+    // handler return of --seccomp=trap's SIGSYS, and the kernel's restart of a wait a
+    // stop signal interrupted (SIGSTOP/SIGCONT, a debugger: restart_syscall).
     SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigreturn),
-    SCMP_SYS(sigaltstack), SCMP_SYS(tgkill),
+    SCMP_SYS(sigaltstack), SCMP_SYS(tgkill), SCMP_SYS(restart_syscall),
     // Time (vDSO first; these when the vDSO falls back), and timed waits.
     SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
     SCMP_SYS(nanosleep),

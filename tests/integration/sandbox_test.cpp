@@ -226,6 +226,22 @@ TEST_F(Sandbox, DefaultsConfineTheServingProcess) {
     EXPECT_FALSE(daemon_.exited()) << daemon_.log();
 }
 
+// --daemonize detaches before the sandbox, and logs to syslog from then on: the filter
+// must allow what syslog(3) does (with no /dev/log, it retries socket+connect per line).
+TEST_F(Sandbox, DaemonizedServesUnderTheDefaults) {
+    ASSERT_TRUE(daemon_.spawn({VFS_DAEMON_PATH, "--socket-path=" + socket_,
+                               "--shared-dir=" + share_, "--num-queues=2", "--daemonize"},
+                              dir_ + "/daemon.log"));
+    auto st = daemon_.wait_exit(5000);
+    ASSERT_TRUE(st.has_value() && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << daemon_.log();
+    for (int i = 0; i < 500 && !std::filesystem::is_socket(socket_); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(std::filesystem::is_socket(socket_)) << daemon_.log();
+    // The daemon ends by itself once its front-end goes (TearDown).
+    connect();
+    expect_file_readable();
+}
+
 TEST_F(Sandbox, SigtermToTheParentEndsBothWithStatusZero) {
     start();
     const pid_t server = server_pid();
