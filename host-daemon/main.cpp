@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
     sandbox::Request sandbox_request;
     sandbox_request.mode = sandbox_mode(opt.sandbox);
     sandbox_request.shared_dir = opt.fs.shared_dir;
-    sandbox_request.listener_fd = opt.fd;
+    sandbox_request.listener_fd = server.listener_fd();
     if (opt.fd < 0) sandbox_request.socket_path = opt.socket_path;
     auto confined = sandbox::enter(sandbox_request);
     if (const auto* err = std::get_if<std::string>(&confined)) {

@@ -23,7 +23,8 @@ enum class Mode { kNone, kNamespace, kChroot };
 struct Request {
     Mode mode = Mode::kNamespace;
     std::string shared_dir;
-    // Closed in the waiting parent, which must not hold the front-end's socket.
+    // Closed in the waiting parent, which must not hold the front-end's socket open: once
+    // the child has accepted and closed its copy, a connect must be refused.
     int listener_fd = -1;
     // The socket file the parent removes when the child accepted (empty: none, --fd).
     std::string socket_path;

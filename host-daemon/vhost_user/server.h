@@ -49,6 +49,9 @@ class Server {
     // destruction) removes it instead, from outside.
     void set_path_remover(std::function<void()> remove) { remove_path_ = std::move(remove); }
 
+    // The listening socket (for a sandbox's parent to close its copy).
+    int listener_fd() const { return listener_.get(); }
+
   private:
     void remove_path();
 

@@ -6,12 +6,15 @@
 #include <limits.h>
 #include <linux/fuse.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -240,6 +243,31 @@ TEST_F(Sandbox, DaemonizedServesUnderTheDefaults) {
     // The daemon ends by itself once its front-end goes (TearDown).
     connect();
     expect_file_readable();
+}
+
+// libvirt's form: the listening socket comes as --fd. One front-end only: once it is
+// served, nobody else may connect, so neither the sandboxed child nor its parent outside
+// may still hold the listening socket.
+TEST_F(Sandbox, AnInheritedListenerServesOneFrontEnd) {
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);  // inherited: no CLOEXEC
+    ASSERT_GE(listener, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_.c_str());
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(::listen(listener, 4), 0);
+    ASSERT_TRUE(daemon_.spawn({VFS_DAEMON_PATH, "--fd=" + std::to_string(listener), "-o",
+                               "source=" + share_, "--num-queues=2"},
+                              dir_ + "/daemon.log"));
+    ::close(listener);
+    connect();
+    expect_file_readable();
+    const int second = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(second, 0);
+    EXPECT_NE(::connect(second, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+        << "a second front-end could connect";
+    EXPECT_EQ(errno, ECONNREFUSED);
+    ::close(second);
 }
 
 TEST_F(Sandbox, SigtermToTheParentEndsBothWithStatusZero) {
