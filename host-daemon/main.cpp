@@ -21,6 +21,9 @@
 #include "fs/passthrough_fs.h"
 #include "fs/read_only_fs.h"
 #include "fuse/fuse_server.h"
+#include "sandbox/capabilities.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/seccomp_filter.h"
 #include "vhost_user/backend.h"
 #include "vhost_user/server.h"
 #include "virtio_fs/virtio_fs_device.h"
@@ -51,6 +54,54 @@ bool apply_open_file_limit(const cli::Options& opt) {
     const auto& limit = std::get<cli::OpenFileLimit>(outcome);
     if (limit.warning) spdlog::warn("{}", *limit.warning);
     spdlog::debug("open file limit: {}", limit.limit);
+    return true;
+}
+
+sandbox::Mode sandbox_mode(cli::Sandbox s) {
+    switch (s) {
+        case cli::Sandbox::kNamespace:
+            return sandbox::Mode::kNamespace;
+        case cli::Sandbox::kChroot:
+            return sandbox::Mode::kChroot;
+        case cli::Sandbox::kNone:
+            break;
+    }
+    return sandbox::Mode::kNone;
+}
+
+sandbox::SeccompAction seccomp_action(cli::Seccomp s) {
+    switch (s) {
+        case cli::Seccomp::kKill:
+            return sandbox::SeccompAction::kKill;
+        case cli::Seccomp::kLog:
+            return sandbox::SeccompAction::kLog;
+        case cli::Seccomp::kTrap:
+            return sandbox::SeccompAction::kTrap;
+        case cli::Seccomp::kNone:
+            break;
+    }
+    return sandbox::SeccompAction::kNone;
+}
+
+// The capabilities, then the system calls: what is left once the share is open. Both
+// before any thread starts (capabilities are per thread).
+bool drop_privileges(const cli::Options& opt, bool file_handles) {
+    std::vector<sandbox::CapabilityChange> changes;
+    if (opt.modcaps) {
+        auto parsed = sandbox::parse_modcaps(*opt.modcaps);  // checked by parse_options
+        if (auto* c = std::get_if<std::vector<sandbox::CapabilityChange>>(&parsed))
+            changes = std::move(*c);
+    }
+    if (auto err = sandbox::keep_only(sandbox::kept_capabilities(file_handles, changes))) {
+        spdlog::error("{}", *err);
+        return false;
+    }
+    // --daemonize logs to syslog too.
+    if (auto err = sandbox::install_seccomp_filter(
+            {seccomp_action(opt.seccomp), opt.syslog || opt.daemonize})) {
+        spdlog::error("{}", *err);
+        return false;
+    }
     return true;
 }
 
@@ -93,54 +144,6 @@ int main(int argc, char** argv) {
     if (geteuid() == 0 && setgroups(0, nullptr) != 0)
         spdlog::warn("cannot drop supplementary groups: {}", strerror(errno));
 
-    const FsOptions fs_opts = cli::filesystem_options(opt);
-    auto passthrough = PassthroughFs::create(fs_opts);
-    if (!passthrough) {
-        if (fs_opts.inode_file_handles == InodeFileHandles::kMandatory &&
-            passthrough.error() == EOPNOTSUPP) {
-            spdlog::error(
-                "cannot serve {} with --inode-file-handles=mandatory: its file system has no "
-                "file handles that outlive the kernel's inode cache (none at all, or FUSE such "
-                "as sshfs, whose handles go stale with ESTALE once an inode is evicted); use "
-                "--inode-file-handles=never or prefer",
-                opt.fs.shared_dir);
-            return 1;
-        }
-        spdlog::error("cannot serve {}: {}", opt.fs.shared_dir, strerror(passthrough.error()));
-        return 1;
-    }
-    if (fs_opts.inode_file_handles == InodeFileHandles::kPrefer &&
-        !(*passthrough)->uses_file_handles())
-        spdlog::info(
-            "--inode-file-handles=prefer: file handles are not usable on {} (no "
-            "handles, no CAP_DAC_READ_SEARCH, or FUSE); inodes are held by O_PATH fds",
-            opt.fs.shared_dir);
-    std::unique_ptr<Filesystem> fs = std::move(*passthrough);
-    if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
-    // DAX, with --dax-window: the window's mapper, the files mapped and the mapping table.
-    memory::WindowFiles window_files;
-    virtio_fs::DaxChannel dax_channel(opt.dax_window);
-    std::unique_ptr<DaxMappings> dax;
-    if (opt.dax_window != 0) {
-        dax = std::make_unique<DaxMappings>(opt.dax_window, dax_channel, window_files);
-        spdlog::info(
-            "DAX window: {} bytes ({} MiB), shared-memory region 0; with QEMU 11.1: -device "
-            "vhost-user-test-device-pci,chardev=CHR,virtio-id=26,num_vqs={},config_size=40",
-            opt.dax_window, opt.dax_window >> 20, opt.num_queues);
-    }
-    FuseServer handler(*fs, fs_opts, dax.get());
-    virtio_fs::DeviceConfig dc;
-    dc.num_queues = opt.num_queues;
-    dc.tag = opt.tag;
-    dc.handler = &handler;
-    if (dax) {
-        dc.dax_channel = &dax_channel;
-        dc.dax_mappings = dax.get();
-        dc.window_files = &window_files;
-    }
-    virtio_fs::VirtioFsDevice device(dc);  // declared before the backend, so it outlives it
-    vhost_user::Backend backend(device);
-
     vhost_user::Server server;
     if (opt.fd >= 0) {
         server = vhost_user::Server::adopt_listener(opt.fd);
@@ -171,6 +174,81 @@ int main(int argc, char** argv) {
         }
         cli::setup_logging(opt.log_level, true);
     }
+
+    // Confine the process before it opens anything of the share: from here on the share
+    // is "/" (namespace, chroot) and the host's tree is out of reach.
+    sandbox::Request sandbox_request;
+    sandbox_request.mode = sandbox_mode(opt.sandbox);
+    sandbox_request.shared_dir = opt.fs.shared_dir;
+    sandbox_request.listener_fd = server.listener_fd();
+    if (opt.fd < 0) sandbox_request.socket_path = opt.socket_path;
+    auto confined = sandbox::enter(sandbox_request);
+    if (const auto* err = std::get_if<std::string>(&confined)) {
+        spdlog::error("{}", *err);
+        return 1;
+    }
+    const auto& inside = std::get<sandbox::Confined>(confined);
+    if (sandbox_request.mode != sandbox::Mode::kNone) {
+        // The socket's path means nothing inside (or, in a chroot, names a file of the
+        // share): only the namespace's parent, outside, may remove it.
+        const int accepted_fd = inside.accepted_fd;
+        server.set_path_remover([accepted_fd] {
+            if (accepted_fd < 0) return;
+            [[maybe_unused]] const ssize_t n = ::write(accepted_fd, "a", 1);
+            ::close(accepted_fd);
+        });
+    }
+
+    FsOptions fs_opts = cli::filesystem_options(opt);
+    fs_opts.shared_dir = inside.root;
+    auto passthrough = PassthroughFs::create(fs_opts);
+    if (!passthrough) {
+        if (fs_opts.inode_file_handles == InodeFileHandles::kMandatory &&
+            passthrough.error() == EOPNOTSUPP) {
+            spdlog::error(
+                "cannot serve {} with --inode-file-handles=mandatory: its file system has no "
+                "file handles that outlive the kernel's inode cache (none at all, or FUSE such "
+                "as sshfs, whose handles go stale with ESTALE once an inode is evicted); use "
+                "--inode-file-handles=never or prefer",
+                opt.fs.shared_dir);
+            return 1;
+        }
+        spdlog::error("cannot serve {}: {}", opt.fs.shared_dir, strerror(passthrough.error()));
+        return 1;
+    }
+    if (fs_opts.inode_file_handles == InodeFileHandles::kPrefer &&
+        !(*passthrough)->uses_file_handles())
+        spdlog::info(
+            "--inode-file-handles=prefer: file handles are not usable on {} (no "
+            "handles, no CAP_DAC_READ_SEARCH, or FUSE); inodes are held by O_PATH fds",
+            opt.fs.shared_dir);
+    if (!drop_privileges(opt, (*passthrough)->uses_file_handles())) return 1;
+    std::unique_ptr<Filesystem> fs = std::move(*passthrough);
+    if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
+    // DAX, with --dax-window: the window's mapper, the files mapped and the mapping table.
+    memory::WindowFiles window_files;
+    virtio_fs::DaxChannel dax_channel(opt.dax_window);
+    std::unique_ptr<DaxMappings> dax;
+    if (opt.dax_window != 0) {
+        dax = std::make_unique<DaxMappings>(opt.dax_window, dax_channel, window_files);
+        spdlog::info(
+            "DAX window: {} bytes ({} MiB), shared-memory region 0; with QEMU 11.1: -device "
+            "vhost-user-test-device-pci,chardev=CHR,virtio-id=26,num_vqs={},config_size=40",
+            opt.dax_window, opt.dax_window >> 20, opt.num_queues);
+    }
+    FuseServer handler(*fs, fs_opts, dax.get());
+    virtio_fs::DeviceConfig dc;
+    dc.num_queues = opt.num_queues;
+    dc.tag = opt.tag;
+    dc.handler = &handler;
+    if (dax) {
+        dc.dax_channel = &dax_channel;
+        dc.dax_mappings = dax.get();
+        dc.window_files = &window_files;
+    }
+    virtio_fs::VirtioFsDevice device(dc);  // declared before the backend, so it outlives it
+    vhost_user::Backend backend(device);
+
     auto outcome = server.serve_one(backend, sfd);
     if (!outcome) {
         spdlog::error("serving failed: {}", strerror(outcome.error()));

@@ -12,8 +12,10 @@ void setup_logging(spdlog::level::level_enum level, bool to_syslog) {
     constexpr const char* kName = "virtiofsd-cxx";
     spdlog::drop(kName);  // main switches to syslog once --daemonize detached
     if (to_syslog) {
-        // syslog adds time, host and pid itself; the sink sends the bare message.
-        spdlog::set_default_logger(spdlog::syslog_logger_mt(kName, kName, LOG_PID, LOG_DAEMON));
+        // syslog adds time, host and pid itself; the sink sends the bare message. LOG_NDELAY
+        // connects to /dev/log now: inside the sandbox that path no longer exists.
+        spdlog::set_default_logger(
+            spdlog::syslog_logger_mt(kName, kName, LOG_PID | LOG_NDELAY, LOG_DAEMON));
     } else {
         spdlog::set_default_logger(spdlog::stderr_color_mt(kName));
         spdlog::set_pattern("[%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ virtiofsd-cxx] %v",

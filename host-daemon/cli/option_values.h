@@ -15,11 +15,10 @@
 
 namespace vfs::host::cli {
 
-// How the daemon isolates itself. Only kNone exists today; the others are recognised so
-// that asking for them fails with a clear message instead of a parse error.
+// How the daemon isolates itself (sandbox/sandbox.h).
 enum class Sandbox { kNone, kNamespace, kChroot };
 
-// What a seccomp filter does with a forbidden system call. Only kNone exists today.
+// What the seccomp filter does with a forbidden system call (sandbox/seccomp_filter.h).
 enum class Seccomp { kNone, kKill, kLog, kTrap };
 
 // --cache: auto, always, never, metadata.

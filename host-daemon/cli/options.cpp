@@ -5,6 +5,7 @@
 
 #include "cli/compat_options.h"
 #include "cli/unbuilt_features.h"
+#include "sandbox/capabilities.h"
 
 #ifndef VFS_VERSION
 #define VFS_VERSION "unknown"
@@ -69,9 +70,8 @@ CommandLine::CommandLine(Options& o) {
     app.get_formatter()->column_width(36);
     app.footer(
         "Flags of Rust virtiofsd and QEMU's C virtiofsd are accepted with the same meaning. "
-        "Flags whose feature is not built yet (sandboxing, seccomp, xattr and ID mapping, "
-        "migration, security labels, capability changes) "
-        "are refused at start-up with a message naming them.");
+        "Flags whose feature is not built yet (xattr and ID mapping, migration, security "
+        "labels) are refused at start-up with a message naming them.");
     app.set_version_flag("-V,--version", "virtiofsd-cxx " VFS_VERSION,
                          "Print the version and exit");
 
@@ -202,20 +202,23 @@ CommandLine::CommandLine(Options& o) {
             ""))
         ->option_text("<SIZE>");
 
-    // Isolation: recognised so virtiofsd command lines parse; only "none" is built.
+    // Isolation, as virtiofsd's defaults (sandbox/ holds each step).
     add_word_option(app, "--sandbox", o.sandbox, sandbox_words(),
-                    "How the daemon isolates itself. Only none is built yet; namespace and "
-                    "chroot are refused [default: none, with a warning; virtiofsd's is "
-                    "namespace]",
+                    "How the daemon confines itself to the shared directory: namespace (new "
+                    "pid, mount and network namespaces, the share made the root with "
+                    "pivot_root; a user namespace when not root), chroot (root only), or none "
+                    "[default: namespace]",
                     &o.sandbox_given);
     add_word_option(app, "--seccomp", o.seccomp, seccomp_words(),
-                    "What a seccomp filter does with a forbidden system call. Only none is "
-                    "built yet [default: none, with a warning; virtiofsd's is kill]",
+                    "What the seccomp filter does with a system call outside the daemon's "
+                    "list: kill the process, log it (and allow it), trap (SIGSYS, logged; "
+                    "the call fails with ENOSYS), or none (no filter) [default: kill]",
                     &o.seccomp_given);
     app.add_option_function<std::string>(
            "--modcaps", [&o](const std::string& caps) { o.modcaps = caps; },
-           "Add or remove capabilities kept after start-up (e.g. +sys_admin:-chown). Not "
-           "built yet: refused")
+           "Add or remove capabilities from the set kept after start-up (chown, "
+           "dac_override, fowner, fsetid, setgid, setuid, mknod, setfcap, and "
+           "dac_read_search with file handles), e.g. -mknod or +sys_admin:-chown")
         ->option_text("<CAPS>");
 
     // Translations: not built yet, refused after parsing.
@@ -281,8 +284,8 @@ CommandLine::CommandLine(Options& o) {
                    "announce_submounts, [no_]killpriv_v2, log_level=LEVEL, debug, "
                    "timeout=SECONDS, max_idle_threads=N, allow_root (no effect), "
                    "[no_]posix_lock, [no_]flock (remote locks, default off), and, "
-                   "refused as not built yet: sandbox= other than none, xattrmap=, modcaps=, "
-                   "security_label")
+                   "sandbox=namespace|chroot|none, modcaps=CAPS, and, refused as not built "
+                   "yet: xattrmap=, security_label")
         ->allow_extra_args(false)
         ->option_text("<OPTIONS>");
 }
@@ -360,6 +363,10 @@ ParseResult parse_options(int argc, const char* const* argv) {
     if (auto errors = unbuilt_feature_errors(o); !errors.empty()) {
         return failure(join_lines(errors));
     }
+    if (o.modcaps) {
+        auto changes = sandbox::parse_modcaps(*o.modcaps);
+        if (const auto* err = std::get_if<std::string>(&changes)) return failure(*err + "\n");
+    }
     if (cl.socket_alias_used) {
         r.warnings.push_back("--socket is deprecated: use --socket-path");
     }
@@ -381,8 +388,6 @@ ParseResult parse_options(int argc, const char* const* argv) {
         r.warnings.push_back(
             "--dax-window above 512M: at most 256 mappings are live at once (each is a memory "
             "slot in QEMU), so a Linux guest cannot use more than 512 MiB of it");
-    for (auto& w : missing_default_warnings(o))
-        r.warnings.push_back(std::move(w));
     r.options = std::move(o);
     return r;
 }

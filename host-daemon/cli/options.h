@@ -37,16 +37,18 @@ struct Options {
     // Recognised but not built yet: parse_options() refuses any of these when set.
     bool security_label = false;                     // --security-label, -o security_label
     std::optional<std::string> xattrmap;             // --xattrmap, -o xattrmap=
-    std::optional<std::string> modcaps;              // --modcaps, -o modcaps=
     std::vector<std::string> uid_map;                // --uid-map
     std::vector<std::string> gid_map;                // --gid-map
     std::vector<std::string> translate_uid;          // --translate-uid
     std::vector<std::string> translate_gid;          // --translate-gid
     std::vector<std::string> migration_flags_given;  // names of --migration-* flags used
-    Sandbox sandbox = Sandbox::kNone;                // --sandbox, -o sandbox=
+
+    // Confinement (sandbox/): virtiofsd's defaults.
+    Sandbox sandbox = Sandbox::kNamespace;  // --sandbox, -o sandbox=
     bool sandbox_given = false;
-    Seccomp seccomp = Seccomp::kNone;  // --seccomp
+    Seccomp seccomp = Seccomp::kKill;  // --seccomp
     bool seccomp_given = false;
+    std::optional<std::string> modcaps;  // --modcaps, -o modcaps=: checked by parse_options
 
     // The process.
     spdlog::level::level_enum log_level = spdlog::level::info;  // --log-level, -d, -o debug

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "util/proc_self_fd.h"
+
 namespace vfs::host {
 namespace {
 
@@ -42,9 +44,9 @@ vfs::wire::Result<FileHandle> FileHandleStore::encode(int fd, uint64_t mnt_id) {
         // open_by_handle_at refuses an O_PATH mount fd, so keep a real one. Only a
         // directory is opened for it (never a FIFO or device, whose open has effects); a
         // mount is always entered through its root directory first.
-        char name[32];
-        std::snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
-        const int mount_fd = ::open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char name[16];
+        std::snprintf(name, sizeof(name), "%d", fd);
+        const int mount_fd = ::openat(proc_self_fd(), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (mount_fd < 0) return vfs::wire::Error{errno == ENOTDIR ? EOPNOTSUPP : errno};
         UniqueFd owned(mount_fd);
         struct statfs sfs {};

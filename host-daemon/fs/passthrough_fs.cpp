@@ -24,6 +24,7 @@
 #include "fs/credentials.h"
 #include "fs/killpriv.h"
 #include "fs/names.h"
+#include "util/proc_self_fd.h"
 
 namespace vfs::host {
 namespace {
@@ -70,7 +71,10 @@ Result<std::unique_ptr<PassthroughFs>> PassthroughFs::create(const FsOptions& op
     // umask, or sends it for us to apply): the daemon's own umask must not interfere.
     umask(0);
     std::unique_ptr<PassthroughFs> fs(new PassthroughFs(opts));
-    fs->proc_self_fd_.reset(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    // A copy of the process's (util/proc_self_fd.h): inside a sandbox no /proc path exists.
+    const int proc_fd = proc_self_fd();
+    if (proc_fd < 0) return errno_error();
+    fs->proc_self_fd_.reset(::fcntl(proc_fd, F_DUPFD_CLOEXEC, 0));
     if (!fs->proc_self_fd_.valid()) return errno_error();
     UniqueFd root(::open(opts.shared_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root.valid()) return errno_error();

@@ -6,6 +6,8 @@
 
 #include <climits>
 
+#include "queue/restricted_ring.h"
+
 namespace vfs::host {
 
 namespace {
@@ -63,7 +65,7 @@ struct IoEngine::SlotIo {
 vfs::wire::Result<std::unique_ptr<IoEngine>> IoEngine::create(unsigned ring_entries,
                                                               uint32_t slot_count) {
     std::unique_ptr<IoEngine> e(new IoEngine());
-    if (const int r = io_uring_queue_init(ring_entries, &e->ring_, 0); r < 0)
+    if (const int r = init_restricted_ring(ring_entries, &e->ring_); r < 0)
         return vfs::wire::Error{-r};
     e->ring_ready_ = true;
     e->slot_count_ = slot_count;

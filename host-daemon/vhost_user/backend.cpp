@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "util/proc_self_fd.h"
 #include "vfs/wire/virtqueue_layout.h"
 
 namespace vfs::host::vhost_user {
@@ -22,13 +23,14 @@ Status refuse(int err, const char* why) {
 }
 
 // False only when the fd is provably not an eventfd: /proc/self/fd names every eventfd
-// "anon_inode:[eventfd]". Without /proc (a sandbox that hides it) the fd is accepted and
+// "anon_inode:[eventfd]" (util/proc_self_fd.h reaches it inside the sandbox too). Without
+// /proc at all the fd is accepted and
 // the device must still cope (virtio-fs: a kick read must return 8 bytes, or the queue breaks).
 bool is_eventfd(int fd) {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    char name[16];
+    snprintf(name, sizeof(name), "%d", fd);
     char target[64];
-    const ssize_t n = ::readlink(path, target, sizeof(target));
+    const ssize_t n = ::readlinkat(proc_self_fd(), name, target, sizeof(target));
     if (n < 0) {
         spdlog::warn("vhost-user: cannot check the kick fd's type ({}): accepting it",
                      strerror(errno));

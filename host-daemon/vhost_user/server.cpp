@@ -38,7 +38,17 @@ Server Server::adopt_listener(int fd) {
 }
 
 Server::~Server() {
-    if (!path_.empty()) ::unlink(path_.c_str());
+    remove_path();
+}
+
+void Server::remove_path() {
+    if (remove_path_) {
+        remove_path_();
+        remove_path_ = nullptr;
+    } else if (!path_.empty()) {
+        ::unlink(path_.c_str());
+    }
+    path_.clear();
 }
 
 namespace {
@@ -73,10 +83,7 @@ Result<ServeOutcome> Server::serve_one(Backend& backend, int signal_fd) {
     if (!conn_fd.valid()) return Error{errno};
     // One front-end only: nobody else may connect while this one is served.
     listener_.reset();
-    if (!path_.empty()) {
-        ::unlink(path_.c_str());
-        path_.clear();
-    }
+    remove_path();
     spdlog::info("Client connected, servicing requests");
 
     Connection conn(std::move(conn_fd));

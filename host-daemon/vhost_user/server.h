@@ -8,6 +8,7 @@
 // its front-end does.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "util/unique_fd.h"
@@ -44,9 +45,19 @@ class Server {
     // signal_fd (a signalfd) becomes readable.
     Result<ServeOutcome> serve_one(Backend& backend, int signal_fd);
 
+    // Inside a sandbox the socket's path is out of reach: `remove` (run once, at accept or
+    // destruction) removes it instead, from outside.
+    void set_path_remover(std::function<void()> remove) { remove_path_ = std::move(remove); }
+
+    // The listening socket (for a sandbox's parent to close its copy).
+    int listener_fd() const { return listener_.get(); }
+
   private:
+    void remove_path();
+
     UniqueFd listener_;
     std::string path_;  // unlinked on destruction if we created it
+    std::function<void()> remove_path_;
 };
 
 }  // namespace vfs::host::vhost_user

@@ -169,6 +169,17 @@ def main():
         if re.search(r"vhost\S* failed|Error starting vhost|vhost-user.*error", qemu_out, re.I):
             print("FAIL: QEMU reports a vhost-user failure")
             ok = False
+        if args.daemon == "cxx":
+            # Ours exits 0 once QEMU, its front-end, is gone. A daemon the seccomp filter
+            # killed (SIGSYS: -31) or that crashed fails the run, even if the guest passed.
+            for d in [daemon] + extra_daemons:
+                try:
+                    status = d.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    continue
+                if status != 0:
+                    print(f"FAIL: virtiofsd-cxx exit status {status}")
+                    ok = False
         image_bytes = os.path.getsize(args.image)
         print(f'BENCH {{"name":"unikernel_qemu_run","machine":"{args.machine}",'
               f'"daemon":"{"9p" if args.p9_tag else args.daemon}","wall_s":{elapsed:.3f},"image_file_bytes":{image_bytes}}}')

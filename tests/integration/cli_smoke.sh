@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs the built virtiofsd-cxx binary the way QEMU, libvirt and users do at start-up:
-# --print-capabilities, --version, a missing shared directory, an unbuilt sandbox, and a
-# real start that listens, chgrps its socket and exits cleanly on SIGTERM.
+# --print-capabilities, --version, a missing shared directory, a bad --modcaps, an unbuilt
+# flag, and a real start (default sandbox and seccomp) that listens, chgrps its socket and
+# exits cleanly on SIGTERM.
 # Usage: cli_smoke.sh PATH/TO/virtiofsd-cxx
 set -u
 daemon=$1
@@ -31,16 +32,22 @@ fi
 "$daemon" --help | grep -q -- --shared-dir || fail "--help does not list --shared-dir"
 
 # A missing shared directory: non-zero, with a message naming it.
-if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work/missing" --sandbox=none 2>&1); then
+if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work/missing" 2>&1); then
     fail "a missing shared dir exited 0"
 fi
 grep -q "$work/missing" <<<"$out" || fail "missing shared dir message: $out"
 
-# An unbuilt sandbox: non-zero, naming --sandbox.
-if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --sandbox=namespace 2>&1); then
-    fail "--sandbox=namespace exited 0"
+# An unknown capability in --modcaps: non-zero, naming it.
+if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --modcaps=-chown:+nosuchcap 2>&1); then
+    fail "--modcaps=+nosuchcap exited 0"
 fi
-grep -q -- "--sandbox" <<<"$out" || fail "--sandbox=namespace message: $out"
+grep -q -- "nosuchcap" <<<"$out" || fail "--modcaps=+nosuchcap message: $out"
+
+# An unbuilt feature: non-zero, naming the flag.
+if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --security-label 2>&1); then
+    fail "--security-label exited 0"
+fi
+grep -q -- "--security-label" <<<"$out" || fail "--security-label message: $out"
 
 # A bad compat value: non-zero.
 "$daemon" --socket-path="$work/s" -o source="$work",cache=bogus 2>/dev/null &&
@@ -51,7 +58,7 @@ grep -q -- "--sandbox" <<<"$out" || fail "--sandbox=namespace message: $out"
 mkdir "$work/share"
 group=$(id -gn)
 "$daemon" --socket-path="$work/vfs.sock" -o source="$work/share",cache=auto \
-    --socket-group="$group" --rlimit-nofile=0 --sandbox=none --seccomp=none 2>"$work/log" &
+    --socket-group="$group" --rlimit-nofile=0 2>"$work/log" &
 pid=$!
 for _ in $(seq 100); do
     [ -S "$work/vfs.sock" ] && break

@@ -35,6 +35,8 @@ def run_backend(args, kind, work):
     os.makedirs(share)
     sock = os.path.join(work, f"{kind}.sock")
     daemon = None
+    # Both daemons run unconfined (--sandbox=none --seccomp=none) here on purpose: the
+    # table compares their data paths, so neither pays for a sandbox the other lacks.
     if kind == "cxx":
         daemon = start_daemon([args.daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}",
                                f"--cache={args.cache}", "--sandbox=none", "--seccomp=none"],

@@ -84,6 +84,9 @@ def run(cmd, timeout=60, check=True):
 
 def domain_xml(name, args, share, serial, with_path):
     path = f" path={quoteattr(args.daemon_bin)}" if with_path else ""
+    # The binary-path case also asks for the sandbox (libvirt passes -o sandbox=namespace);
+    # the json case leaves it to the daemon's default, which is the same.
+    sandbox = "<sandbox mode='namespace'/>" if with_path else ""
     cmdline = f"console=ttyS0 panic=-1 quiet vfs.tag={TAG} vfs.script=basic vfs.cache={CACHE}"
     return f"""<domain type='qemu'>
   <name>{name}</name>
@@ -102,7 +105,7 @@ def domain_xml(name, args, share, serial, with_path):
     <emulator>{QEMU}</emulator>
     <filesystem type='mount' accessmode='passthrough'>
       <driver type='virtiofs' queue='1024'/>
-      <binary{path} xattr='on'><cache mode='{CACHE}'/><lock posix='on' flock='on'/></binary>
+      <binary{path} xattr='on'><cache mode='{CACHE}'/>{sandbox}<lock posix='on' flock='on'/></binary>
       <source dir={quoteattr(share)}/>
       <target dir='{TAG}'/>
     </filesystem>
@@ -124,6 +127,26 @@ def daemon_process():
         except (OSError, ValueError):
             continue
     return None
+
+
+def sandbox_check(pid):
+    """PASS when the process serving (the namespace sandbox's child of pid) runs under
+    seccomp with the share as its only mount tree (no host /proc)."""
+    try:
+        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+        if not children:
+            return "FAIL no sandboxed child: the daemon did not enter its namespace sandbox"
+        child = children[0]
+        status = dict(line.split(":", 1) for line in open(f"/proc/{child}/status").read().splitlines()
+                      if ":" in line)
+        mount_points = [line.split()[4] for line in open(f"/proc/{child}/mountinfo")]
+    except OSError as e:
+        return f"FAIL {e}"
+    if status.get("Seccomp", "").strip() != "2":
+        return f"FAIL Seccomp: {status.get('Seccomp')}"
+    if "/proc" in mount_points:
+        return f"FAIL the host's mounts are visible: {mount_points}"
+    return "PASS"
 
 
 def domain_state(name):
@@ -156,6 +179,7 @@ def run_domain(args, case, workdir):
         ours = os.path.realpath(exe) == os.path.realpath(args.daemon_bin)
         results["daemon_is_virtiofsd_cxx"] = "PASS" if ours else f"FAIL exe is {exe}"
         results["daemon_given_fd"] = "PASS" if any(a.startswith("--fd=") for a in argv) else "FAIL no --fd="
+        results["daemon_sandboxed"] = sandbox_check(pid)
     elif out.returncode == 0:
         results["daemon_is_virtiofsd_cxx"] = "FAIL no daemon pid file under /run/libvirt/qemu"
 

@@ -26,8 +26,7 @@ import peers  # noqa: E402
 
 def daemon_command(kind, binary, socket, shared, extra):
     if kind == "cxx":
-        return [binary, f"--socket-path={socket}", f"--shared-dir={shared}",
-                "--sandbox=none", "--seccomp=none"] + extra
+        return [binary, f"--socket-path={socket}", f"--shared-dir={shared}"] + extra
     wrapper = peers.rust_virtiofsd()
     if wrapper is None:
         return None

@@ -26,7 +26,7 @@ class MalformedReply : public ::testing::Test {
         std::ofstream(share_ + "/file.txt") << "twelve bytes";
         sock_ = dir_ + "/fs.sock";
         ASSERT_TRUE(daemon_.spawn({VFS_DAEMON_PATH, "--socket-path=" + sock_,
-                                   "--shared-dir=" + share_, "--sandbox=none", "--seccomp=none"},
+                                   "--shared-dir=" + share_},
                                   dir_ + "/daemon.log"));
         ASSERT_TRUE(daemon_.wait_for_socket(sock_)) << daemon_.log();
         hosted::HostedOptions o;

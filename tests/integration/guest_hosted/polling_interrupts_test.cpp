@@ -26,7 +26,7 @@ TEST(PollingInterrupts, NoCallEventfdWritePerCompletion) {
     std::ofstream(share + "/file.txt") << "twelve bytes";
     test::DaemonProcess daemon;
     ASSERT_TRUE(daemon.spawn({VFS_DAEMON_PATH, "--socket-path=" + sock, "--shared-dir=" + share,
-                              "--sandbox=none", "--seccomp=none"},
+                              },
                              dir + "/daemon.log"));
     ASSERT_TRUE(daemon.wait_for_socket(sock)) << daemon.log();
     hosted::HostedOptions o;

@@ -160,17 +160,54 @@ TEST(CliCommandLines, DefaultsMatchRustVirtiofsd) {
     EXPECT_EQ(r.options->log_level, spdlog::level::info);
     EXPECT_EQ(r.options->thread_pool_size, 0u);
     EXPECT_FALSE(r.options->tag);
-    // Sandbox and seccomp default to none here, and the user is told.
-    EXPECT_TRUE(has_warning_containing(r, "--sandbox=none"));
-    EXPECT_TRUE(has_warning_containing(r, "--seccomp=none"));
-}
-
-TEST(CliCommandLines, ExplicitNoneSilencesSandboxAndSeccompWarnings) {
-    const auto r =
-        parse({"--socket-path=/tmp/s", "--shared-dir=/srv", "--sandbox=none", "--seccomp=none"});
-    ASSERT_TRUE(r.options) << r.error;
+    // Confinement defaults to virtiofsd's, with nothing to warn about.
+    EXPECT_EQ(r.options->sandbox, Sandbox::kNamespace);
+    EXPECT_EQ(r.options->seccomp, Seccomp::kKill);
+    EXPECT_FALSE(r.options->modcaps);
     EXPECT_FALSE(has_warning_containing(r, "sandbox"));
     EXPECT_FALSE(has_warning_containing(r, "seccomp"));
+}
+
+// Every built sandbox and seccomp value, in both forms, is accepted (none was refused
+// by name before they were built).
+TEST(CliCommandLines, SandboxSeccompAndModcapsValuesAreAccepted) {
+    const std::vector<std::pair<std::vector<std::string>, Sandbox>> sandboxes{
+        {{"--sandbox=namespace"}, Sandbox::kNamespace},
+        {{"--sandbox=chroot"}, Sandbox::kChroot},
+        {{"--sandbox=none"}, Sandbox::kNone},
+        {{"-o", "sandbox=namespace"}, Sandbox::kNamespace},
+        {{"-o", "sandbox=chroot"}, Sandbox::kChroot},
+    };
+    for (const auto& [extra, want] : sandboxes) {
+        std::vector<std::string> args{"--socket-path=/tmp/s", "--shared-dir=/srv"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        EXPECT_EQ(accepted(args).sandbox, want) << extra.back();
+    }
+    const std::vector<std::pair<std::string, Seccomp>> seccomps{{"kill", Seccomp::kKill},
+                                                                {"log", Seccomp::kLog},
+                                                                {"trap", Seccomp::kTrap},
+                                                                {"none", Seccomp::kNone}};
+    for (const auto& [word, want] : seccomps)
+        EXPECT_EQ(accepted({"--socket-path=/s", "--shared-dir=/d", "--seccomp=" + word}).seccomp,
+                  want);
+    EXPECT_EQ(accepted({"--socket-path=/s", "--shared-dir=/d", "--modcaps=+sys_admin:-chown"})
+                  .modcaps.value_or(""),
+              "+sys_admin:-chown");
+    EXPECT_EQ(accepted({"--socket-path=/s", "--shared-dir=/d", "-o", "modcaps=-MKNOD"})
+                  .modcaps.value_or(""),
+              "-MKNOD");
+}
+
+// --modcaps in virtiofsd's syntax; a bad entry is named at start-up.
+TEST(CliCommandLines, BadModcapsAreNamed) {
+    for (const char* spec : {"+nosuchcap", "-chown:+nosuchcap", "chown", "+", "+chown::"}) {
+        const std::string msg =
+            refused({"--socket-path=/s", "--shared-dir=/d", std::string("--modcaps=") + spec});
+        EXPECT_NE(msg.find("--modcaps"), std::string::npos) << spec << ": " << msg;
+    }
+    EXPECT_NE(
+        refused({"--socket-path=/s", "--shared-dir=/d", "--modcaps=+nosuchcap"}).find("nosuchcap"),
+        std::string::npos);
 }
 
 TEST(CliCommandLines, EveryFsFlag) {
@@ -302,13 +339,6 @@ TEST(CliCommandLines, HelpAndVersionExitZero) {
 // Each flag whose feature is not built yet is refused, and the message names it.
 TEST(CliUnbuiltFeatures, RefusedByName) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
-        {{"--sandbox=namespace"}, "--sandbox=namespace"},
-        {{"--sandbox=chroot"}, "--sandbox=chroot"},
-        {{"-o", "sandbox=namespace"}, "sandbox"},
-        {{"-o", "sandbox=chroot"}, "sandbox"},
-        {{"--seccomp=kill"}, "--seccomp=kill"},
-        {{"--seccomp=log"}, "--seccomp=log"},
-        {{"--seccomp=trap"}, "--seccomp=trap"},
         {{"--xattrmap=:map::user.virtiofs.:"}, "--xattrmap"},
         {{"-o", "xattrmap=:map::user.virtiofs.:"}, "xattrmap"},
         {{"--uid-map=:0:100000:65536:"}, "--uid-map"},
@@ -321,8 +351,6 @@ TEST(CliUnbuiltFeatures, RefusedByName) {
         {{"--migration-confirm-paths"}, "--migration-confirm-paths"},
         {{"--security-label"}, "--security-label"},
         {{"-o", "security_label"}, "security_label"},
-        {{"--modcaps=+sys_admin:-chown"}, "--modcaps"},
-        {{"-o", "modcaps=+sys_admin"}, "modcaps"},
     };
     for (const auto& [extra, name] : cases) {
         std::vector<std::string> args{"--socket-path=/tmp/s", "--shared-dir=/srv"};
@@ -351,9 +379,9 @@ TEST(CliRemoteLocks, PosixLockAndFlockAreAcceptedAndReachTheFilesystem) {
 
 TEST(CliUnbuiltFeatures, AllAreReportedAtOnce) {
     const std::string msg =
-        refused({"--socket-path=/s", "--shared-dir=/d", "--sandbox=chroot", "--seccomp=kill"});
-    EXPECT_NE(msg.find("--sandbox"), std::string::npos);
-    EXPECT_NE(msg.find("--seccomp"), std::string::npos);
+        refused({"--socket-path=/s", "--shared-dir=/d", "--xattrmap=:x:", "--security-label"});
+    EXPECT_NE(msg.find("--xattrmap"), std::string::npos);
+    EXPECT_NE(msg.find("--security-label"), std::string::npos);
 }
 
 TEST(CliBadCommandLines, BadValuesFail) {
