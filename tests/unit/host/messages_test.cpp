@@ -97,7 +97,8 @@ TEST(Messages, SingleRegionAndConfig) {
 TEST(Messages, RequestNames) {
     EXPECT_STREQ(request_name(1), "GET_FEATURES");
     EXPECT_STREQ(request_name(40), "GET_STATUS");
-    EXPECT_STREQ(request_name(41), "UNKNOWN");
+    EXPECT_STREQ(request_name(44), "GET_SHMEM_CONFIG");
+    EXPECT_STREQ(request_name(45), "UNKNOWN");
     EXPECT_STREQ(request_name(0xffffffffu), "UNKNOWN");
 }
 
