@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
     if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
     // DAX, with --dax-window: the window's mapper, the files mapped and the mapping table.
     memory::WindowFiles window_files;
-    virtio_fs::DaxChannel dax_channel(opt.dax_window);
+    virtio_fs::DaxChannel dax_channel(opt.dax_window, opt.num_queues);
     std::unique_ptr<DaxMappings> dax;
     if (opt.dax_window != 0) {
         dax = std::make_unique<DaxMappings>(opt.dax_window, dax_channel, window_files);

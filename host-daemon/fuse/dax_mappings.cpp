@@ -48,7 +48,11 @@ Status DaxMappings::setup(DataFile file, uint64_t foffset, uint64_t len, uint64_
         return refuse(EBADF, "SETUPMAPPING without a grant for its access");
     memory::FileId id;
     if (!memory::file_id_of(file.fd(), &id)) return refuse(EBADF, "SETUPMAPPING: fstat failed");
-    if (!mapper_.ready()) return refuse(EIO, "SETUPMAPPING before the device runs");
+    if (!mapper_.ready())
+        return refuse(EIO,
+                      "SETUPMAPPING while the device does not run (not every ring started: "
+                      "--num-queues must be the number of rings the front-end starts, num_vqs "
+                      "in QEMU)");
 
     std::lock_guard op(op_mu_);
     unmap_stale();

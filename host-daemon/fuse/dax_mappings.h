@@ -35,8 +35,8 @@ class DaxMapper {
     // The front-end negotiated shared memory (SHMEM, the backend channel, REPLY_ACK) and
     // asked for the window's size: DAX may be announced.
     virtual bool negotiated() const = 0;
-    // The device runs (its rings are started, the driver is OK): maps may be sent. A map
-    // sent earlier crashes QEMU 11.1.3.
+    // The device runs (every ring started): maps may be sent. A map sent earlier crashes
+    // QEMU 11.1.3.
     virtual bool ready() const = 0;
     virtual vfs::wire::Status map(int fd, uint64_t foffset, uint64_t moffset, uint64_t len,
                                   bool writable) = 0;

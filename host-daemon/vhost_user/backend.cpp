@@ -435,7 +435,6 @@ Status Backend::set_config(Message& m, Reply&) {
 
 Status Backend::set_status(Message& m, Reply&) {
     status_ = static_cast<uint8_t>(payload_as<uint64_t>(m.payload));
-    device_.set_status(status_);
     spdlog::info("vhost-user: device status {:#x}", status_);
     return {};
 }

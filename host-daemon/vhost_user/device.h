@@ -88,10 +88,9 @@ class Device {
     // Files the device has mapped into its shared memory: the front-end reports each
     // mapping as a memory region, which the protocol layer then records without mapping.
     virtual const memory::WindowFiles* window_files() const { return nullptr; }
-    // What the front-end acked (SET_PROTOCOL_FEATURES) and the virtio status it set
-    // (SET_STATUS), for devices whose behaviour depends on them.
+    // What the front-end acked (SET_PROTOCOL_FEATURES), for devices whose behaviour
+    // depends on it.
     virtual void set_protocol_features(uint64_t acked) { (void)acked; }
-    virtual void set_status(uint8_t status) { (void)status; }
 };
 
 }  // namespace vfs::host::vhost_user

@@ -1,7 +1,6 @@
 #include "virtio_fs/dax_channel.h"
 
 #include <errno.h>
-#include <linux/virtio_config.h>
 
 #include <spdlog/spdlog.h>
 
@@ -19,18 +18,9 @@ void DaxChannel::set_channel(UniqueFd channel) {
     if (old) old->cancel();
 }
 
-void DaxChannel::set_status(uint8_t status) {
-    status_.store(status);
-    status_seen_.store(true);
-}
-
 void DaxChannel::cancel_waits() {
+    stopping_.store(true);
     if (auto c = channel()) c->cancel();
-}
-
-void DaxChannel::reset() {
-    status_seen_.store(false);
-    status_.store(0);
 }
 
 std::shared_ptr<vhost_user::BackendChannel> DaxChannel::channel() const {
@@ -45,10 +35,7 @@ bool DaxChannel::negotiated() const {
 }
 
 bool DaxChannel::ready() const {
-    // With STATUS the front-end says when the driver is up (QEMU sends DRIVER_OK after
-    // starting the rings); without, a started ring is all there is to go by.
-    if (status_seen_.load() && !(status_.load() & VIRTIO_CONFIG_S_DRIVER_OK)) return false;
-    return negotiated() && rings_.load() > 0;
+    return negotiated() && rings_.load() == num_queues_ && !stopping_.load();
 }
 
 vfs::wire::Status DaxChannel::map(int fd, uint64_t foffset, uint64_t moffset, uint64_t len,

@@ -1,7 +1,8 @@
 // The virtio-fs device's half of DAX: its shared-memory window (shmid 0) and the
 // DaxMapper that maps file ranges into it by BACKEND_SHMEM_MAP/UNMAP on the backend
-// channel. It tracks what the front-end negotiated and whether the device runs, since
-// QEMU 11.1.3 crashes on a map sent before the guest started the device.
+// channel. It tracks what the front-end negotiated and whether the device runs (every
+// ring it announces started: QEMU starts them all when the guest starts the device, and
+// 11.1.3 crashes on a map sent before; it sends no DRIVER_OK status to go by).
 //
 // The connection thread feeds it (features, status, rings, the channel); queue workers
 // map through it. Nothing the connection thread calls here waits for the front-end.
@@ -21,20 +22,23 @@ namespace vfs::host::virtio_fs {
 
 class DaxChannel final : public DaxMapper {
   public:
-    explicit DaxChannel(uint64_t window_size) : window_size_(window_size) {}
+    // num_queues: the rings the device announces; all must run before a map is sent.
+    DaxChannel(uint64_t window_size, uint32_t num_queues)
+        : window_size_(window_size), num_queues_(static_cast<int>(num_queues)) {}
 
     uint64_t window_size() const { return window_size_; }
     // GET_SHMEM_CONFIG: the front-end sized its window.
     void window_asked() { window_asked_.store(true); }
     void set_channel(UniqueFd channel);
     void set_protocol_features(uint64_t acked) { acked_.store(acked); }
-    void set_status(uint8_t status);
-    void ring_started() { rings_.fetch_add(1); }
+    void ring_started() {
+        stopping_.store(false);
+        rings_.fetch_add(1);
+    }
     void ring_stopped() { rings_.fetch_sub(1); }
-    // Frees a worker waiting for the front-end's answer (before its ring is stopped).
+    // Frees a worker waiting for the front-end's answer (before its ring is stopped), and
+    // refuses new maps until a ring starts again.
     void cancel_waits();
-    // Device reset: the driver starts over.
-    void reset();
 
     bool negotiated() const override;
     bool ready() const override;
@@ -46,11 +50,11 @@ class DaxChannel final : public DaxMapper {
     std::shared_ptr<vhost_user::BackendChannel> channel() const;
 
     const uint64_t window_size_;
+    const int num_queues_;
     std::atomic<bool> window_asked_{false};
     std::atomic<uint64_t> acked_{0};
     std::atomic<int> rings_{0};
-    std::atomic<bool> status_seen_{false};
-    std::atomic<uint8_t> status_{0};
+    std::atomic<bool> stopping_{false};
     mutable std::mutex mu_;  // guards channel_ (only swapped, never held while waiting)
     std::shared_ptr<vhost_user::BackendChannel> channel_;
 };

@@ -38,13 +38,8 @@ void VirtioFsDevice::set_protocol_features(uint64_t acked) {
     if (cfg_.dax_channel) cfg_.dax_channel->set_protocol_features(acked);
 }
 
-void VirtioFsDevice::set_status(uint8_t status) {
-    if (cfg_.dax_channel) cfg_.dax_channel->set_status(status);
-}
-
 void VirtioFsDevice::reset() {
     if (cfg_.dax_mappings) cfg_.dax_mappings->drop_all("device reset");
-    if (cfg_.dax_channel) cfg_.dax_channel->reset();
 }
 
 vfs::wire::Status VirtioFsDevice::read_config(uint32_t offset, std::span<uint8_t> out) const {

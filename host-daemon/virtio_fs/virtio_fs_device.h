@@ -60,7 +60,6 @@ class VirtioFsDevice final : public vhost_user::Device {
     std::span<const uint64_t> shmem_regions() const override;
     const memory::WindowFiles* window_files() const override { return cfg_.window_files; }
     void set_protocol_features(uint64_t acked) override;
-    void set_status(uint8_t status) override;
 
     // Whether the front-end gave a backend channel (SET_BACKEND_REQ_FD).
     bool has_backend_channel() const { return has_backend_channel_; }

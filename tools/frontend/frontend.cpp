@@ -187,10 +187,6 @@ Status Frontend::setup() {
         if (Status s = reset_queue(q); !s) return s;
         if (Status s = start_queue(q); !s) return s;
     }
-    if (opts_.shmem && (neg_.protocol_features & pf::kStatus)) {
-        constexpr uint8_t kDriverOk = 1 | 2 | 4 | 8;  // ACKNOWLEDGE, DRIVER, DRIVER_OK, FEATURES_OK
-        if (Status s = set_status(kDriverOk); !s) return s;
-    }
     return {};
 }
 

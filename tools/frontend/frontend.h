@@ -81,11 +81,11 @@ class Frontend {
     Result<uint16_t> stop_queue(uint32_t q);
     // As after a guest reboot: fresh rings, resumed from index 0 on the next start.
     Status reset_queue(uint32_t q);
-    // handshake + set_mem_table + start every queue; with opts.shmem and STATUS acked,
-    // then SET_STATUS with DRIVER_OK, as QEMU does once a device's rings run.
+    // handshake + set_mem_table + start every queue. (virtiofsd-cxx maps into the DAX
+    // window only once every ring it announces runs: start them all, with --num-queues
+    // equal to num_queues.)
     Status setup();
     // SET_STATUS (the virtio device status byte); EOPNOTSUPP unless STATUS was acked.
-    // A hosted guest that attaches its own queues sends DRIVER_OK itself.
     Status set_status(uint8_t status);
 
     // Sends one FUSE request (any bytes) on queue q with room for reply_capacity bytes.

@@ -6,6 +6,9 @@ sizes, create, list, remove) on a folder shared by
   cxx   virtiofsd-cxx            (vhost-user-fs-pci)
   rust  Debian's Rust virtiofsd  (vhost-user-fs-pci)
   9p    QEMU's built-in virtio-9p (-fsdev local)
+  dax-always, dax-never
+        virtiofsd-cxx with --dax-window under QEMU 11.1's vhost-user-test-device-pci (the
+        only device with a DAX window), mounted with dax=always or dax=never
 
 It prints a table with ratios and writes JSON. Under TCG absolute numbers are low; compare
 the columns of one run. This is a benchmark, not a test: it asserts nothing about speed.
@@ -37,10 +40,12 @@ def run_backend(args, kind, work):
     daemon = None
     # Both daemons run unconfined (--sandbox=none --seccomp=none) here on purpose: the
     # table compares their data paths, so neither pays for a sandbox the other lacks.
-    if kind == "cxx":
+    dax = kind.startswith("dax-")
+    if kind == "cxx" or dax:
+        extra = [f"--dax-window={args.dax_window}", "--num-queues=2", "--tag=bench"] if dax else []
         daemon = start_daemon([args.daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}",
-                               f"--cache={args.cache}", "--sandbox=none", "--seccomp=none"],
-                              sock, os.path.join(work, "cxx.log"))
+                               f"--cache={args.cache}", "--sandbox=none", "--seccomp=none",
+                               *extra], sock, os.path.join(work, f"{kind}.log"))
     elif kind == "rust":
         daemon = start_daemon([args.rust_bin, f"--socket-path={sock}", f"--shared-dir={share}",
                                f"--cache={args.cache}", "--sandbox=none", "--seccomp=none"],
@@ -49,15 +54,24 @@ def run_backend(args, kind, work):
         dev = ["-fsdev", f"local,id=fs9,path={share},security_model=passthrough",
                "-device", "virtio-9p-pci,fsdev=fs9,mount_tag=bench"]
         fstype = "9p"
+    elif dax:
+        dev = ["-nic", "none", "-chardev", f"socket,id=vfs,path={sock}",
+               "-device", "vhost-user-test-device-pci,chardev=vfs,virtio-id=26,num_vqs=2,"
+                          "config_size=40,vq_size=1024"]
+        fstype = "virtiofs"
     else:
         dev = ["-chardev", f"socket,id=vfs,path={sock}",
                "-device", "vhost-user-fs-pci,chardev=vfs,tag=bench,queue-size=1024"]
         fstype = "virtiofs"
-    cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "2",
+    extra_append = f" vfs.mountopts=dax={kind[4:]}" if dax else ""
+    if args.block_sizes:
+        extra_append += f" vfs.bench_bs={args.block_sizes} vfs.bench_seq_only=1"
+    cmd = [args.qemu if dax else "qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "2",
            "-m", "1024", "-object", "memory-backend-memfd,id=mem,size=1024M,share=on",
            "-numa", "node,memdev=mem", *dev, "-kernel", args.vmlinuz, "-initrd", args.initramfs,
            "-append", f"console=ttyS0 panic=-1 quiet vfs.tag=bench vfs.fstype={fstype} "
-                      f"vfs.script=bench vfs.bench_size={args.size} vfs.bench_files={args.files}",
+                      f"vfs.script=bench vfs.bench_size={args.size} vfs.bench_files={args.files}"
+                      f"{extra_append}",
            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
     print(f"[bench] {kind}: booting", flush=True)
     results = []
@@ -105,6 +119,9 @@ def main():
                          "every backend alike; each cell is the median")
     ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--json")
+    ap.add_argument("--dax-window", default="64M", help="for the dax-* backends")
+    ap.add_argument("--block-sizes", help="comma-separated; sequential workloads only "
+                                          "(e.g. 4096,1048576 for the DAX row)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="vfs-guest-bench-")
@@ -114,6 +131,10 @@ def main():
         args.rust_bin = peers.rust_virtiofsd()
         if args.rust_bin is None:
             sys.exit("guest-bench: Rust virtiofsd (tools/peers/get-virtiofsd.sh) is not available")
+    if any(b.startswith("dax-") for b in backends):
+        args.qemu = peers.qemu_11()
+        if args.qemu is None:
+            sys.exit("guest-bench: QEMU 11.1 (tools/peers/get-qemu.sh) is not available")
     samples = {kind: {} for kind in backends}
     try:
         # Round-robin: TCG timing swings with whatever else the host runs, so each backend
@@ -131,7 +152,7 @@ def main():
 
     rows = sorted({k for r in runs.values() for k in r}, key=lambda k: (k[0], k[1]))
     head = f"{'workload':>12} {'bs':>8} " + " ".join(f"{b:>10}" for b in backends)
-    ratio_cols = [b for b in backends if b != "cxx" and "cxx" in backends]
+    ratio_cols = [b for b in backends if b != "cxx" and "cxx" in backends and not b.startswith("dax-")]
     head += " " + " ".join(f"{'cxx/' + b:>9}" for b in ratio_cols)
     print(f"\nLinux guest (TCG), cache={args.cache}, {args.size >> 20} MiB per data workload, "
           f"{args.files} files, median of {args.rounds} boots. MiB/s for read/write, ops/s for "
@@ -144,6 +165,8 @@ def main():
         for b in ratio_cols:
             ok = vals.get("cxx") and vals.get(b)
             line += f" {vals['cxx'] / vals[b]:8.2f}x" if ok else f" {'-':>9}"
+        if vals.get("dax-always") and vals.get("dax-never"):
+            line += f"  always/never {vals['dax-always'] / vals['dax-never']:.2f}x"
         print(line)
     if args.json:
         with open(args.json, "w") as f:

@@ -2,20 +2,22 @@
 # The thesis's file-system benchmarks, run inside the Linux guest on the mount: sequential
 # and random read and write over buffer sizes, then create, list and remove. vfs-probe
 # times each one and prints a BENCH line; tools/guest-bench collects them.
-#   usage: guest_bench.sh MOUNT SIZE_BYTES FILES
-M=$1 size=$2 files=$3
+#   usage: guest_bench.sh MOUNT SIZE_BYTES FILES [BLOCK_SIZES [SEQ_ONLY]]
+M=$1 size=$2 files=$3 sizes=${4:-"4096 16384 65536 262144 1048576"} seq_only=${5:-0}
 B=$M/bench
 mkdir -p "$B/files"
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-for bs in 4096 16384 65536 262144 1048576; do
+for bs in $sizes; do
   vfs-probe bench-write "$B/seq.bin" "$size" $bs seq
   drop_caches
   vfs-probe bench-read "$B/seq.bin" $bs seq
 done
-for bs in 4096 65536; do
-  drop_caches
-  vfs-probe bench-read "$B/seq.bin" $bs rand
-  vfs-probe bench-write "$B/seq.bin" "$size" $bs rand
-done
-vfs-probe bench-files "$B/files" "$files"
+if [ "$seq_only" != 1 ]; then
+  for bs in 4096 65536; do
+    drop_caches
+    vfs-probe bench-read "$B/seq.bin" $bs rand
+    vfs-probe bench-write "$B/seq.bin" "$size" $bs rand
+  done
+  vfs-probe bench-files "$B/files" "$files"
+fi
 rm -rf "$B"

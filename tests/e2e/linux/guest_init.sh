@@ -4,8 +4,9 @@
 #   vfs.script=NAME    full | basic (the e2e checks) | demo (list, read, write back)
 #                      | shell (an interactive busybox shell, for tools/demo --linux)
 #                      | bench (tools/guest-bench; vfs.bench_size=BYTES vfs.bench_files=N
-#                        vfs.bench_repeat=R)
+#                        vfs.bench_repeat=R vfs.bench_bs=4096,1048576 vfs.bench_seq_only=1)
 #   vfs.cache=MODE     the daemon's cache mode, which the test script adapts to
+#   vfs.mountopts=OPTS virtio-fs mount options (dax=always); the mount line is printed
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -21,23 +22,28 @@ for arg in $(cat /proc/cmdline); do
     vfs.script=*) script=${arg#vfs.script=} ;;
     vfs.cache=*) cache=${arg#vfs.cache=} ;;
     vfs.fstype=*) fstype=${arg#vfs.fstype=} ;;
+    vfs.mountopts=*) mountopts=${arg#vfs.mountopts=} ;;
     vfs.bench_size=*) bench_size=${arg#vfs.bench_size=} ;;
     vfs.bench_files=*) bench_files=${arg#vfs.bench_files=} ;;
     vfs.bench_repeat=*) bench_repeat=${arg#vfs.bench_repeat=} ;;
+    vfs.bench_bs=*) bench_bs=${arg#vfs.bench_bs=} ;;
+    vfs.bench_seq_only=*) bench_seq_only=${arg#vfs.bench_seq_only=} ;;
   esac
 done
 if [ "$fstype" = 9p ]; then
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 "$tag" /mnt
 else
-  mount -t virtiofs "$tag" /mnt
+  mount -t virtiofs ${mountopts:+-o "$mountopts"} "$tag" /mnt
 fi || { echo "E2E-FATAL mount $fstype $tag failed"; poweroff -f; }
 echo "E2E-MOUNTED $fstype $tag"
+[ -n "$mountopts" ] && echo "E2E-MOUNTS $(grep ' /mnt ' /proc/mounts)"
 if [ "$script" = shell ]; then
   echo "The host folder is mounted at /mnt. Type 'poweroff -f' to leave."
   cd /mnt && setsid cttyhack sh
 elif [ "$script" = bench ]; then
   for _ in $(seq "${bench_repeat:-1}"); do
-    sh /bin/guest_bench.sh /mnt "${bench_size:-33554432}" "${bench_files:-1000}"
+    sh /bin/guest_bench.sh /mnt "${bench_size:-33554432}" "${bench_files:-1000}" \
+      "$(echo "${bench_bs:-}" | tr , ' ')" "${bench_seq_only:-0}"
   done
   echo "E2E-END"
 elif [ "$script" = demo ]; then

@@ -7,6 +7,8 @@ guest sees the changes.
     run_linux_e2e.py --daemon cxx --daemon-bin build/host-daemon/virtiofsd-cxx \
         --probe build/tests/e2e/linux/vfs-probe --cache auto --queues 1 --script full
     run_linux_e2e.py ... --compare-with rust   # differential run against Rust virtiofsd
+    run_linux_e2e.py ... --dax always          # DAX: QEMU 11.1, vhost-user-test-device-pci,
+                                               # the daemon with --dax-window, dax=always
 
 Exit status 0 only if every guest and host check passed (and, with --compare-with, the
 two daemons agreed or differed only where EXPECTED_DIFFERENCES says why).
@@ -145,6 +147,50 @@ def start_daemon(kind, binary, sock, share, cache, log_path, extra=()):
     return guest_vm.start_daemon(cmd, sock, log_path)
 
 
+def dax_checks(args, lines, daemon_log):
+    """With --dax: the mount shows the option, the daemon served mappings (dax=always) or
+    none (dax=never), and QEMU never overflowed the backend's memory table."""
+    results = {}
+    mounts = [l for l in lines if "E2E-MOUNTS " in l]
+    opts = mounts[0].split() if mounts else []
+    want = f"dax={args.dax}"
+    results["dax_mount_option"] = "PASS" if any(want in o for o in opts) or (
+        args.dax == "never" and not any("dax=always" in o for o in opts)) else f"FAIL {mounts}"
+    try:
+        with open(daemon_log) as f:
+            text = f.read()
+    except OSError as e:
+        text = ""
+        log(f"no daemon log: {e}")
+    served = [int(l.split("SETUPMAPPING served ")[1].split(",")[0])
+              for l in text.splitlines() if "SETUPMAPPING served " in l]
+    most = max(served) if served else 0
+    log(f"daemon: SETUPMAPPING served {most} (counter lines: {len(served)})")
+    if args.dax == "always":
+        results["dax_setupmapping_served"] = "PASS" if most > 0 else "FAIL none served"
+    else:
+        results["dax_no_setupmapping"] = "PASS" if most == 0 else f"FAIL {most} served"
+    bad = [l for l in lines if "vhost_set_mem_table failed" in l]
+    results["dax_qemu_mem_table_ok"] = "PASS" if not bad else f"FAIL {bad[0]}"
+    return results
+
+
+def qemu_device(args, sock):
+    """The QEMU binary and the virtio-fs device arguments."""
+    if not args.dax:
+        return "qemu-system-x86_64", [
+            "-chardev", f"socket,id=vfs,path={sock}",
+            "-device", f"vhost-user-fs-pci,chardev=vfs,tag=e2efs,queue-size=1024,num-request-queues={args.queues}"]
+    # QEMU 11.1's only device with a shared-memory window; virtio-id 26 is virtio-fs.
+    # The tag and queue count come from the daemon's config space (--tag, --num-queues).
+    # -nic none: sid's QEMU has no option ROM for the default NIC here.
+    return args.qemu, [
+        "-nic", "none",
+        "-chardev", f"socket,id=vfs,path={sock}",
+        "-device", f"vhost-user-test-device-pci,chardev=vfs,virtio-id=26,num_vqs={args.queues + 1},"
+                   "config_size=40,vq_size=1024"]
+
+
 def run_guest(args, kind, workdir, share=None, on_line=None):
     """share: where to create the share (default WORKDIR/share; tests/e2e/sshfs puts it on
     a network file system). on_line(line, daemon, qemu): called for every serial line,
@@ -155,17 +201,22 @@ def run_guest(args, kind, workdir, share=None, on_line=None):
     ours = kind == args.daemon
     host_locks = hold_host_locks(share) if ours and "posix_lock" in " ".join(args.daemon_arg) else []
     daemon_bin = args.daemon_bin if kind == args.daemon else args.peer_bin
-    daemon = start_daemon(kind, daemon_bin, sock, share, args.cache,
-                          os.path.join(workdir, f"{kind}-daemon.log"),
-                          args.daemon_arg if kind == args.daemon else ())
+    extra = list(args.daemon_arg) if kind == args.daemon else []
+    mount_opts = ""
+    if args.dax:
+        extra += [f"--dax-window={args.dax_window}", f"--num-queues={args.queues + 1}",
+                  "--tag=e2efs"]
+        mount_opts = f" vfs.mountopts=dax={args.dax}"
+    daemon_log = os.path.join(workdir, f"{kind}-daemon.log")
+    daemon = start_daemon(kind, daemon_bin, sock, share, args.cache, daemon_log, extra)
+    qemu_bin, device = qemu_device(args, sock)
     qemu_cmd = [
-        "qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "2",
+        qemu_bin, "-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "2",
         "-m", "1024", "-object", "memory-backend-memfd,id=mem,size=1024M,share=on",
         "-numa", "node,memdev=mem",
-        "-chardev", f"socket,id=vfs,path={sock}",
-        "-device", f"vhost-user-fs-pci,chardev=vfs,tag=e2efs,queue-size=1024,num-request-queues={args.queues}",
+        *device,
         "-kernel", args.vmlinuz, "-initrd", args.initramfs,
-        "-append", f"console=ttyS0 panic=-1 quiet vfs.tag=e2efs vfs.script={args.script} vfs.cache={args.cache}",
+        "-append", f"console=ttyS0 panic=-1 quiet vfs.tag=e2efs vfs.script={args.script} vfs.cache={args.cache}{mount_opts}",
         "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
     ]
     log(" ".join(qemu_cmd))
@@ -192,6 +243,8 @@ def run_guest(args, kind, workdir, share=None, on_line=None):
         qemu.wait()
     finally:
         timer.cancel()
+    with open(os.path.join(workdir, "qemu.log"), "w") as f:
+        f.write("\n".join(lines) + "\n")
     ended = any("E2E-END" in l for l in lines)
     if not ended:
         log(f"guest did not finish (timeout {args.timeout}s or crash); last serial lines:")
@@ -216,6 +269,8 @@ def run_guest(args, kind, workdir, share=None, on_line=None):
         results["daemon_exit_status_0"] = "PASS" if daemon_status == 0 else \
             f"FAIL exit status {daemon_status}"
     results.update(host_checks(share, args.probe, args.script))
+    if args.dax:
+        results.update(dax_checks(args, lines, daemon_log))
     return results
 
 
@@ -240,7 +295,17 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--daemon-arg", action="append", default=[],
                     help="an extra flag for our daemon (repeatable)")
+    ap.add_argument("--dax", choices=["always", "never"],
+                    help="QEMU 11.1 with vhost-user-test-device-pci and a DAX window; the "
+                         "guest mounts with dax=always or dax=never")
+    ap.add_argument("--dax-window", default="64M")
     args = ap.parse_args()
+    if args.dax:
+        if args.compare_with:
+            ap.error("--dax runs our daemon only")
+        args.qemu = peers.qemu_11()
+        if args.qemu is None:
+            return peers.unavailable("QEMU 11.1 (tools/peers/get-qemu.sh)")
 
     workdir = tempfile.mkdtemp(prefix="vfs-e2e-")
     try:
