@@ -57,7 +57,8 @@ class VirtioFsDevice final : public vhost_user::Device {
 
   private:
     DeviceConfig cfg_;
-    std::vector<std::unique_ptr<QueueWorker>> workers_;  // non-null while a ring is served
+    std::vector<std::unique_ptr<QueueWorker>> workers_;    // non-null while a ring is served
+    std::vector<std::unique_ptr<QueueWorker>> abandoned_;  // stuck threads, not yet done
     UniqueFd backend_channel_;
 };
 
