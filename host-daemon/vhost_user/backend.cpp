@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <new>
+
 #include <spdlog/spdlog.h>
 
 #include "vfs/wire/virtqueue_layout.h"
@@ -155,7 +157,15 @@ Status Backend::handle(Connection& conn, Message& msg) {
     spdlog::debug("vhost-user: {}", name);
 
     Reply reply;
-    Status s = (this->*fn)(msg, reply);
+    // Out of memory (a memory map, a queue's worker): refused like any other failure.
+    auto run = [&]() -> Status {
+        try {
+            return (this->*fn)(msg, reply);
+        } catch (const std::bad_alloc&) {
+            return Error{ENOMEM};
+        }
+    };
+    Status s = run();
     msg.clear_fds();  // whatever a handler did not take is closed now
     if (!s) {
         spdlog::error("vhost-user: {} refused: {}", name, strerror(s.error()));
