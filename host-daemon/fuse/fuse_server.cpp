@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <new>
 #include <string_view>
 #include <vector>
 
@@ -39,6 +40,15 @@ uint32_t error_reply(SgWriter& w, uint64_t unique, int err) {
 // A reply that did not fit becomes an error reply, which needs only the header.
 uint32_t sent(SgWriter& w, uint64_t unique, Status s) {
     return s ? written(w) : error_reply(w, unique, s.error());
+}
+
+// The reply to a request whose handling ran out of memory (std::bad_alloc from the
+// filesystem's tables or a name's copy): ENOMEM in a writer of its own, since the one in use
+// may hold half a reply. The daemon serves on; the guest may try again.
+uint32_t out_of_memory_reply(const RequestSlot& slot, const ParsedRequest& req) {
+    if (!req.wants_reply()) return 0;
+    SgWriter w(slot.chain.writable(), slot.chain.n_writable);
+    return error_reply(w, req.header.unique, ENOMEM);
 }
 
 std::string_view name_of(const ParsedRequest& req, uint32_t i) {
@@ -78,7 +88,13 @@ class FuseServer::Queue final : public QueueHandler {
     void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie,
                         int32_t result) override {
         if (slot.index >= states_.size()) return ctx.complete(slot, 0);
-        ctx.complete(slot, server_.finish_io(states_[slot.index], cookie, result));
+        uint32_t len;
+        try {
+            len = server_.finish_io(states_[slot.index], cookie, result);
+        } catch (const std::bad_alloc&) {
+            len = out_of_memory_reply(slot, states_[slot.index].req);
+        }
+        ctx.complete(slot, len);
     }
 
   private:
@@ -110,7 +126,14 @@ void FuseServer::handle(QueueContext& ctx, RequestSlot& slot, RequestState& st) 
         return;
     }
     bool async = false;
-    const uint32_t len = dispatch(ctx, slot, st, r, w, &async);
+    uint32_t len;
+    // The request path's one exception boundary: nothing below throws but bad_alloc.
+    try {
+        len = dispatch(ctx, slot, st, r, w, &async);
+    } catch (const std::bad_alloc&) {
+        if (async) return;  // the operation is queued: its completion answers
+        len = out_of_memory_reply(slot, req);
+    }
     if (!async) ctx.complete(slot, len);
 }
 

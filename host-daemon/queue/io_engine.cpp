@@ -218,6 +218,13 @@ bool IoEngine::read_eventfd(int fd, uint64_t* value, uint32_t cookie) {
     return true;
 }
 
+void IoEngine::cancel_all(uint32_t cookie) {
+    io_uring_sqe* s = sqe(0, cookie);
+    if (!s) return;
+    io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(s, cookie);
+}
+
 int IoEngine::submit_and_wait(uint32_t timeout_ms) {
     if (timeout_ms == 0) {
         const int r = io_uring_submit_and_wait(&ring_, 1);

@@ -88,6 +88,9 @@ class IoEngine {
     // The worker's loop. An 8-byte read of one of its eventfds, completed with
     // for_slot == false; false if the ring had no free SQE.
     bool read_eventfd(int fd, uint64_t* value, uint32_t cookie);
+    // Cancels every operation on the ring, the worker's own reads included (they complete
+    // with -ECANCELED); the cancellation's own completion carries cookie, for_slot false.
+    void cancel_all(uint32_t cookie);
     // Submits what is queued and waits for a completion, at most timeout_ms (0: no limit).
     // 0, or -errno (-ETIME: the time ran out).
     int submit_and_wait(uint32_t timeout_ms);

@@ -6,7 +6,10 @@
 #include <sys/eventfd.h>
 #include <sys/uio.h>
 
+#include <time.h>
+
 #include <algorithm>
+#include <chrono>
 
 #include <spdlog/spdlog.h>
 
@@ -14,7 +17,27 @@ namespace vfs::host {
 
 namespace {
 
+// The completion of the worker's own cancel request (stop() on stuck ring I/O).
+constexpr uint32_t kCancelCookie = 3;
 constexpr unsigned kUringEntries = 256;
+// While stopping, the worker looks at the clock at least this often.
+constexpr uint32_t kStopPollMs = 50;
+
+int64_t now_ms() {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return int64_t{t.tv_sec} * 1000 + t.tv_nsec / 1000000;
+}
+
+// Guest memory that requests given up on point into: the kernel may still write there when
+// their operations end, so it stays mapped for the life of the process (a deliberate,
+// bounded leak: one map per stuck request).
+void keep_mapped_forever(std::shared_ptr<const memory::MemoryMap> map) {
+    static std::mutex mu;
+    static auto* kept = new std::vector<std::shared_ptr<const memory::MemoryMap>>();
+    std::lock_guard<std::mutex> lock(mu);
+    kept->push_back(std::move(map));
+}
 
 }  // namespace
 
@@ -48,7 +71,13 @@ vfs::wire::Result<std::unique_ptr<QueueWorker>> QueueWorker::start(QueueWorkerCo
     w->enabled_.store(w->cfg_.enabled);
     w->mem_generation_ = w->cfg_.memory->generation();
     w->mem_ = w->cfg_.memory->get();
-    w->thread_ = std::thread([raw = w.get()] { raw->run(); });
+    w->next_avail_.store(w->cfg_.base);
+    w->thread_ = std::thread([raw = w.get(), exit = w->exit_] {
+        raw->run();
+        std::lock_guard<std::mutex> lock(exit->mu);
+        exit->done = true;
+        exit->cv.notify_all();
+    });
     return w;
 }
 
@@ -69,10 +98,53 @@ void QueueWorker::set_enabled(bool enabled) {
 }
 
 uint16_t QueueWorker::stop() {
+    if (!thread_.joinable()) return next_avail_.load(std::memory_order_acquire);
     stopping_.store(true, std::memory_order_release);
     wake();
-    if (thread_.joinable()) thread_.join();
+    {
+        std::unique_lock<std::mutex> lock(exit_->mu);
+        if (!exit_->cv.wait_for(lock, std::chrono::milliseconds(cfg_.stop_timeout_ms),
+                                [this] { return exit_->done; })) {
+            abandoned_.store(true, std::memory_order_release);
+            lock.unlock();
+            thread_.detach();
+            spdlog::error(
+                "queue {}: the worker is stuck in a syscall after {} ms of stopping; abandoned "
+                "(its requests in flight are never answered)",
+                cfg_.queue_index, cfg_.stop_timeout_ms);
+            return next_avail_.load(std::memory_order_acquire);
+        }
+    }
+    thread_.join();
     return dq_.last_avail_idx();
+}
+
+bool QueueWorker::finished() const {
+    std::lock_guard<std::mutex> lock(exit_->mu);
+    return exit_->done;
+}
+
+bool QueueWorker::give_up_on_stuck_requests() {
+    if (abandoned()) {  // stop() is long gone: leave at once, keeping what the kernel may touch
+        for (RequestSlot& slot : slots_)
+            if (slot.memory) keep_mapped_forever(std::move(slot.memory));
+        return true;
+    }
+    const int64_t now = now_ms();
+    if (stop_seen_ms_ < 0) stop_seen_ms_ = now;
+    const int64_t waited = now - stop_seen_ms_;
+    if (!cancel_sent_ && waited >= cfg_.stop_timeout_ms / 5) {
+        cancel_sent_ = true;
+        spdlog::warn("queue {}: {} request(s) still in flight after {} ms of stopping: cancelling",
+                     cfg_.queue_index, in_flight_, waited);
+        io_->cancel_all(kCancelCookie);
+    }
+    if (waited < int64_t{cfg_.stop_timeout_ms} * 4 / 5) return false;
+    spdlog::error("queue {}: giving up on {} request(s) stuck in I/O: they are never answered",
+                  cfg_.queue_index, in_flight_);
+    for (RequestSlot& slot : slots_)
+        if (slot.memory) keep_mapped_forever(std::move(slot.memory));
+    return true;
 }
 
 void QueueWorker::refresh_memory() {
@@ -93,8 +165,9 @@ void QueueWorker::run() {
         }
         publish_used();
         if (stopping && in_flight_ == 0) break;
+        if (stopping && give_up_on_stuck_requests()) break;
 
-        const int r = wait_for_work();
+        const int r = wait_for_work(stopping);
         rescanning_ = r == -ETIME;
         if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME) {
             spdlog::error("queue {}: waiting for work failed: {}", cfg_.queue_index, strerror(-r));
@@ -126,7 +199,7 @@ void QueueWorker::run() {
 // a ring read of an eventfd costs a submission, a poll armed in the kernel and task work
 // per kick, and Valgrind (3.19) holds its scheduler lock across io_uring_enter, so a worker
 // sleeping there stalls every other thread of a daemon run under callgrind.
-int QueueWorker::wait_for_work() {
+int QueueWorker::wait_for_work(bool stopping) {
     if (const int r = io_->submit(); r < 0 && r != -EAGAIN && r != -EBUSY) return r;
     if (io_->completions_ready()) return 0;
     pollfd fds[3];
@@ -138,7 +211,9 @@ int QueueWorker::wait_for_work() {
     if (io_->outstanding() > 0) fds[n++] = {io_->ring_fd(), POLLIN, 0};
     // Bounded by lost_kick_rescan_ms (see QueueWorkerConfig): a lost kick costs a delay,
     // not the queue.
-    const int timeout = cfg_.lost_kick_rescan_ms == 0 ? -1 : int(cfg_.lost_kick_rescan_ms);
+    // Stopping, the worker keeps an eye on the clock (give_up_on_stuck_requests).
+    int timeout = cfg_.lost_kick_rescan_ms == 0 ? -1 : int(cfg_.lost_kick_rescan_ms);
+    if (stopping && (timeout < 0 || timeout > int(kStopPollMs))) timeout = int(kStopPollMs);
     const int k = ::poll(fds, n, timeout);
     if (k < 0) return -errno;
     if (k == 0) return -ETIME;
@@ -198,9 +273,10 @@ void QueueWorker::process_available() {
             if (!*popped) break;
             free_slots_.pop_back();
             ++in_flight_;
+            next_avail_.store(dq_.last_avail_idx(), std::memory_order_release);
             slot.memory = mem_;
             handler_->handle(*this, slot);
-            if (broken()) return;
+            if (broken() || stopping_.load(std::memory_order_acquire)) return;
             // Publish each reply as soon as it exists: a guest waiting for it starts on it
             // (and refills the ring) while we serve the rest, instead of idling until the
             // whole batch is done. Event idx still limits the signals to one per guest
@@ -214,10 +290,12 @@ void QueueWorker::process_available() {
 }
 
 void QueueWorker::publish_used() {
+    if (abandoned()) return;  // the ring may be someone else's by now
     if (dq_.flush()) cfg_.call->signal();
 }
 
 void QueueWorker::complete(RequestSlot& slot, uint32_t written) {
+    if (abandoned()) return;
     // The handler promised never to report more than the chain's writable bytes; clamp so
     // a handler bug can never claim bytes the guest did not give us.
     const uint64_t cap = slot.chain.writable_bytes;

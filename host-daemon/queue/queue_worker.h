@@ -9,12 +9,25 @@
 // for GET_VRING_BASE (which drains in-flight requests before it returns the ring index).
 // The worker never touches vhost-user state; a hostile chain marks the queue broken (an
 // error logged, the err eventfd signalled) and the worker then only drains.
+//
+// stop() is bounded (QueueWorkerConfig::stop_timeout_ms): a request stuck in I/O (a hung
+// NFS or FUSE mount under the share) must not hang GET_VRING_BASE, the connection thread
+// and SIGTERM with it. Past a fifth of the bound the worker cancels what is on its ring
+// (a cancelled operation is answered with its error, ECANCELED); past four fifths it gives
+// up on what is still in flight: those requests are never answered (no used entry: the
+// guest's driver sees them as lost), and the guest memory they point into stays mapped
+// for good, since the kernel may still write there. If the worker thread itself is stuck
+// in a syscall, stop() returns at the bound with abandoned() true: the owner must then
+// release the worker, not delete it; once the thread comes back it touches neither ring
+// nor guest memory again, and finished() says when it may be deleted.
 #pragma once
 
 #include <stdint.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +69,8 @@ struct QueueWorkerConfig {
     // before 8.1 under TCG with one vCPU); under EVENT_IDX the guest then never kicks that
     // queue again, and only a re-scan turns the stall into a short delay.
     uint32_t lost_kick_rescan_ms = 100;
+    // The most stop() waits for in-flight requests (see the top).
+    uint32_t stop_timeout_ms = 5000;
 };
 
 class QueueWorker final : private QueueContext {
@@ -67,10 +82,14 @@ class QueueWorker final : private QueueContext {
 
     // SET_VRING_ENABLE: a disabled ring keeps its kicks but pops nothing.
     void set_enabled(bool enabled);
-    // Stops popping, waits for in-flight requests, publishes their used entries, joins the
-    // thread and returns the next available index to resume from.
+    // Stops popping, waits for in-flight requests (at most stop_timeout_ms), publishes their
+    // used entries, joins the thread and returns the next available index to resume from.
     uint16_t stop();
     bool broken() const { return broken_.load(std::memory_order_acquire); }
+    // stop() gave up on a worker thread stuck in a syscall (see the top).
+    bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
+    // The worker thread has left run(): an abandoned worker may be deleted now.
+    bool finished() const;
 
   private:
     explicit QueueWorker(QueueWorkerConfig config);
@@ -82,10 +101,12 @@ class QueueWorker final : private QueueContext {
     void on_completion(const IoCompletion& c);
     // Sleeps until a kick, a control request, a ring completion or the re-scan timeout:
     // 0, -ETIME (the timeout), or -errno.
-    int wait_for_work();
+    int wait_for_work(bool stopping);
     void take_kick();
     void drain_control();
     void wake();
+    // Once stopping with requests in flight: cancels, then gives up on, what will not end.
+    bool give_up_on_stuck_requests();
 
     // QueueContext
     uint32_t queue_index() const override { return cfg_.queue_index; }
@@ -111,6 +132,17 @@ class QueueWorker final : private QueueContext {
     std::atomic<bool> enabled_{false};
     std::atomic<bool> stopping_{false};
     std::atomic<bool> broken_{false};
+    std::atomic<bool> abandoned_{false};
+    std::atomic<uint16_t> next_avail_{0};  // for stop() when the thread cannot be joined
+    int64_t stop_seen_ms_ = -1;            // when the worker saw stopping_ with work in flight
+    bool cancel_sent_ = false;
+    // Shared with the thread, so an abandoned worker's exit never touches freed memory.
+    struct Exit {
+        std::mutex mu;
+        std::condition_variable cv;
+        bool done = false;
+    };
+    std::shared_ptr<Exit> exit_ = std::make_shared<Exit>();
     std::thread thread_;
 };
 

@@ -11,9 +11,11 @@ namespace vfs::host {
 namespace {
 
 // Exactly what io_engine.cpp prepares: vectored data reads and writes, fsync/fdatasync,
-// fallocate, and the plain READ of a worker's own kick eventfds.
+// fallocate, the plain READ of an eventfd, and ASYNC_CANCEL (a stopping worker cancels
+// ring I/O that would never end).
 constexpr io_uring_op kEngineOps[] = {
-    IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC, IORING_OP_FALLOCATE, IORING_OP_READ,
+    IORING_OP_READV, IORING_OP_WRITEV,   IORING_OP_FSYNC,
+    IORING_OP_FALLOCATE, IORING_OP_READ, IORING_OP_ASYNC_CANCEL,
 };
 
 // Bookworm's liburing 2.3 declares io_uring_register_restrictions and

@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <new>
 
 #include <spdlog/spdlog.h>
 
@@ -24,21 +26,35 @@ Status refuse(int err, const char* why) {
 
 // False only when the fd is provably not an eventfd: /proc/self/fd names every eventfd
 // "anon_inode:[eventfd]" (util/proc_self_fd.h reaches it inside the sandbox too). Without
-// /proc at all the fd is accepted and
-// the device must still cope (virtio-fs: a kick read must return 8 bytes, or the queue breaks).
+// /proc only fds with a file type (pipes, sockets, files: an anonymous inode has none) are
+// refused, and the device must still cope (virtio-fs: a kick read must return 8 bytes, or
+// the queue breaks).
 bool is_eventfd(int fd) {
     char name[16];
     snprintf(name, sizeof(name), "%d", fd);
     char target[64];
     const ssize_t n = ::readlinkat(proc_self_fd(), name, target, sizeof(target));
     if (n < 0) {
-        spdlog::warn("vhost-user: cannot check the kick fd's type ({}): accepting it",
-                     strerror(errno));
-        return true;
+        struct stat st {};
+        return ::fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0;
     }
     static constexpr char kEventfd[] = "anon_inode:[eventfd]";
     return static_cast<size_t>(n) == sizeof(kEventfd) - 1 &&
            memcmp(target, kEventfd, sizeof(kEventfd) - 1) == 0;
+}
+
+// A call or err fd: an eventfd (a pipe's write would block a worker once full), and
+// non-blocking, so a front-end that saturates the counter (a write of 2^64-2) gets EAGAIN
+// from the worker's signal, not a worker blocked for good. O_NONBLOCK is a property of the
+// open file the front-end shares; its own reads of an eventfd are poll-driven anyway.
+Status adopt_notifier_fd(const UniqueFd& fd, const char* request) {
+    if (!is_eventfd(fd.get())) {
+        spdlog::error("vhost-user: {}: the fd is not an eventfd", request);
+        return Error{EINVAL};
+    }
+    const int fl = ::fcntl(fd.get(), F_GETFL);
+    if (fl < 0 || ::fcntl(fd.get(), F_SETFL, fl | O_NONBLOCK) < 0) return Error{errno};
+    return {};
 }
 
 // Requests whose answer is a reply of their own, whatever features were negotiated (the
@@ -168,7 +184,15 @@ Status Backend::handle(Connection& conn, Message& msg) {
     spdlog::debug("vhost-user: {}", name);
 
     Reply reply;
-    Status s = (this->*fn)(msg, reply);
+    // Out of memory (a memory map, a queue's worker): refused like any other failure.
+    auto run = [&]() -> Status {
+        try {
+            return (this->*fn)(msg, reply);
+        } catch (const std::bad_alloc&) {
+            return Error{ENOMEM};
+        }
+    };
+    Status s = run();
     msg.clear_fds();  // whatever a handler did not take is closed now
     if (!s) {
         spdlog::error("vhost-user: {} refused: {}", name, strerror(s.error()));
@@ -375,6 +399,7 @@ Status Backend::set_vring_call(Message& m, Reply&) {
     if (u & kVringNoFdFlag) {
         v->call.clear();
     } else {
+        if (Status s = adopt_notifier_fd(m.fds[0], "SET_VRING_CALL"); !s) return s;
         v->call.set(std::move(m.fds[0]));
     }
     return {};
@@ -387,6 +412,7 @@ Status Backend::set_vring_err(Message& m, Reply&) {
     if (u & kVringNoFdFlag) {
         v->err.clear();
     } else {
+        if (Status s = adopt_notifier_fd(m.fds[0], "SET_VRING_ERR"); !s) return s;
         v->err.set(std::move(m.fds[0]));
     }
     return {};

@@ -1,20 +1,40 @@
 #include "vhost_user/connection.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 namespace vfs::host::vhost_user {
 
 namespace {
 
-// Reads exactly len bytes (the rest of a message); EPROTO if the peer hangs up midway.
-Status read_full(int fd, uint8_t* buf, size_t len) {
+int64_t now_ms() {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return int64_t{t.tv_sec} * 1000 + t.tv_nsec / 1000000;
+}
+
+// Reads exactly len bytes (the rest of a message) by deadline_ms (CLOCK_MONOTONIC);
+// EPROTO if the peer hangs up midway, ETIMEDOUT past the deadline, ECANCELED as soon as
+// cancel_fd is readable.
+Status read_full(int fd, uint8_t* buf, size_t len, int cancel_fd, int64_t deadline_ms) {
     while (len > 0) {
-        const ssize_t n = ::recv(fd, buf, len, 0);
-        if (n < 0) {
+        const int64_t left = deadline_ms - now_ms();
+        if (left <= 0) return Error{ETIMEDOUT};
+        pollfd p[2] = {{fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+        const int ready = ::poll(p, cancel_fd >= 0 ? 2 : 1, static_cast<int>(left));
+        if (ready < 0) {
             if (errno == EINTR) continue;
+            return Error{errno};
+        }
+        if (cancel_fd >= 0 && (p[1].revents & POLLIN)) return Error{ECANCELED};
+        if (ready == 0) continue;  // the deadline check above ends it
+        const ssize_t n = ::recv(fd, buf, len, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
             return Error{errno};
         }
         if (n == 0) return Error{EPROTO};
@@ -26,7 +46,7 @@ Status read_full(int fd, uint8_t* buf, size_t len) {
 
 }  // namespace
 
-Result<bool> Connection::receive(Message* msg) {
+Result<bool> Connection::receive(Message* msg, int cancel_fd, int rest_timeout_ms) {
     msg->clear_fds();
     msg->hdr = Header{};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
@@ -43,6 +63,7 @@ Result<bool> Connection::receive(Message* msg) {
     } while (n < 0 && errno == EINTR);
     if (n < 0) return Error{errno};
     if (n == 0) return false;
+    const int64_t deadline = now_ms() + rest_timeout_ms;
 
     // Take ownership of every fd first, so all of them close on any error below.
     bool too_many = (mh.msg_flags & MSG_CTRUNC) != 0;
@@ -64,11 +85,12 @@ Result<bool> Connection::receive(Message* msg) {
 
     if (static_cast<size_t>(n) < sizeof(Header)) {
         auto* h = reinterpret_cast<uint8_t*>(&msg->hdr);
-        if (Status s = read_full(sock_.get(), h + n, sizeof(Header) - n); !s)
+        if (Status s = read_full(sock_.get(), h + n, sizeof(Header) - n, cancel_fd, deadline); !s)
             return Error{s.error()};
     }
     if (msg->hdr.size > kMaxPayloadBytes) return Error{EPROTO};
-    if (Status s = read_full(sock_.get(), msg->payload, msg->hdr.size); !s) return Error{s.error()};
+    if (Status s = read_full(sock_.get(), msg->payload, msg->hdr.size, cancel_fd, deadline); !s)
+        return Error{s.error()};
     return true;
 }
 

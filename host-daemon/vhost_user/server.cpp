@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -53,6 +54,16 @@ void Server::remove_path() {
 
 namespace {
 
+// How long a reply may wait for room in the socket: a front-end that stops reading its
+// replies would otherwise hold the connection thread in sendmsg, and SIGTERM with it.
+constexpr int kSendTimeoutMs = 5000;
+
+void take_signal(int signal_fd) {
+    signalfd_siginfo si{};
+    [[maybe_unused]] ssize_t r = ::read(signal_fd, &si, sizeof(si));
+    spdlog::info("received signal {}, shutting down", si.ssi_signo);
+}
+
 // Waits until fd is readable or the signalfd fires; true if fd is ready.
 Result<bool> wait_readable(int fd, int signal_fd) {
     pollfd p[2] = {{fd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
@@ -63,9 +74,7 @@ Result<bool> wait_readable(int fd, int signal_fd) {
             return Error{errno};
         }
         if (signal_fd >= 0 && (p[1].revents & POLLIN)) {
-            signalfd_siginfo si{};
-            [[maybe_unused]] ssize_t r = ::read(signal_fd, &si, sizeof(si));
-            spdlog::info("received signal {}, shutting down", si.ssi_signo);
+            take_signal(signal_fd);
             return false;
         }
         if (p[0].revents) return true;
@@ -93,6 +102,9 @@ Result<ServeOutcome> Server::serve_one(Backend& backend, int signal_fd) {
 Result<ServeOutcome> serve_connection(Backend& backend, Connection& conn, int signal_fd) {
     // The buffer for one message (4 KiB payload and fds); reused for every message.
     auto msg = std::make_unique<Message>();
+    const timeval send_timeout{kSendTimeoutMs / 1000, (kSendTimeoutMs % 1000) * 1000};
+    if (::setsockopt(conn.fd(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout)) < 0)
+        spdlog::warn("vhost-user: cannot bound reply sends: {}", strerror(errno));
     for (;;) {
         auto r = wait_readable(conn.fd(), signal_fd);
         if (!r) {
@@ -103,7 +115,13 @@ Result<ServeOutcome> serve_connection(Backend& backend, Connection& conn, int si
             backend.stop_all();
             return ServeOutcome::kSignalled;
         }
-        auto got = conn.receive(msg.get());
+        auto got = conn.receive(msg.get(), signal_fd);
+        if (!got && got.error() == ECANCELED) {  // a signal came while a message was due
+            take_signal(signal_fd);
+            conn.close();
+            backend.stop_all();
+            return ServeOutcome::kSignalled;
+        }
         if (!got) {
             spdlog::error("vhost-user: receiving a message failed: {}; closing the connection",
                           strerror(got.error()));

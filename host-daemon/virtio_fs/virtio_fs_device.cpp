@@ -18,6 +18,9 @@ VirtioFsDevice::VirtioFsDevice(DeviceConfig config)
 VirtioFsDevice::~VirtioFsDevice() {
     for (uint32_t i = 0; i < cfg_.num_queues; ++i)
         stop_queue(i);
+    // A thread still stuck holds its worker: that one is left to the process's exit.
+    for (auto& w : abandoned_)
+        if (!w->finished()) (void)w.release();
 }
 
 uint64_t VirtioFsDevice::protocol_features() const {
@@ -88,9 +91,13 @@ uint16_t VirtioFsDevice::stop_queue(uint32_t index) {
     // QEMU may not answer while it waits for this stop.
     if (cfg_.dax_channel) cfg_.dax_channel->cancel_waits();
     const uint16_t next = workers_[index]->stop();
+    // A worker stuck in a syscall cannot be freed under its thread: kept aside until that
+    // thread is done (queue/queue_worker.h), deleted at a later stop.
+    if (workers_[index]->abandoned()) abandoned_.push_back(std::move(workers_[index]));
     workers_[index].reset();
     if (cfg_.dax_channel) cfg_.dax_channel->ring_stopped();
     if (cfg_.dax_mappings) cfg_.dax_mappings->drop_all("ring stopped");
+    std::erase_if(abandoned_, [](const std::unique_ptr<QueueWorker>& w) { return w->finished(); });
     return next;
 }
 

@@ -66,8 +66,9 @@ class VirtioFsDevice final : public vhost_user::Device {
 
   private:
     DeviceConfig cfg_;
-    std::vector<std::unique_ptr<QueueWorker>> workers_;  // non-null while a ring is served
-    uint64_t shmem_sizes_[1] = {0};                      // region 0: the DAX window
+    std::vector<std::unique_ptr<QueueWorker>> workers_;    // non-null while a ring is served
+    std::vector<std::unique_ptr<QueueWorker>> abandoned_;  // stuck threads, not yet done
+    uint64_t shmem_sizes_[1] = {0};                        // region 0: the DAX window
     bool has_backend_channel_ = false;
     UniqueFd backend_channel_;  // kept open when there is no DAX channel to own it
 };

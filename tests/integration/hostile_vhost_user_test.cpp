@@ -373,6 +373,29 @@ const RefusedCase kRefusedCases[] = {
          ::close(fd);
      },
      EINVAL, expect_ring_one_stopped},
+    {"CallNotAnEventfd",
+     [](vu::Connection& c, Frontend&) {
+         // A pipe as the call fd: once its buffer is full, a worker's signal would block.
+         int p[2];
+         ASSERT_EQ(::pipe(p), 0);
+         uint64_t v = 1;
+         (void)c.send(hdr(vu::Request::kSetVringCall, 8), &v, &p[1], 1);
+         ::close(p[0]);
+         ::close(p[1]);
+     },
+     EINVAL,
+     {}},
+    {"ErrNotAnEventfd",
+     [](vu::Connection& c, Frontend&) {
+         int p[2];
+         ASSERT_EQ(::pipe(p), 0);
+         uint64_t v = 1;
+         (void)c.send(hdr(vu::Request::kSetVringErr, 8), &v, &p[1], 1);
+         ::close(p[0]);
+         ::close(p[1]);
+     },
+     EINVAL,
+     {}},
     {"ConfigWithoutTag",
      [](vu::Connection& c, Frontend&) {
          vu::ConfigHeader h{0, 8, 0};
@@ -584,6 +607,60 @@ TEST_P(HostileChain, BreaksOnlyItsQueue) {
 
 INSTANTIATE_TEST_SUITE_P(Hostile, HostileChain, ::testing::ValuesIn(kChainCases),
                          [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace vfs::test
+
+namespace vfs::test {
+namespace {
+
+// A header that announces a payload which never comes.
+void send_half_a_message(vu::Connection& c) {
+    vu::Header h = hdr(vu::Request::kSetFeatures, 8);
+    ASSERT_EQ(::send(c.fd(), &h, sizeof(h), MSG_NOSIGNAL), static_cast<ssize_t>(sizeof(h)));
+}
+
+// Half a message held the connection thread in recv for good: it must time out instead.
+TEST_F(DaemonFixture, HalfAMessageTimesOutAndCloses) {
+    auto c = vfs::frontend::VhostUserClient::connect(socket_);
+    ASSERT_TRUE(c);
+    send_half_a_message((*c)->connection());
+    expect_refused_and_clean_exit(**c);
+}
+
+// ... and SIGTERM, which that thread serves, must end the daemon at once meanwhile (well
+// before the message's own timeout).
+TEST_F(DaemonFixture, SigtermEndsADaemonWaitingForHalfAMessage) {
+    auto c = vfs::frontend::VhostUserClient::connect(socket_);
+    ASSERT_TRUE(c);
+    send_half_a_message((*c)->connection());
+    ::usleep(200 * 1000);  // the daemon is inside the message now
+    auto st = daemon_.terminate(1000);
+    ASSERT_TRUE(st.has_value()) << "SIGTERM did not end the daemon\n" << daemon_.log();
+    ASSERT_TRUE(WIFEXITED(*st)) << daemon_.log();
+    EXPECT_EQ(WEXITSTATUS(*st), 0) << daemon_.log();
+}
+
+// A front-end that never reads its replies fills the socket; the daemon's reply then waits
+// in sendmsg. SIGTERM must still end it (a bounded send lets the thread get back to it).
+TEST_F(DaemonFixture, SigtermEndsADaemonWhoseRepliesAreNeverRead) {
+    auto c = vfs::frontend::VhostUserClient::connect(socket_);
+    ASSERT_TRUE(c);
+    vu::Connection& conn = (*c)->connection();
+    const int buf = 4096;
+    ASSERT_EQ(::setsockopt(conn.fd(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)), 0);
+    vu::Header h = hdr(vu::Request::kGetFeatures, 0, vu::kVersion);
+    // Requests for half a second, never reading a reply: the daemon's replies fill its
+    // socket buffer, then our requests fill ours.
+    for (int i = 0; i < 500; ++i) {
+        while (::send(conn.fd(), &h, sizeof(h), MSG_NOSIGNAL | MSG_DONTWAIT) > 0) {
+        }
+        ::usleep(1000);
+    }
+    auto st = daemon_.terminate(7000);
+    ASSERT_TRUE(st.has_value()) << "SIGTERM did not end the daemon\n" << daemon_.log();
+    ASSERT_TRUE(WIFEXITED(*st)) << daemon_.log();
+}
 
 }  // namespace
 }  // namespace vfs::test

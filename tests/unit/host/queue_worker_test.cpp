@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -82,6 +83,7 @@ class WorkerHarness {
         c.memory = &memory_;
         c.handler = handler;
         c.lost_kick_rescan_ms = rescan_ms;  // 0 unless a test wants it: kicks must work
+        c.stop_timeout_ms = stop_timeout_ms;
         auto w = QueueWorker::start(std::move(c));
         ASSERT_TRUE(w) << strerror(w.error());
         worker_ = std::move(*w);
@@ -92,7 +94,17 @@ class WorkerHarness {
         ASSERT_EQ(::write(kick_.get(), &one, sizeof(one)), 8);
     }
 
+    // Publishes one 8-byte request with an 8-byte reply buffer, and kicks.
+    void submit_one() {
+        DriverBuffer o{kDataOffset, 8}, r{kDataOffset + 8, 8};
+        ASSERT_TRUE(drv_.add(&o, 1, &r, 1, 1).ok());
+        drv_.publish();
+        kick();
+    }
+    uint16_t used_idx() { return __atomic_load_n(&rings_.used->idx, __ATOMIC_ACQUIRE); }
+
     static constexpr uint64_t kDataOffset = 1 << 20;
+    uint32_t stop_timeout_ms = 5000;
     uint32_t size_;
     std::vector<DriverSlot> slots_;
     std::shared_ptr<const memory::MemoryMap> map_;
@@ -285,6 +297,127 @@ TEST(QueueWorker, SlotCountIsMinOfRingSizeAndLimit) {
         h.worker_->stop();
         EXPECT_EQ(handler.slot_count, std::min(size, kMaxInFlightPerQueue)) << size;
     }
+}
+
+// ---- stop() is bounded (issue 13, finding 11) -----------------------------------------
+
+// Never completes a request: in flight for good, as one stuck in I/O that no cancel ends.
+class NeverCompletes : public TestHandler {
+  public:
+    void handle(QueueContext&, RequestSlot&) override { handled.store(true); }
+    std::atomic<bool> handled{false};
+};
+
+bool wait_for(const std::atomic<bool>& flag, int timeout_ms) {
+    for (int i = 0; i < timeout_ms && !flag.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return flag.load();
+}
+
+int64_t ms_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t)
+        .count();
+}
+
+// stop() waited forever for a request that never ends; now it gives up within its bound,
+// and the request is left unanswered (no used entry).
+TEST(QueueWorkerStop, GivesUpOnARequestThatNeverEnds) {
+    WorkerHarness h(16);
+    h.stop_timeout_ms = 500;
+    NeverCompletes handler;
+    h.start(&handler);
+    h.submit_one();
+    ASSERT_TRUE(wait_for(handler.handled, 5000));
+    const auto t0 = std::chrono::steady_clock::now();
+    const uint16_t next = h.worker_->stop();
+    EXPECT_LT(ms_since(t0), 3000);
+    EXPECT_EQ(next, 1u);  // the popped chain is not popped again
+    EXPECT_FALSE(h.worker_->abandoned());
+    EXPECT_EQ(h.used_idx(), 0u);
+    h.worker_.reset();
+}
+
+// A data operation stuck on the ring (a read of a pipe nobody writes) is cancelled when the
+// queue stops, and its request is answered with the cancellation's error.
+class StuckPipeRead : public TestHandler {
+  public:
+    StuckPipeRead() {
+        int p[2];
+        EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+        rd_.reset(p[0]);
+        wr_.reset(p[1]);
+    }
+    void handle(QueueContext& ctx, RequestSlot& slot) override {
+        ctx.io().iovecs(slot)[0] = {slot.chain.writable()[0].data, slot.chain.writable()[0].len};
+        // direct: straight to the ring, where it waits for data that never comes.
+        const IoOutcome o =
+            ctx.io().read(slot, 9, DataFile(rd_.get(), true, DataAccess::kRead, nullptr), 0, 1);
+        queued = o.is_queued();
+        if (!queued) ctx.complete(slot, 0);
+    }
+    void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t, int32_t r) override {
+        result = r;
+        ctx.complete(slot, 0);
+    }
+    bool queued = false;
+    int32_t result = 1;
+
+  private:
+    UniqueFd rd_, wr_;
+};
+
+TEST(QueueWorkerStop, CancelsARingOperationThatWouldNeverEnd) {
+    WorkerHarness h(16);
+    h.stop_timeout_ms = 1000;
+    StuckPipeRead handler;
+    h.start(&handler);
+    h.submit_one();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto t0 = std::chrono::steady_clock::now();
+    h.worker_->stop();
+    EXPECT_LT(ms_since(t0), 3000);
+    EXPECT_TRUE(handler.queued);
+    EXPECT_EQ(handler.result, -ECANCELED);
+    EXPECT_EQ(h.used_idx(), 1u);  // answered
+    h.worker_.reset();
+}
+
+// The worker thread itself stuck in a syscall (a blocking read here): stop() returns at its
+// bound with the worker abandoned; when the thread comes back it publishes nothing.
+class BlocksInASyscall : public TestHandler {
+  public:
+    BlocksInASyscall() : release(::eventfd(0, EFD_CLOEXEC)) {}
+    void handle(QueueContext& ctx, RequestSlot& slot) override {
+        entered.store(true);
+        uint64_t v;
+        [[maybe_unused]] ssize_t n = ::read(release.get(), &v, sizeof(v));
+        ctx.complete(slot, 0);
+    }
+    UniqueFd release;
+    std::atomic<bool> entered{false};
+};
+
+TEST(QueueWorkerStop, AbandonsAWorkerStuckInASyscall) {
+    WorkerHarness h(16);
+    h.stop_timeout_ms = 300;
+    BlocksInASyscall handler;
+    h.start(&handler);
+    h.submit_one();
+    ASSERT_TRUE(wait_for(handler.entered, 5000));
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(h.worker_->stop(), 1u);
+    EXPECT_LT(ms_since(t0), 3000);
+    ASSERT_TRUE(h.worker_->abandoned());
+    EXPECT_FALSE(h.worker_->finished());
+
+    const uint64_t one = 1;
+    ASSERT_EQ(::write(handler.release.get(), &one, sizeof(one)), 8);
+    for (int i = 0; i < 5000 && !h.worker_->finished(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(h.worker_->finished());
+    EXPECT_EQ(h.used_idx(), 0u);  // the late completion never reached the ring
+    h.worker_.reset();            // finished: safe to free
 }
 
 }  // namespace

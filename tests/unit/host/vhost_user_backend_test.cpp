@@ -4,6 +4,7 @@
 // serving (only a malformed message, or a refusal nobody asked to hear, ends it).
 #include "vhost_user/backend.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -336,6 +337,36 @@ TEST_F(BackendTest, ResetDeviceStopsRingsAndResetsTheDevice) {
     std::lock_guard<std::mutex> lock(device_.mu);
     EXPECT_EQ(device_.stopped, std::vector<uint32_t>{0});
     EXPECT_EQ(device_.resets, 1);
+}
+
+// A blocking call eventfd whose counter a front-end saturated would block the worker's
+// signal forever: the backend makes call and err fds non-blocking when it takes them (the
+// flag lives on the open file, which the front-end shares).
+TEST_F(BackendTest, CallAndErrFdsBecomeNonBlocking) {
+    handshake();
+    for (Request r : {Request::kSetVringCall, Request::kSetVringErr}) {
+        UniqueFd efd(::eventfd(0, EFD_CLOEXEC));  // blocking, as a front-end may give it
+        const int fd = efd.get();
+        const uint64_t index = 1;
+        auto ack = acked(r, index, &fd, 1);
+        ASSERT_TRUE(ack.has_value()) << request_name(static_cast<uint32_t>(r));
+        EXPECT_EQ(*ack, 0u);
+        EXPECT_TRUE(::fcntl(fd, F_GETFL) & O_NONBLOCK) << request_name(static_cast<uint32_t>(r));
+    }
+}
+
+// A pipe as a call or err fd is refused like a pipe as a kick fd.
+TEST_F(BackendTest, CallAndErrFdsMustBeEventfds) {
+    handshake();
+    for (Request r : {Request::kSetVringCall, Request::kSetVringErr}) {
+        int p[2];
+        ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+        UniqueFd rd(p[0]), wr(p[1]);
+        const uint64_t index = 1;
+        auto ack = acked(r, index, &p[1], 1);
+        ASSERT_TRUE(ack.has_value());
+        EXPECT_EQ(*ack, static_cast<uint64_t>(EINVAL));
+    }
 }
 
 }  // namespace
