@@ -44,9 +44,10 @@ constexpr int kAllowed[] = {
     SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
     SCMP_SYS(nanosleep),
     // The vhost-user connection (vhost_user/server.cpp, connection.cpp): wait on it and
-    // the signalfd, accept one front-end, messages with fds (recv() is recvfrom).
+    // the signalfd, accept one front-end, messages with fds (recv() is recvfrom), and the
+    // accepted socket's send timeout (a front-end that never reads its replies).
     SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(accept4), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
-    SCMP_SYS(recvfrom), SCMP_SYS(sendto),
+    SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(setsockopt),
     // fds of every kind: eventfd reads/writes (kicks, calls), the log on stderr, fd-type
     // checks through /proc/self/fd (readlinkat), the socket file (sandbox none: unlink).
     SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(close),
