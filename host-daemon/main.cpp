@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
     dc.num_queues = opt.num_queues;
     dc.tag = opt.tag;
     dc.handler = &handler;
+    dc.thread_pool_size = opt.thread_pool_size;
     virtio_fs::VirtioFsDevice device(dc);  // declared before the backend, so it outlives it
     vhost_user::Backend backend(device);
 

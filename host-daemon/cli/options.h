@@ -31,7 +31,7 @@ struct Options {
     FsOptions fs;
     std::optional<std::string> tag;  // --tag: offers CONFIG (the virtio-fs tag)
     unsigned num_queues = 65;        // queues offered: hiprio + request queues
-    unsigned thread_pool_size = 0;   // --thread-pool-size, -o max_idle_threads (no pool)
+    unsigned thread_pool_size = 0;   // --thread-pool-size: threads per request queue
 
     // Recognised but not built yet: parse_options() refuses any of these when set.
     bool security_label = false;                     // --security-label, -o security_label

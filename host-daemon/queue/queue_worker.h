@@ -22,6 +22,7 @@
 #include "memory/guest_memory.h"
 #include "queue/io_engine.h"
 #include "queue/request_handler.h"
+#include "queue/thread_pool.h"
 #include "util/event_notifier.h"
 #include "util/unique_fd.h"
 #include "vfs/wire/virtqueue_device.h"
@@ -56,6 +57,9 @@ struct QueueWorkerConfig {
     // before 8.1 under TCG with one vCPU); under EVENT_IDX the guest then never kicks that
     // queue again, and only a re-scan turns the stall into a short delay.
     uint32_t lost_kick_rescan_ms = 100;
+    // Threads for the requests the handler offloads (queue/thread_pool.h); 0: none, every
+    // request is served on the worker thread.
+    unsigned thread_pool_size = 0;
 };
 
 class QueueWorker final : private QueueContext {
@@ -67,8 +71,8 @@ class QueueWorker final : private QueueContext {
 
     // SET_VRING_ENABLE: a disabled ring keeps its kicks but pops nothing.
     void set_enabled(bool enabled);
-    // Stops popping, waits for in-flight requests, publishes their used entries, joins the
-    // thread and returns the next available index to resume from.
+    // Stops popping, waits for in-flight requests (those on the thread pool too), publishes their
+    // used entries, joins the thread and returns the next available index to resume from.
     uint16_t stop();
     bool broken() const { return broken_.load(std::memory_order_acquire); }
 
@@ -80,6 +84,8 @@ class QueueWorker final : private QueueContext {
     void publish_used();
     void refresh_memory();
     void on_completion(const IoCompletion& c);
+    // Completes and publishes the slots the pool has finished.
+    void take_offloaded();
     void wake();
 
     // QueueContext
@@ -87,6 +93,9 @@ class QueueWorker final : private QueueContext {
     void complete(RequestSlot& slot, uint32_t written) override;
     IoEngine& io() override { return *io_; }
     void mark_broken(const char* why) override;
+    bool can_offload() const override { return pool_ != nullptr; }
+    void offload(RequestSlot& slot) override;
+    void wait_offloaded() override;
 
     QueueWorkerConfig cfg_;
     vfs::wire::DeviceQueue dq_;
@@ -110,6 +119,9 @@ class QueueWorker final : private QueueContext {
     std::atomic<bool> enabled_{false};
     std::atomic<bool> stopping_{false};
     std::atomic<bool> broken_{false};
+    // Declared after the slots and the handler its jobs use, so it is gone (its threads
+    // joined) before them. Its jobs count in in_flight_, so stop() waits for them.
+    std::unique_ptr<ThreadPool> pool_;
     std::thread thread_;
 };
 

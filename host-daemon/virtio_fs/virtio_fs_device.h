@@ -28,6 +28,9 @@ struct DeviceConfig {
     // The virtio-fs tag; when set, CONFIG is offered and GET_CONFIG serves the tag.
     std::optional<std::string> tag;
     RequestHandler* handler = nullptr;
+    // --thread-pool-size: threads per request queue for blocking requests (0: none). The
+    // high-priority queue (0) gets none: FORGET and INTERRUPT never block.
+    unsigned thread_pool_size = 0;
 };
 
 // Virtio features offered: the ring features the queue workers implement.
