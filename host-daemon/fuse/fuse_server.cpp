@@ -493,9 +493,15 @@ uint32_t FuseServer::start_write(QueueContext& ctx, RequestSlot& slot, RequestSt
     if (!fits_off_t(in.offset) || in.size > kMaxWrite) return error_reply(w, unique, EINVAL);
     auto file = fs_.data_file(in.fh, DataAccess::kWrite);
     if (!file) return error_reply(w, unique, file.error());
-    st.kill_suid_sgid =
-        (in.write_flags & FUSE_WRITE_KILL_SUIDGID) && (session_.flags() & FUSE_HANDLE_KILLPRIV_V2);
-    st.fh = in.fh;
+    // The kernel flags a direct-I/O write (cache=never, or O_DIRECT) by a caller without
+    // CAP_FSETID whether or not KILLPRIV_V2 was negotiated (fs/fuse/file.c, fuse_direct_io;
+    // through the page cache it sends a SETATTR of the mode instead), and we write as root,
+    // whose CAP_FSETID would keep the bits: honour the flag always, as QEMU's virtiofsd does.
+    // Before the write, as the kernel's file_remove_privs: if the bits cannot be cleared
+    // (NFS with root_squash), the write is refused rather than done under them.
+    if (in.write_flags & FUSE_WRITE_KILL_SUIDGID) {
+        if (Status s = fs_.kill_suid_sgid(in.fh); !s) return error_reply(w, unique, s.error());
+    }
     auto n = take_iovecs(r, in.size, ctx.io().iovecs(slot));
     if (!n) return error_reply(w, unique, EINVAL);
     st.writer = w;
@@ -553,7 +559,6 @@ uint32_t FuseServer::finish_io(RequestState& st, uint32_t cookie, int32_t result
         }
         case kCookieWrite: {
             if (result < 0) return error_reply(w, unique, -result);
-            if (st.kill_suid_sgid) (void)fs_.kill_suid_sgid(st.fh);
             fuse_write_out out{};
             out.size = static_cast<uint32_t>(result);
             return sent(w, unique, vfs::wire::reply_struct(w, unique, out));

@@ -40,8 +40,6 @@ class FuseServer final : public RequestHandler {
         vfs::wire::ParsedRequest req;
         vfs::wire::SgWriter writer;
         vfs::wire::PendingReply pending;
-        uint64_t fh = 0;              // the WRITE's file, for suid/sgid clearing
-        bool kill_suid_sgid = false;  // after the WRITE succeeds
         // An offloaded request: what the pool thread continues from.
         vfs::wire::SgReader reader;  // past the parsed arguments
         DataFile file;               // a WRITE's grant, with its iovecs and offset
