@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "frontend.h"
@@ -138,6 +139,7 @@ int main(int argc, char** argv) {
     app.add_option("--delay-ms", delay_ms, "how long each slowed LOOKUP waits");
     app.add_option("--json", json, "write the results here");
     CLI11_PARSE(app, argc, argv);
+    spdlog::set_level(spdlog::level::warn);  // the in-process daemon's connection log
 
     std::vector<Row> rows;
     for (unsigned p : pools)
