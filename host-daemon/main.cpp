@@ -246,6 +246,7 @@ int main(int argc, char** argv) {
         dc.dax_mappings = dax.get();
         dc.window_files = &window_files;
     }
+    dc.thread_pool_size = opt.thread_pool_size;
     virtio_fs::VirtioFsDevice device(dc);  // declared before the backend, so it outlives it
     vhost_user::Backend backend(device);
 

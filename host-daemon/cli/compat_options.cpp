@@ -77,12 +77,12 @@ std::optional<std::string> apply_keyed(const std::string& key, const std::string
         }
         o.fs.entry_attr_timeout_s = *seconds;
     } else if (key == "max_idle_threads") {
-        // C virtiofsd's idle-thread cap; like --thread-pool-size it has nothing to size.
+        // C virtiofsd's idle-thread cap: our pool (--thread-pool-size) keeps its threads.
         const auto n = parse_number<unsigned>(value);
         if (!n) return "invalid value '" + value + "' for -o max_idle_threads (expected a count)";
         warnings.push_back(
-            "-o max_idle_threads has no effect: there is no thread pool; each "
-            "queue's worker does its own I/O through io_uring");
+            "-o max_idle_threads has no effect: the thread pool's threads stay; "
+            "size it with --thread-pool-size");
     } else if (key == "xattrmap") {
         o.xattrmap = value;
     } else if (key == "modcaps") {

@@ -175,8 +175,10 @@ CommandLine::CommandLine(Options& o) {
 
     // Performance knobs.
     app.add_option("--thread-pool-size", o.thread_pool_size,
-                   "Accepted for compatibility and has no effect: there is no thread pool; "
-                   "each queue's worker thread does its I/O through io_uring [default: 0]")
+                   "Threads per request queue for calls that may block (metadata, small "
+                   "buffered writes), so a slow one does not hold up the queue; 0 serves "
+                   "every request on the queue's worker thread, as virtiofsd's default does "
+                   "[default: 0]")
         ->option_text("<N>");
     app.add_option("--num-queues", o.num_queues,
                    "Queues offered to the front-end: one high-priority queue plus request "
@@ -369,11 +371,6 @@ ParseResult parse_options(int argc, const char* const* argv) {
     }
     if (cl.socket_alias_used) {
         r.warnings.push_back("--socket is deprecated: use --socket-path");
-    }
-    if (o.thread_pool_size > 0) {
-        r.warnings.push_back(
-            "--thread-pool-size has no effect: there is no thread pool; each "
-            "queue's worker does its own I/O through io_uring");
     }
     if (o.dax_window != 0 && cl.app.count("--num-queues") == 0)
         r.warnings.push_back(

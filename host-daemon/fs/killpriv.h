@@ -5,18 +5,23 @@
 // an unprivileged guest user could plant a suid binary. We clear them ourselves.
 #pragma once
 
+#include <errno.h>
 #include <sys/stat.h>
 
 namespace vfs::host {
 
 // Drops suid, and sgid where it means "set group id" (group-exec set; without it sgid is
-// the mandatory-locking mark and stays), on the open file `fd`.
-inline void kill_suid_sgid(int fd) {
+// the mandatory-locking mark and stays), on the open file `fd`. 0, or the errno of a
+// failed fchmod: on a network file system that maps root to nobody (NFS root_squash) the
+// daemon cannot change another user's mode, and the caller must then not write.
+inline int kill_suid_sgid(int fd) {
     struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    if (fstat(fd, &st) != 0) return errno;
+    if (!S_ISREG(st.st_mode)) return 0;
     mode_t clear = S_ISUID;
     if (st.st_mode & S_IXGRP) clear |= S_ISGID;
-    if (st.st_mode & clear) fchmod(fd, st.st_mode & 07777 & ~clear);
+    if ((st.st_mode & clear) && fchmod(fd, st.st_mode & 07777 & ~clear) != 0) return errno;
+    return 0;
 }
 
 }  // namespace vfs::host

@@ -70,6 +70,53 @@ Result<uint32_t> take_iovecs(Sg& sg, uint64_t size, iovec* iov) {
                                });
 }
 
+// Requests that may wait on the file system (a slow disk, a network file system), and so
+// run on the queue's thread pool when it has one: the metadata calls. Not the data
+// operations: the I/O engine keeps READ, FSYNC, FSYNCDIR, FALLOCATE and large or O_DIRECT
+// WRITEs off the worker (RWF_NOWAIT, or the ring), and start_write offloads the small
+// buffered WRITE it would do inline. Not FORGET (no reply; it only drops references), nor
+// INIT and DESTROY, which reset the filesystem and wait for the pool instead. An opcode not
+// named here stays on the worker.
+bool runs_on_pool(uint32_t opcode) {
+    switch (opcode) {
+        case FUSE_LOOKUP:
+        case FUSE_GETATTR:
+        case FUSE_SETATTR:
+        case FUSE_READLINK:
+        case FUSE_SYMLINK:
+        case FUSE_MKNOD:
+        case FUSE_MKDIR:
+        case FUSE_UNLINK:
+        case FUSE_RMDIR:
+        case FUSE_RENAME:
+        case FUSE_RENAME2:
+        case FUSE_LINK:
+        case FUSE_OPEN:
+        case FUSE_STATFS:
+        case FUSE_RELEASE:
+        case FUSE_SETXATTR:
+        case FUSE_GETXATTR:
+        case FUSE_LISTXATTR:
+        case FUSE_REMOVEXATTR:
+        case FUSE_FLUSH:
+        case FUSE_OPENDIR:
+        case FUSE_READDIR:
+        case FUSE_READDIRPLUS:
+        case FUSE_RELEASEDIR:
+        case FUSE_CREATE:
+        case FUSE_TMPFILE:
+        case FUSE_LSEEK:
+        case FUSE_COPY_FILE_RANGE:
+        case FUSE_SYNCFS:
+        case FUSE_GETLK:
+        case FUSE_SETLK:
+        case FUSE_SETLKW:
+            return true;
+        default:
+            return false;
+    }
+}
+
 }  // namespace
 
 // One queue's requests: a RequestState per slot, all made when the queue starts.
@@ -95,6 +142,10 @@ class FuseServer::Queue final : public QueueHandler {
             len = out_of_memory_reply(slot, states_[slot.index].req);
         }
         ctx.complete(slot, len);
+    }
+    uint32_t run_offloaded(RequestSlot& slot) override {
+        if (slot.index >= states_.size()) return 0;
+        return server_.run_offloaded(slot, states_[slot.index]);
     }
 
   private:
@@ -125,11 +176,17 @@ void FuseServer::handle(QueueContext& ctx, RequestSlot& slot, RequestState& st) 
         ctx.complete(slot, req.wants_reply() ? error_reply(w, req.header.unique, E2BIG) : 0);
         return;
     }
+    if (req.op != nullptr && ctx.can_offload() && runs_on_pool(req.header.opcode)) {
+        st.reader = r;
+        st.writer = w;
+        ctx.offload(slot);
+        return;
+    }
     bool async = false;
     uint32_t len;
     // The request path's one exception boundary: nothing below throws but bad_alloc.
     try {
-        len = dispatch(ctx, slot, st, r, w, &async);
+        len = dispatch(&ctx, slot, st, r, w, &async);
     } catch (const std::bad_alloc&) {
         if (async) return;  // the operation is queued: its completion answers
         len = out_of_memory_reply(slot, req);
@@ -137,7 +194,17 @@ void FuseServer::handle(QueueContext& ctx, RequestSlot& slot, RequestState& st) 
     if (!async) ctx.complete(slot, len);
 }
 
-uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, RequestState& st, SgReader& r,
+uint32_t FuseServer::run_offloaded(RequestSlot& slot, RequestState& st) {
+    if (st.req.header.opcode == FUSE_WRITE) {
+        const int32_t n = IoEngine::write_now(st.file, st.iov, st.iov_count, st.offset);
+        st.file = DataFile();  // the grant ends with the write
+        return finish_io(st, kCookieWrite, n);
+    }
+    bool async = false;
+    return dispatch(nullptr, slot, st, st.reader, st.writer, &async);
+}
+
+uint32_t FuseServer::dispatch(QueueContext* ctx, RequestSlot& slot, RequestState& st, SgReader& r,
                               SgWriter& w, bool* async) {
     const ParsedRequest& req = st.req;
     const fuse_in_header& h = req.header;
@@ -148,6 +215,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, RequestState
             // On virtio-fs a second INIT means the guest rebooted without unmounting (a
             // crash, reset or kexec): nothing of the old session is valid any more. Start
             // over, as QEMU's virtiofsd does, instead of leaving the share unmountable.
+            ctx->wait_offloaded();
             fs_.reset();
             session_.end();
         }
@@ -252,9 +320,9 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, RequestState
             return open_reply(o, false);
         }
         case FUSE_READ:
-            return start_read(ctx, slot, st, w, async);
+            return start_read(*ctx, slot, st, w, async);
         case FUSE_WRITE:
-            return start_write(ctx, slot, st, r, w, async);
+            return start_write(*ctx, slot, st, r, w, async);
         case FUSE_STATFS: {
             auto s = fs_.statfs(h.nodeid);
             if (!s) return error_reply(w, unique, s.error());
@@ -267,7 +335,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, RequestState
             return status_reply(fs_.release(in.fh, in.release_flags, in.lock_owner));
         }
         case FUSE_FSYNC:
-            return start_fsync(ctx, slot, st, w, async);
+            return start_fsync(*ctx, slot, st, w, async);
         case FUSE_SETXATTR: {
             const auto in = req.arg<fuse_setxattr_in>();
             if (in.size > XATTR_SIZE_MAX) return error_reply(w, unique, E2BIG);
@@ -297,7 +365,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, RequestState
         case FUSE_RELEASEDIR:
             return status_reply(fs_.releasedir(req.arg<fuse_release_in>().fh));
         case FUSE_FSYNCDIR:
-            return start_fsync(ctx, slot, st, w, async);
+            return start_fsync(*ctx, slot, st, w, async);
         case FUSE_CREATE: {
             const auto in = req.arg<fuse_create_in>();
             auto c = fs_.create(rc, h.nodeid, name_of(req, 0), in.mode, in.flags, in.umask);
@@ -312,12 +380,13 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, RequestState
         case FUSE_NOTIFY_REPLY:
             return 0;
         case FUSE_DESTROY:
+            ctx->wait_offloaded();
             if (dax_) dax_->drop_all("FUSE session ended");
             fs_.reset();
             session_.end();
             return status_reply(Status{});
         case FUSE_FALLOCATE:
-            return start_fallocate(ctx, slot, st, w, async);
+            return start_fallocate(*ctx, slot, st, w, async);
         case FUSE_LSEEK: {
             const auto in = req.arg<fuse_lseek_in>();
             auto off = fs_.lseek(in.fh, in.offset, in.whence);
@@ -454,12 +523,29 @@ uint32_t FuseServer::start_write(QueueContext& ctx, RequestSlot& slot, RequestSt
     if (!fits_off_t(in.offset) || in.size > kMaxWrite) return error_reply(w, unique, EINVAL);
     auto file = fs_.data_file(in.fh, DataAccess::kWrite);
     if (!file) return error_reply(w, unique, file.error());
-    st.kill_suid_sgid =
-        (in.write_flags & FUSE_WRITE_KILL_SUIDGID) && (session_.flags() & FUSE_HANDLE_KILLPRIV_V2);
-    st.fh = in.fh;
+    // The kernel flags a direct-I/O write (cache=never, or O_DIRECT) by a caller without
+    // CAP_FSETID whether or not KILLPRIV_V2 was negotiated (fs/fuse/file.c, fuse_direct_io;
+    // through the page cache it sends a SETATTR of the mode instead), and we write as root,
+    // whose CAP_FSETID would keep the bits: honour the flag always, as QEMU's virtiofsd does.
+    // Before the write, as the kernel's file_remove_privs: if the bits cannot be cleared
+    // (NFS with root_squash), the write is refused rather than done under them.
+    if (in.write_flags & FUSE_WRITE_KILL_SUIDGID) {
+        if (Status s = fs_.kill_suid_sgid(in.fh); !s) return error_reply(w, unique, s.error());
+    }
     auto n = take_iovecs(r, in.size, ctx.io().iovecs(slot));
     if (!n) return error_reply(w, unique, EINVAL);
     st.writer = w;
+    if (ctx.can_offload() && !file->direct() && in.size <= IoEngine::kInlineWriteMax) {
+        // The engine would write this inline, and io_uring would punt it to a kernel
+        // worker: it blocks. With a pool, a pool thread waits for it, not the worker.
+        st.file = std::move(*file);
+        st.iov = ctx.io().iovecs(slot);
+        st.iov_count = *n;
+        st.offset = in.offset;
+        ctx.offload(slot);
+        *async = true;
+        return 0;
+    }
     return started(ctx.io().write(slot, kCookieWrite, std::move(*file), in.offset, *n), st,
                    kCookieWrite, async);
 }
@@ -503,7 +589,6 @@ uint32_t FuseServer::finish_io(RequestState& st, uint32_t cookie, int32_t result
         }
         case kCookieWrite: {
             if (result < 0) return error_reply(w, unique, -result);
-            if (st.kill_suid_sgid) (void)fs_.kill_suid_sgid(st.fh);
             fuse_write_out out{};
             out.size = static_cast<uint32_t>(result);
             return sent(w, unique, vfs::wire::reply_struct(w, unique, out));

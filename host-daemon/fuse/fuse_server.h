@@ -1,11 +1,14 @@
 // The FUSE server: turns each validated chain into a call on the Filesystem and a reply in
 // the chain's writable buffers.
 //
-// Metadata requests run inline on the queue worker. READ, WRITE, FSYNC, FSYNCDIR and
-// FALLOCATE ask the Filesystem for access to the open file (data_file(), which a wrapper
-// may refuse) and hand it, with the guest buffers, to the worker's I/O engine, which
+// Metadata requests run inline on the queue worker, or, where the queue has a thread pool
+// (--thread-pool-size), on a pool thread, so a slow one holds up nothing else. READ, WRITE, FSYNC,
+// FSYNCDIR and FALLOCATE ask the Filesystem for access to the open file (data_file(), which a
+// wrapper may refuse) and hand it, with the guest buffers, to the worker's I/O engine, which
 // decides what runs inline and what on the ring (queue/io_engine.h). Each queue gets its
-// own request state, preallocated for all of its slots when the queue starts.
+// own request state, preallocated for all of its slots when the queue starts. With a pool,
+// a buffered WRITE the engine would do inline (it blocks where the page cache must wait
+// for writeback or a network file system) goes to the pool too.
 #pragma once
 
 #include <memory>
@@ -39,13 +42,20 @@ class FuseServer final : public RequestHandler {
         vfs::wire::ParsedRequest req;
         vfs::wire::SgWriter writer;
         vfs::wire::PendingReply pending;
-        uint64_t fh = 0;              // the WRITE's file, for suid/sgid clearing
-        bool kill_suid_sgid = false;  // after the WRITE succeeds
+        // An offloaded request: what the pool thread continues from.
+        vfs::wire::SgReader reader;  // past the parsed arguments
+        DataFile file;               // a WRITE's grant, with its iovecs and offset
+        const iovec* iov = nullptr;
+        uint32_t iov_count = 0;
+        uint64_t offset = 0;
     };
 
     void handle(QueueContext& ctx, RequestSlot& slot, RequestState& st);
-    // Each returns the reply length for the used ring (0: no reply).
-    uint32_t dispatch(QueueContext& ctx, RequestSlot& slot, RequestState& st,
+    // On a pool thread: an offloaded request's reply length.
+    uint32_t run_offloaded(RequestSlot& slot, RequestState& st);
+    // Each returns the reply length for the used ring (0: no reply). ctx is null on a pool
+    // thread, where only requests that need no queue come (runs_on_pool()).
+    uint32_t dispatch(QueueContext* ctx, RequestSlot& slot, RequestState& st,
                       vfs::wire::SgReader& r, vfs::wire::SgWriter& w, bool* async);
     uint32_t do_init(RequestState& st, vfs::wire::SgWriter& w);
     uint32_t do_readdir(RequestState& st, vfs::wire::SgWriter& w, bool plus);

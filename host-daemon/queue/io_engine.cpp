@@ -178,6 +178,17 @@ IoOutcome IoEngine::write(const RequestSlot& slot, uint32_t cookie, DataFile fil
     return queued(slot, std::move(file), 0);
 }
 
+int32_t IoEngine::write_now(const DataFile& file, const iovec* iov, uint32_t iov_count,
+                            uint64_t offset) {
+    if (!file.allows(DataAccess::kWrite)) return -EBADF;
+    if (iov_count > kMaxChainSegments || !fits_off_t(offset)) return -EINVAL;
+    const uint64_t size = total_len(iov, iov_count);
+    if (size > INT32_MAX || !fits_off_t(offset + size)) return -EINVAL;
+    if (size == 0) return 0;
+    return syscall_result(
+        pwritev(file.fd(), iov, static_cast<int>(iov_count), static_cast<off_t>(offset)));
+}
+
 IoOutcome IoEngine::fsync(const RequestSlot& slot, uint32_t cookie, DataFile file, bool datasync) {
     if (!file.allows(DataAccess::kSync)) return IoOutcome::done(-EBADF);
     if (slot.index >= slot_count_) return IoOutcome::done(-EINVAL);

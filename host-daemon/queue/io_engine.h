@@ -81,6 +81,11 @@ class IoEngine {
                    uint32_t iov_count);
     IoOutcome write(const RequestSlot& slot, uint32_t cookie, DataFile file, uint64_t offset,
                     uint32_t iov_count);
+    // The write the engine does inline, for a thread other than the worker's (the queue's
+    // thread pool takes the writes the worker would block on): bytes written, or -errno.
+    // Touches no engine state.
+    static int32_t write_now(const DataFile& file, const iovec* iov, uint32_t iov_count,
+                             uint64_t offset);
     IoOutcome fsync(const RequestSlot& slot, uint32_t cookie, DataFile file, bool datasync);
     IoOutcome fallocate(const RequestSlot& slot, uint32_t cookie, DataFile file, uint32_t mode,
                         uint64_t offset, uint64_t length);

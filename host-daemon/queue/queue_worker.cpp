@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
@@ -67,6 +68,18 @@ vfs::wire::Result<std::unique_ptr<QueueWorker>> QueueWorker::start(QueueWorkerCo
         w->slots_[i].index = i;
         w->slots_[i].segs = &w->seg_storage_[size_t{i} * kMaxChainSegments];
         w->free_slots_.push_back(n - 1 - i);
+    }
+    if (w->cfg_.thread_pool_size > 0) {
+        QueueWorker* raw = w.get();
+        char name[16];
+        snprintf(name, sizeof(name), "vfs-pool-q%u", raw->cfg_.queue_index);
+        // More threads than slots would never all have work.
+        auto pool = ThreadPool::start(
+            std::min(w->cfg_.thread_pool_size, n), n,
+            [raw](uint32_t slot) { return raw->handler_->run_offloaded(raw->slots_[slot]); },
+            [raw] { raw->wake(); }, name);
+        if (!pool) return vfs::wire::Error{pool.error()};
+        w->pool_ = std::move(*pool);
     }
     w->enabled_.store(w->cfg_.enabled);
     w->mem_generation_ = w->cfg_.memory->generation();
@@ -158,6 +171,7 @@ void QueueWorker::run() {
     for (;;) {
         const bool stopping = stopping_.load(std::memory_order_acquire);
         refresh_memory();
+        take_offloaded();
         if (!stopping && enabled_.load(std::memory_order_acquire) && !broken()) {
             const uint16_t before = dq_.last_avail_idx();
             process_available();
@@ -287,6 +301,23 @@ void QueueWorker::process_available() {
         if (free_slots_.empty()) return;
         if (!dq_.enable_notifications()) return;
     }
+}
+
+void QueueWorker::offload(RequestSlot& slot) {
+    // The pool has room for every slot, so this only runs inline if the pool is missing.
+    if (!pool_ || !pool_->submit(slot.index)) complete(slot, handler_->run_offloaded(slot));
+}
+
+void QueueWorker::wait_offloaded() {
+    if (pool_) pool_->wait_idle();
+}
+
+void QueueWorker::take_offloaded() {
+    if (!pool_) return;
+    pool_->take_finished([this](uint32_t slot, uint32_t written) {
+        complete(slots_[slot], written);
+        publish_used();  // as in process_available: no reply waits for its batch
+    });
 }
 
 void QueueWorker::publish_used() {

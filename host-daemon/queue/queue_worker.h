@@ -35,6 +35,7 @@
 #include "memory/guest_memory.h"
 #include "queue/io_engine.h"
 #include "queue/request_handler.h"
+#include "queue/thread_pool.h"
 #include "util/event_notifier.h"
 #include "util/unique_fd.h"
 #include "vfs/wire/virtqueue_device.h"
@@ -71,6 +72,9 @@ struct QueueWorkerConfig {
     uint32_t lost_kick_rescan_ms = 100;
     // The most stop() waits for in-flight requests (see the top).
     uint32_t stop_timeout_ms = 5000;
+    // Threads for the requests the handler offloads (queue/thread_pool.h); 0: none, every
+    // request is served on the worker thread.
+    unsigned thread_pool_size = 0;
 };
 
 class QueueWorker final : private QueueContext {
@@ -82,7 +86,8 @@ class QueueWorker final : private QueueContext {
 
     // SET_VRING_ENABLE: a disabled ring keeps its kicks but pops nothing.
     void set_enabled(bool enabled);
-    // Stops popping, waits for in-flight requests (at most stop_timeout_ms), publishes their
+    // Stops popping, waits for in-flight requests (those on the thread pool too; at most
+    // stop_timeout_ms), publishes their
     // used entries, joins the thread and returns the next available index to resume from.
     uint16_t stop();
     bool broken() const { return broken_.load(std::memory_order_acquire); }
@@ -104,6 +109,8 @@ class QueueWorker final : private QueueContext {
     int wait_for_work(bool stopping);
     void take_kick();
     void drain_control();
+    // Completes and publishes the slots the pool has finished.
+    void take_offloaded();
     void wake();
     // Once stopping with requests in flight: cancels, then gives up on, what will not end.
     bool give_up_on_stuck_requests();
@@ -113,6 +120,9 @@ class QueueWorker final : private QueueContext {
     void complete(RequestSlot& slot, uint32_t written) override;
     IoEngine& io() override { return *io_; }
     void mark_broken(const char* why) override;
+    bool can_offload() const override { return pool_ != nullptr; }
+    void offload(RequestSlot& slot) override;
+    void wait_offloaded() override;
 
     QueueWorkerConfig cfg_;
     vfs::wire::DeviceQueue dq_;
@@ -143,6 +153,9 @@ class QueueWorker final : private QueueContext {
         bool done = false;
     };
     std::shared_ptr<Exit> exit_ = std::make_shared<Exit>();
+    // Declared after the slots and the handler its jobs use, so it is gone (its threads
+    // joined) before them. Its jobs count in in_flight_, so stop() waits for them.
+    std::unique_ptr<ThreadPool> pool_;
     std::thread thread_;
 };
 

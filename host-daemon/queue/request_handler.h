@@ -8,6 +8,10 @@
 // or start a data operation on the worker's I/O engine (QueueContext::io()) and finish
 // from on_io_complete(), which runs on the same worker thread: no locks. A handler must
 // never touch a slot after completing it, and must never block the worker on I/O.
+// Where the queue has a thread pool (--thread-pool-size), a request that may block (a
+// metadata call on a slow file system) is handed to it with QueueContext::offload():
+// run_offloaded() serves it on a pool thread and the worker completes the slot with the
+// length it returns, while it goes on serving other slots.
 #pragma once
 
 #include <stdint.h>
@@ -52,6 +56,18 @@ class QueueContext {
     // popped from this queue until it is restarted.
     virtual void mark_broken(const char* why) = 0;
 
+    // The queue has a thread pool: offload() may be used.
+    virtual bool can_offload() const = 0;
+    // Hands the slot to the pool: QueueHandler::run_offloaded() serves it on a pool
+    // thread, and the worker completes it with the length that returns (replies may thus
+    // complete out of order). The slot, and everything the handler keeps for it, is the
+    // pool thread's until then; the handler touches neither meanwhile.
+    virtual void offload(RequestSlot& slot) = 0;
+    // Waits until nothing offloaded from this queue is still running: for a request that
+    // must not overlap others (INIT and DESTROY reset the filesystem). Their replies are
+    // published on the worker's next turn.
+    virtual void wait_offloaded() = 0;
+
   protected:
     ~QueueContext() = default;
 };
@@ -71,6 +87,13 @@ class QueueHandler {
         (void)cookie;
         (void)result;
         ctx.complete(slot, 0);
+    }
+
+    // On a pool thread, for a slot this handler gave to QueueContext::offload(): serves
+    // it and returns the reply length. Must not touch the QueueContext.
+    virtual uint32_t run_offloaded(RequestSlot& slot) {
+        (void)slot;
+        return 0;
     }
 };
 

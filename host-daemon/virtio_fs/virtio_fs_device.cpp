@@ -74,6 +74,7 @@ vfs::wire::Status VirtioFsDevice::start_queue(vhost_user::QueueSetup q) {
     c.err = q.err;
     c.memory = q.memory;
     c.handler = cfg_.handler;
+    c.thread_pool_size = q.index == 0 ? 0 : cfg_.thread_pool_size;
     auto w = QueueWorker::start(std::move(c));
     if (!w) {
         spdlog::error("virtio-fs: queue {}: cannot start its worker: {}", q.index,

@@ -34,6 +34,9 @@ struct DeviceConfig {
     DaxChannel* dax_channel = nullptr;
     DaxMappings* dax_mappings = nullptr;
     memory::WindowFiles* window_files = nullptr;
+    // --thread-pool-size: threads per request queue for blocking requests (0: none). The
+    // high-priority queue (0) gets none: FORGET and INTERRUPT never block.
+    unsigned thread_pool_size = 0;
 };
 
 // Virtio features offered: the ring features the queue workers implement.

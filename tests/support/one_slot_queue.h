@@ -28,6 +28,9 @@ class OneSlotQueue final : public host::QueueContext {
     }
     host::IoEngine& io() override { return *io_; }
     void mark_broken(const char*) override { broken = true; }
+    bool can_offload() const override { return false; }  // no pool: served inline
+    void offload(host::RequestSlot&) override {}
+    void wait_offloaded() override {}
 
     // Serves one chain (readable segments, then writable ones) through `handler`; returns
     // the used length. nr + nw must not exceed kMaxChainSegments.

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <chrono>
+
 namespace vfs::frontend {
 
 using vfs::wire::DriverBuffer;
@@ -110,9 +112,23 @@ Result<uint32_t> FrontendQueue::wait(uint64_t token, int timeout_ms) {
         }
         const int64_t left = deadline - now_ms();
         if (left <= 0) return Error{ETIMEDOUT};
-        // Another waiter may consume the eventfd's count; a short slice bounds the delay.
+        const int slice = left < 5 ? static_cast<int>(left) : 5;
+        std::unique_lock<std::mutex> lock(mu_);
+        if (polling_) {
+            // Another waiter sleeps on the call eventfd and wakes us when it has reaped:
+            // two pollers would race for the count, and the loser would sleep out its
+            // slice with its reply already there.
+            reaped_.wait_for(lock, std::chrono::milliseconds(slice));
+            continue;
+        }
+        polling_ = true;
+        lock.unlock();
         pollfd p{fds_.call(), POLLIN, 0};
-        if (::poll(&p, 1, left < 5 ? static_cast<int>(left) : 5) > 0) (void)fds_.take_calls();
+        if (::poll(&p, 1, slice) > 0) (void)fds_.take_calls();
+        lock.lock();
+        polling_ = false;
+        if (Status s = reap_locked(); !s) return Error{s.error()};
+        reaped_.notify_all();
     }
 }
 

@@ -82,6 +82,8 @@ class FrontendQueue {
     std::mutex mu_;
     std::unordered_map<uint64_t, uint32_t> done_;
     bool failed_ = false;
+    bool polling_ = false;            // a wait() sleeps on the call eventfd
+    std::condition_variable reaped_;  // it woke and reaped: the others look again
 };
 
 }  // namespace vfs::frontend

@@ -49,6 +49,10 @@ class TestQueue final : public QueueContext {
     }
     IoEngine& io() override { return *io_; }
     void mark_broken(const char*) override { broken_ = true; }
+    // No pool: the inline path, as with --thread-pool-size=0.
+    bool can_offload() const override { return false; }
+    void offload(RequestSlot&) override { ADD_FAILURE() << "offload without a pool"; }
+    void wait_offloaded() override {}
 
     // Runs one chain through the server; returns the used length.
     uint32_t run(FuseServer& server, const Segment* readable, uint32_t nr, const Segment* writable,

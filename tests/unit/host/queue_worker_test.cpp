@@ -13,8 +13,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -69,7 +71,8 @@ class WorkerHarness {
     uint8_t* at(uint64_t gpa) { return map_->translate_gpa(gpa, 1); }
 
     // Starts the worker with a dup of kick_fd (our eventfd unless a test passes another).
-    void start(RequestHandler* handler, int kick_fd = -1, uint32_t rescan_ms = 0) {
+    void start(RequestHandler* handler, int kick_fd = -1, uint32_t rescan_ms = 0,
+               unsigned pool_threads = 0) {
         QueueWorkerConfig c;
         c.queue_index = 1;
         c.size = size_;
@@ -84,6 +87,7 @@ class WorkerHarness {
         c.handler = handler;
         c.lost_kick_rescan_ms = rescan_ms;  // 0 unless a test wants it: kicks must work
         c.stop_timeout_ms = stop_timeout_ms;
+        c.thread_pool_size = pool_threads;
         auto w = QueueWorker::start(std::move(c));
         ASSERT_TRUE(w) << strerror(w.error());
         worker_ = std::move(*w);
@@ -129,6 +133,7 @@ class TestHandler : public RequestHandler, public QueueHandler {
                                 int32_t result) override {
                 to.on_io_complete(ctx, slot, cookie, result);
             }
+            uint32_t run_offloaded(RequestSlot& slot) override { return to.run_offloaded(slot); }
             QueueHandler& to;
         };
         return std::make_unique<Forward>(*this);
@@ -418,6 +423,125 @@ TEST(QueueWorkerStop, AbandonsAWorkerStuckInASyscall) {
     ASSERT_TRUE(h.worker_->finished());
     EXPECT_EQ(h.used_idx(), 0u);  // the late completion never reached the ring
     h.worker_.reset();            // finished: safe to free
+}
+
+// Offloads every request to the queue's pool, where the one whose token is 1 waits until
+// the test opens the gate; the others echo at once.
+class PooledEcho : public TestHandler {
+  public:
+    void handle(QueueContext& ctx, RequestSlot& slot) override {
+        if (!ctx.can_offload()) {
+            no_pool = true;
+            ctx.complete(slot, run_offloaded(slot));
+            return;
+        }
+        ctx.offload(slot);
+    }
+    uint32_t run_offloaded(RequestSlot& slot) override {
+        if (slot.chain.n_readable != 1 || slot.chain.n_writable != 1) return 0;
+        uint64_t token;
+        memcpy(&token, slot.chain.readable()[0].data, 8);
+        if (token == 1) {
+            std::unique_lock<std::mutex> lock(mu_);
+            if (!cv_.wait_for(lock, std::chrono::seconds(10), [this] { return open_; })) return 0;
+            finished_slow = true;
+        }
+        memcpy(slot.chain.writable()[0].data, &token, 8);
+        return 8;
+    }
+    void open() {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            open_ = true;
+        }
+        cv_.notify_all();
+    }
+    bool no_pool = false;
+    std::atomic<bool> finished_slow{false};
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool open_ = false;
+};
+
+void publish_tokens(WorkerHarness& h, uint64_t first, uint64_t n) {
+    for (uint64_t t = first; t < first + n; ++t) {
+        const uint64_t out = WorkerHarness::kDataOffset + 16 * (t - 1), in = out + 8;
+        memcpy(h.at(out), &t, 8);
+        DriverBuffer o{out, 8}, r{in, 8};
+        ASSERT_TRUE(h.drv_.add(&o, 1, &r, 1, t).ok()) << t;
+    }
+    h.drv_.publish();
+    if (h.drv_.kick_needed()) h.kick();
+}
+
+// Reclaims used entries for up to timeout_ms; returns their tokens in completion order.
+std::vector<uint64_t> reclaim_for(WorkerHarness& h, size_t want, int timeout_ms) {
+    std::vector<uint64_t> tokens;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (tokens.size() < want && std::chrono::steady_clock::now() < deadline) {
+        auto c = h.drv_.reclaim();
+        if (!c.ok()) {
+            (void)readable_within(h.call_.get(), 10);
+            uint64_t v;
+            [[maybe_unused]] ssize_t r = ::read(h.call_.get(), &v, sizeof(v));
+            continue;
+        }
+        EXPECT_EQ(c->len, 8u);
+        tokens.push_back(c->token);
+    }
+    return tokens;
+}
+
+// With a pool, a request blocked on a pool thread holds up none published after it: they
+// complete first (out of order), and the blocked one completes once it can.
+TEST(QueueWorker, WithAPoolABlockedRequestHoldsUpNoOther) {
+    WorkerHarness h(16);
+    PooledEcho handler;
+    h.start(&handler, -1, 0, /*pool_threads=*/2);
+    publish_tokens(h, 1, 5);
+    auto first = reclaim_for(h, 4, 10000);
+    ASSERT_EQ(first.size(), 4u);
+    for (uint64_t t : first)
+        EXPECT_NE(t, 1u);
+    handler.open();
+    auto last = reclaim_for(h, 1, 10000);
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_EQ(last[0], 1u);
+    EXPECT_FALSE(handler.no_pool);
+}
+
+// stop() (GET_VRING_BASE, a device reset) waits for the request still on the pool and
+// publishes its used entry before it returns.
+TEST(QueueWorker, StopWaitsForRequestsOnThePool) {
+    WorkerHarness h(16);
+    PooledEcho handler;
+    h.start(&handler, -1, 0, /*pool_threads=*/1);
+    publish_tokens(h, 1, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // on the pool by now
+    std::thread opener([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        handler.open();
+    });
+    const uint16_t next = h.worker_->stop();
+    EXPECT_TRUE(handler.finished_slow.load()) << "stop returned with a request in the pool";
+    EXPECT_EQ(next, 1u);
+    opener.join();
+    auto used = reclaim_for(h, 1, 1000);
+    ASSERT_EQ(used.size(), 1u);
+    EXPECT_EQ(used[0], 1u);
+}
+
+// Without a pool (--thread-pool-size=0) the handler is told so and serves inline.
+TEST(QueueWorker, NoPoolByDefault) {
+    WorkerHarness h(16);
+    PooledEcho handler;
+    h.start(&handler);
+    publish_tokens(h, 2, 1);
+    EXPECT_EQ(reclaim_for(h, 1, 10000).size(), 1u);
+    h.worker_->stop();
+    EXPECT_TRUE(handler.no_pool);
 }
 
 }  // namespace
