@@ -43,14 +43,14 @@ def default_scaling():
         sizes=[1 << e for e in range(4, 21)],
         counts=[1 << e for e in range(1, 14)],
         rounds=3, file_reps_per_round=2, scale=16, hosted_scale=16, native_scale=256,
-        linux_size=8 << 20, linux_files=512, linux_rounds=1,
+        linux_size=32 << 20, linux_files=1000, linux_rounds=2,
         note="Scaled for a 2-core TCG machine: all 17 buffer sizes; bytes per run divided by "
              "16 on the FUSE and 9p paths (buffer x 512: 4 KiB moves 2 MiB, 1 MiB moves "
              "512 MiB), native by 256 (32 MiB at every size; by 16 its 16-byte runs alone "
              "would take minutes); file counts 2^1..2^13 (13 of 17); 3 rounds, so 3 "
              "repetitions of reads and writes and 6 of file operations. The Linux guest "
-             "runs its own script: buffers 4 KiB..1 MiB, 8 MiB per data workload, 512 files, "
-             "one boot per backend.")
+             "runs its own script: buffers 4 KiB..1 MiB, 32 MiB per data workload, 1000 files, "
+             "two boots per backend, in turns.")
 
 
 def full_scaling():
