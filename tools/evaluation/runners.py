@@ -70,13 +70,18 @@ def _check(meta, done, out, what):
         print(f"[evaluate] {what}: {done['checks_failed']} content checks FAILED", flush=True)
 
 
-def run_unikernel(ctx, row, scaling, file_reps):
+def run_unikernel(ctx, row, scaling, file_reps, dax=False):
     tag = "p9share" if row.backend == "9p" else "myfs"
-    append = " ".join([f"tag={tag}", f"machine={ctx.machine_tag}", f"qemu={ctx.qemu_version}"] +
-                      bench_params(scaling, 1, file_reps, scaling.scale))
+    params = bench_params(scaling, 1, file_reps, scaling.scale,
+                          fixed_bytes=scaling.native_bytes if dax else 0)
+    append = " ".join([f"tag={tag}", f"machine={ctx.machine_tag}",
+                       f"qemu={ctx.qemu_dax_version if dax else ctx.qemu_version}"] + params +
+                      (["dax=1"] if dax else []))
     cmd = [sys.executable, UNIKERNEL_RUN, "--image", ctx.bench_elf, "--machine", "q35",
            "--timeout", str(ctx.boot_timeout), "--append", append]
-    if row.backend == "9p":
+    if dax:
+        cmd += ["--daemon", "cxx", "--daemon-bin", ctx.daemon_bin, "--dax"]
+    elif row.backend == "9p":
         cmd += ["--daemon", "none", "--p9-tag", tag]
     elif row.backend == "rust":
         cmd += ["--daemon", "rust"]
@@ -152,14 +157,28 @@ def run_native(ctx, row, scaling, file_reps):
     return meta, samples
 
 
+def _supports(cmd, flag):
+    try:
+        out = subprocess.run(cmd + ["--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return flag in out.stdout + out.stderr
+
+
 def run_dax(ctx, row, scaling, file_reps):
-    """The DAX rows: QEMU 11.1 with the DAX window (unikernel) and the hosted bench with a
-    window. The guest's DAX client and the daemon's mappings are built on other branches;
-    until both have landed these rows report "pending DAX". When they have, this is where
-    the run goes: run_unikernel/run_hosted with dax=1 and fixed_bytes=scaling.native_bytes
-    (the thesis's DAX method), QEMU 11.1 from peers.qemu_11()."""
-    raise RowUnavailable("pending DAX (the guest DAX client and the daemon's mappings have "
-                         "not landed on this branch)")
+    """The DAX rows: the unikernel in QEMU 11.1 with the device's DAX window, and the hosted
+    bench with a window in tools/frontend; both move fixed_bytes (the thesis's 8 GiB, /
+    scale) at every buffer size, as the thesis's DAX runs did. They run once the pieces are
+    there: the daemon's --dax-window, unikernel_run.py's --dax (QEMU 11.1, the window's
+    device) and the bench's dax=1 mount; until then "pending DAX"."""
+    if not _supports([ctx.daemon_bin], "--dax-window"):
+        raise RowUnavailable("pending DAX (virtiofsd-cxx has no --dax-window in this build)")
+    if row.kind == "unikernel-dax":
+        if not _supports([sys.executable, UNIKERNEL_RUN], "--dax"):
+            raise RowUnavailable("pending DAX (tests/e2e/unikernel_run.py cannot start QEMU "
+                                 "11.1 with a DAX window yet)")
+        return run_unikernel(ctx, row, scaling, file_reps, dax=True)
+    raise RowUnavailable("pending DAX (the hosted bench has no DAX window option yet)")
 
 
 def run_linux(ctx, rows, scaling):
