@@ -11,12 +11,14 @@ set(VFS_GUEST_FS_STACK_SOURCES
   lib/ukfuse/dentry_cache.cpp
   lib/ukfuse/node_table.cpp
   lib/ukfuse/session.cpp
+  lib/ukfuse/session_dax.cpp
   lib/ukfuse/session_files.cpp
   lib/ukfuse/session_namespace.cpp
   lib/vfs/backend_9p.cpp
   lib/vfs/calls_dir.cpp
   lib/vfs/calls_file.cpp
   lib/vfs/calls_path.cpp
+  lib/vfs/dax_io.cpp
   lib/vfs/device_registry.cpp
   lib/vfs/fd_table.cpp
   lib/vfs/mount_table.cpp

@@ -96,37 +96,48 @@ void DaxManager::unlink(List& l, uint32_t i) {
 }
 
 wire::Status DaxManager::remove_batch(List& from, uint32_t n) {
-    fuse_removemapping_one batch[kMaxRemoveMappingBatch];
+    uint32_t taken[kMaxRemoveMappingBatch];
     uint32_t count = 0;
     if (n > kMaxRemoveMappingBatch) n = kMaxRemoveMappingBatch;
     while (count < n && from.tail != kNone) {
         const uint32_t i = from.tail;
         unlink(from, i);
-        Range& r = ranges_[i];
-        if (r.state == State::kMapped) {
+        if (ranges_[i].state == State::kMapped) {
             hash_remove(i);
             ++stats_.evictions;
         }
-        r.state = State::kFree;
-        r.writable = false;
+        ranges_[i].state = State::kFree;
+        ranges_[i].writable = false;
         push_front(free_, i);
-        batch[count].moffset = uint64_t{i} * kDaxRangeSize;
-        batch[count].len = kDaxRangeSize;
-        ++count;
+        taken[count++] = i;
     }
-    if (count == 0) return {};
     live_ -= count;
-    ++stats_.removemapping_msgs;
     stats_.ranges_unmapped += count;
-    // Whatever the answer, the ranges are free here: a later SETUPMAPPING replaces any
-    // mapping the server kept.
-    wire::Status s = window_->unmap(batch, count);
-    if (!s) ++stats_.errors;
-    return s;
+    // One REMOVEMAPPING per node among them. Whatever the answers, the ranges are free
+    // here: a later SETUPMAPPING replaces any mapping the server kept.
+    wire::Status result;
+    for (uint32_t first = 0; first < count; ++first) {
+        if (taken[first] == kNone) continue;
+        const uint64_t nodeid = ranges_[taken[first]].nodeid;
+        uint32_t k = 0;
+        for (uint32_t j = first; j < count; ++j) {
+            if (taken[j] == kNone || ranges_[taken[j]].nodeid != nodeid) continue;
+            batch_[k].moffset = uint64_t{taken[j]} * kDaxRangeSize;
+            batch_[k].len = kDaxRangeSize;
+            ++k;
+            taken[j] = kNone;
+        }
+        ++stats_.removemapping_msgs;
+        wire::Status s = window_->unmap(nodeid, batch_, k);
+        if (!s) {
+            ++stats_.errors;
+            if (result) result = s;
+        }
+    }
+    return result;
 }
 
 wire::Result<uint32_t> DaxManager::take_free() {
-    if (free_.size == 0 && forgotten_.size > 0) (void)remove_batch(forgotten_, forgotten_.size);
     if (free_.size == 0 && lru_.size > 0) (void)remove_batch(lru_, evict_batch_);
     if (free_.size == 0) return wire::Error{ENOBUFS};
     const uint32_t i = free_.head;
@@ -218,8 +229,8 @@ wire::Result<uint64_t> DaxManager::write(uint64_t nodeid, uint64_t fh, uint64_t 
     return done;
 }
 
-void DaxManager::forget_node(uint64_t nodeid) {
-    if (!window_) return;
+wire::Status DaxManager::forget_node(uint64_t nodeid) {
+    if (!window_) return {};
     for (uint32_t i = lru_.head; i != kNone;) {
         const uint32_t next = ranges_[i].next;
         if (ranges_[i].nodeid == nodeid) {
@@ -230,11 +241,8 @@ void DaxManager::forget_node(uint64_t nodeid) {
         }
         i = next;
     }
-}
-
-wire::Status DaxManager::flush_forgotten() {
     wire::Status result;
-    while (window_ && forgotten_.size > 0) {
+    while (forgotten_.size > 0) {
         wire::Status s = remove_batch(forgotten_, forgotten_.size);
         if (!s && result) result = s;
     }
@@ -242,7 +250,7 @@ wire::Status DaxManager::flush_forgotten() {
 }
 
 wire::Status DaxManager::unmap_all() {
-    wire::Status result = flush_forgotten();
+    wire::Status result;
     while (window_ && lru_.size > 0) {
         wire::Status s = remove_batch(lru_, lru_.size);
         if (!s && result) result = s;

@@ -56,11 +56,10 @@ class DaxManager {
     wire::Result<uint64_t> write(uint64_t nodeid, uint64_t fh, uint64_t off, const void* buf,
                                  uint64_t len);
 
-    // The node is gone (forgotten): its ranges can no longer be found and are given back
-    // with the next REMOVEMAPPING batch (a node id may be reused for another file).
-    void forget_node(uint64_t nodeid);
-    // Sends REMOVEMAPPING for every forgotten range now.
-    wire::Status flush_forgotten();
+    // The node is about to be forgotten: REMOVEMAPPING for its ranges now, before the
+    // FORGET (as Linux on inode eviction), so the server still knows the node; its id may
+    // later name another file.
+    wire::Status forget_node(uint64_t nodeid);
     // Unmaps every range (session shutdown, tests).
     wire::Status unmap_all();
 
@@ -102,6 +101,7 @@ class DaxManager {
     uint32_t bucket_mask_ = 0;
     List lru_, free_, forgotten_;
     DaxStats stats_;
+    fuse_removemapping_one batch_[kMaxRemoveMappingBatch] = {};
 };
 
 }  // namespace vfs::guest::ukfuse

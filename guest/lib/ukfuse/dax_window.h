@@ -21,8 +21,10 @@ class DaxWindow {
     // read-only or read-write. Replaces whatever was mapped there before.
     virtual wire::Status map(uint64_t nodeid, uint64_t fh, uint64_t foffset, uint64_t len,
                              uint64_t moffset, bool write) = 0;
-    // FUSE_REMOVEMAPPING of count ranges (count <= kMaxRemoveMappingBatch), in one request.
-    virtual wire::Status unmap(const fuse_removemapping_one* ranges, uint32_t count) = 0;
+    // FUSE_REMOVEMAPPING of count ranges of nodeid's file (count <= kMaxRemoveMappingBatch),
+    // in one request. Linux sends one per inode; so do we.
+    virtual wire::Status unmap(uint64_t nodeid, const fuse_removemapping_one* ranges,
+                               uint32_t count) = 0;
 
   protected:
     ~DaxWindow() = default;

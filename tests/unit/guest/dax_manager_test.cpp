@@ -122,7 +122,7 @@ TEST(DaxManager, EvictsInBatchesOfOneRemoveMapping) {
     EXPECT_EQ(m.live(), 0u);
 }
 
-TEST(DaxManager, AForgottenNodeIsUnmappedInOneBatchAndItsIdCanComeBack) {
+TEST(DaxManager, AForgottenNodeIsUnmappedAtOnceInOneBatchAndItsIdCanComeBack) {
     StubDaxWindow w(4 * kRange);
     w.file(2) = pattern(2 * kRange, 5);
     w.file(3) = pattern(2 * kRange, 6);
@@ -130,21 +130,37 @@ TEST(DaxManager, AForgottenNodeIsUnmappedInOneBatchAndItsIdCanComeBack) {
     ASSERT_TRUE(m.init(&w, 1));
     uint8_t b;
     ASSERT_TRUE(m.read(2, kFh, 0, &b, 1));
-    ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1));
     ASSERT_TRUE(m.read(3, kFh, 0, &b, 1));
-    m.forget_node(2);
-    EXPECT_EQ(w.unmap_calls, 0u);  // lazily: nothing sent yet
-    // Node id 2 now names another file: nothing stale is served.
-    w.file(2) = pattern(2 * kRange, 9);
-    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1));
-    EXPECT_EQ(b, w.file(2)[0]);
-    // The window is full (3 forgotten/live + 1): the next map sends the forgotten pair.
-    ASSERT_TRUE(m.read(3, kFh, kRange, &b, 1));
     ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1));
+    ASSERT_TRUE(m.forget_node(2));
     ASSERT_EQ(w.batch_sizes.size(), 1u);
     EXPECT_EQ(w.batch_sizes[0], 2u);
+    EXPECT_EQ(m.live(), 1u);
     EXPECT_EQ(m.stats().evictions, 0u);
+    // Node id 2 now names another file: nothing stale is served.
+    w.file(2) = pattern(2 * kRange, 9);
+    ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1));
     EXPECT_EQ(b, w.file(2)[kRange]);
+    ASSERT_TRUE(m.forget_node(4));  // nothing mapped: nothing sent
+    EXPECT_EQ(w.unmap_calls, 1u);
+}
+
+TEST(DaxManager, EvictionSendsOneRemoveMappingPerNode) {
+    StubDaxWindow w(4 * kRange);
+    w.file(2) = pattern(2 * kRange, 5);
+    w.file(3) = pattern(4 * kRange, 6);
+    DaxManager m;
+    ASSERT_TRUE(m.init(&w, 4));
+    uint8_t b;
+    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1));
+    ASSERT_TRUE(m.read(3, kFh, 0, &b, 1));
+    ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1));
+    ASSERT_TRUE(m.read(3, kFh, kRange, &b, 1));
+    ASSERT_TRUE(m.read(3, kFh, 2 * kRange, &b, 1));  // evicts all four: two messages
+    ASSERT_EQ(w.batch_sizes.size(), 2u);
+    EXPECT_EQ(w.batch_sizes[0] + w.batch_sizes[1], 4u);
+    EXPECT_EQ(m.stats().removemapping_msgs, 2u);
+    EXPECT_EQ(b, w.file(3)[2 * kRange]);
 }
 
 TEST(DaxManager, FailuresLeaveItConsistent) {

@@ -50,7 +50,7 @@ class StubDaxWindow final : public ukfuse::DaxWindow {
         return {};
     }
 
-    wire::Status unmap(const fuse_removemapping_one* r, uint32_t count) override {
+    wire::Status unmap(uint64_t nodeid, const fuse_removemapping_one* r, uint32_t count) override {
         ++unmap_calls;
         batch_sizes.push_back(count);
         EXPECT_GE(count, 1u);
@@ -62,6 +62,7 @@ class StubDaxWindow final : public ukfuse::DaxWindow {
             Slot& s = slots_[r[k].moffset / kRange];
             EXPECT_TRUE(s.used) << "REMOVEMAPPING of a range never mapped";
             if (!s.used) return wire::Error{EINVAL};
+            EXPECT_EQ(s.nodeid, nodeid);
             auto& f = files_[s.nodeid];
             for (uint64_t i = 0; i < kRange && s.foffset + i < f.size(); ++i) {
                 uint8_t& w = mem_[r[k].moffset + i];
