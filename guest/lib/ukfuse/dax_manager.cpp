@@ -158,7 +158,15 @@ wire::Result<uint8_t*> DaxManager::access(uint64_t nodeid, uint64_t fh, uint64_t
             wire::Status s = window_->map(nodeid, fh, findex * kDaxRangeSize, kDaxRangeSize,
                                           uint64_t{i} * kDaxRangeSize, true);
             if (!s) {
+                // The server may have taken the old mapping out before failing: forget
+                // the range (a later SETUPMAPPING replaces whatever is left there).
                 ++stats_.errors;
+                unlink(lru_, i);
+                hash_remove(i);
+                r.state = State::kFree;
+                r.writable = false;
+                push_front(free_, i);
+                --live_;
                 return wire::Error{s.error()};
             }
             r.writable = true;

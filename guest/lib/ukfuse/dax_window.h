@@ -13,6 +13,10 @@ namespace vfs::guest::ukfuse {
 // FUSE_REMOVEMAPPING_MAX_ENTRY in Linux: one page of fuse_removemapping_one.
 inline constexpr uint32_t kMaxRemoveMappingBatch = 4096 / sizeof(fuse_removemapping_one);
 
+// The fh SETUPMAPPING carries for "no handle": the server maps the node's inode, opened
+// as the mapping needs (Linux sends this; a handle opened write-only could not be mapped).
+inline constexpr uint64_t kDaxInodeFh = UINT64_MAX;
+
 class DaxWindow {
   public:
     virtual uint8_t* base() = 0;

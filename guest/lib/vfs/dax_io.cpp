@@ -19,7 +19,7 @@ int64_t dax_pread(OpenFile* f, void* buf, uint64_t len, uint64_t off) {
     }
     if (off >= sz) return 0;
     const uint64_t n = len < sz - off ? len : sz - off;
-    auto r = d->read(f->nodeid, f->handle.fh, off, buf, n);
+    auto r = d->read(f->nodeid, ukfuse::kDaxInodeFh, off, buf, n);
     if (!r) return kDaxNotServed;
     if (*r == n) return static_cast<int64_t>(n);
     auto rest = s->read(f->nodeid, f->handle.fh, off + *r, static_cast<uint8_t*>(buf) + *r, n - *r);
@@ -47,7 +47,7 @@ int64_t dax_pwrite(OpenFile* f, const void* buf, uint64_t len, uint64_t off) {
             if (a->size < end) return kDaxNotServed;
         }
     }
-    auto r = d->write(f->nodeid, f->handle.fh, off, buf, len);
+    auto r = d->write(f->nodeid, ukfuse::kDaxInodeFh, off, buf, len);
     if (!r) return kDaxNotServed;
     if (*r == len) return static_cast<int64_t>(len);
     auto rest = s->write(f->nodeid, f->handle.fh, off + *r, static_cast<const uint8_t*>(buf) + *r,

@@ -28,7 +28,11 @@ class StubDaxWindow final : public ukfuse::DaxWindow {
                      bool write) override {
         ++map_calls;
         if (fail_map_errno) return wire::Error{fail_map_errno};
-        if (write && refuse_write_errno) return wire::Error{refuse_write_errno};
+        if (write && refuse_write_errno) {
+            // As the daemon: whatever was mapped there is taken out before the refusal.
+            if (moffset / kRange < slots_.size()) slots_[moffset / kRange] = Slot{};
+            return wire::Error{refuse_write_errno};
+        }
         EXPECT_EQ(fh, expected_fh);
         EXPECT_EQ(foffset % kRange, 0u);
         EXPECT_EQ(moffset % kRange, 0u);
