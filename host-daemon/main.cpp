@@ -117,11 +117,27 @@ int main(int argc, char** argv) {
             opt.fs.shared_dir);
     std::unique_ptr<Filesystem> fs = std::move(*passthrough);
     if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
-    FuseServer handler(*fs, fs_opts);
+    // DAX, with --dax-window: the window's mapper, the files mapped and the mapping table.
+    memory::WindowFiles window_files;
+    virtio_fs::DaxChannel dax_channel(opt.dax_window);
+    std::unique_ptr<DaxMappings> dax;
+    if (opt.dax_window != 0) {
+        dax = std::make_unique<DaxMappings>(opt.dax_window, dax_channel, window_files);
+        spdlog::info(
+            "DAX window: {} bytes ({} MiB), shared-memory region 0; with QEMU 11.1: -device "
+            "vhost-user-test-device-pci,chardev=CHR,virtio-id=26,num_vqs={},config_size=40",
+            opt.dax_window, opt.dax_window >> 20, opt.num_queues);
+    }
+    FuseServer handler(*fs, fs_opts, dax.get());
     virtio_fs::DeviceConfig dc;
     dc.num_queues = opt.num_queues;
     dc.tag = opt.tag;
     dc.handler = &handler;
+    if (dax) {
+        dc.dax_channel = &dax_channel;
+        dc.dax_mappings = dax.get();
+        dc.window_files = &window_files;
+    }
     virtio_fs::VirtioFsDevice device(dc);  // declared before the backend, so it outlives it
     vhost_user::Backend backend(device);
 

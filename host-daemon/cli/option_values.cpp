@@ -2,6 +2,33 @@
 
 namespace vfs::host::cli {
 
+std::optional<uint64_t> parse_size(const std::string& text) {
+    size_t i = 0;
+    uint64_t v = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        const uint64_t digit = static_cast<uint64_t>(text[i] - '0');
+        if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
+        v = v * 10 + digit;
+        ++i;
+    }
+    if (i == 0) return std::nullopt;
+    const std::string suffix = text.substr(i);
+    unsigned shift = 0;
+    if (suffix.empty()) {
+        shift = 0;
+    } else if (suffix == "K" || suffix == "k" || suffix == "KiB") {
+        shift = 10;
+    } else if (suffix == "M" || suffix == "m" || suffix == "MiB") {
+        shift = 20;
+    } else if (suffix == "G" || suffix == "g" || suffix == "GiB") {
+        shift = 30;
+    } else {
+        return std::nullopt;
+    }
+    if (v > (uint64_t{INT64_MAX} >> shift)) return std::nullopt;
+    return v << shift;
+}
+
 const std::map<std::string, CacheMode>& cache_mode_words() {
     static const std::map<std::string, CacheMode> words{{"auto", CacheMode::kAuto},
                                                         {"always", CacheMode::kAlways},

@@ -6,6 +6,7 @@
 
 #include <spdlog/common.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +37,10 @@ const std::map<std::string, InodeFileHandles>& inode_file_handles_words();
 std::string word_for(Sandbox value);
 std::string word_for(Seccomp value);
 std::string word_for(InodeFileHandles value);
+
+// A size in bytes with an optional K, M or G suffix (powers of 1024; "2M", "16G"); also
+// KiB/MiB/GiB spelled out. Empty for anything else or a size past 2^63.
+std::optional<uint64_t> parse_size(const std::string& text);
 
 // Looks a word up in one of the tables above.
 template <typename T>

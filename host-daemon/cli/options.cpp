@@ -183,6 +183,24 @@ CommandLine::CommandLine(Options& o) {
                    "queues [default: 65]")
         ->check(CLI::Range(2u, 256u))
         ->option_text("<N>");
+    app.add_option_function<std::string>(
+           "--dax-window",
+           [&o](const std::string& text) { o.dax_window = parse_size(text).value_or(0); },
+           "Size of the DAX window (bytes, or with a K, M or G suffix), up to 16G; 0 means no "
+           "DAX. With a window the daemon offers vhost-user shared memory (SHMEM, QEMU 11.1+) "
+           "and maps file ranges into it for FUSE SETUPMAPPING. QEMU's vhost-user-fs-pci has "
+           "no window: use -device vhost-user-test-device-pci,chardev=CHR,virtio-id=26,"
+           "num_vqs=N,config_size=40 with N equal to --num-queues [default: 0]")
+        ->check(CLI::Validator(
+            [](std::string& text) {
+                const auto v = parse_size(text);
+                if (!v) return std::string("give a size such as 0, 64M or 1G");
+                if (*v % 4096 != 0) return std::string("the window must be whole 4 KiB pages");
+                if (*v > (16ull << 30)) return std::string("the window is at most 16G");
+                return std::string();
+            },
+            ""))
+        ->option_text("<SIZE>");
 
     // Isolation: recognised so virtiofsd command lines parse; only "none" is built.
     add_word_option(app, "--sandbox", o.sandbox, sandbox_words(),
@@ -350,6 +368,19 @@ ParseResult parse_options(int argc, const char* const* argv) {
             "--thread-pool-size has no effect: there is no thread pool; each "
             "queue's worker does its own I/O through io_uring");
     }
+    if (o.dax_window != 0 && cl.app.count("--num-queues") == 0)
+        r.warnings.push_back(
+            "--dax-window without --num-queues: 65 queues are announced (64 request "
+            "queues); QEMU's vhost-user-test-device-pci must then have num_vqs=65, or "
+            "Linux refuses the device (probe error -22)");
+    if (o.dax_window != 0 && o.dax_window % (2u << 20) != 0)
+        r.warnings.push_back(
+            "--dax-window is not a multiple of 2 MiB: Linux maps 2 MiB ranges and leaves the "
+            "rest unused");
+    if (o.dax_window > 512ull << 20)
+        r.warnings.push_back(
+            "--dax-window above 512M: at most 256 mappings are live at once (each is a memory "
+            "slot in QEMU), so a Linux guest cannot use more than 512 MiB of it");
     for (auto& w : missing_default_warnings(o))
         r.warnings.push_back(std::move(w));
     r.options = std::move(o);

@@ -32,6 +32,7 @@ struct Options {
     std::optional<std::string> tag;  // --tag: offers CONFIG (the virtio-fs tag)
     unsigned num_queues = 65;        // queues offered: hiprio + request queues
     unsigned thread_pool_size = 0;   // --thread-pool-size, -o max_idle_threads (no pool)
+    uint64_t dax_window = 0;         // --dax-window: DAX window bytes; 0 = no DAX
 
     // Recognised but not built yet: parse_options() refuses any of these when set.
     bool security_label = false;                     // --security-label, -o security_label

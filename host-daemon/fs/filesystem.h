@@ -122,6 +122,21 @@ class Filesystem {
     // Access to the open file `fh` for one data operation: EBADF for an unknown handle (or
     // a directory, except for kSync), EROFS where the share may not change.
     virtual Result<DataFile> data_file(uint64_t fh, DataAccess access) = 0;
+
+    // DAX: the file behind a SETUPMAPPING of `nodeid`, for a mapping of `access` (kRead or
+    // kWrite). fh == kMapOwnFile (Linux sends -1) opens the inode for that access itself,
+    // under OPEN's rules; any other fh must be an open file of that very node, opened for
+    // the access. Regular files only. EBADF for an unknown or foreign fh, EROFS where the
+    // share may not change, ENOSYS where DAX is not served.
+    static constexpr uint64_t kMapOwnFile = ~0ull;
+    virtual Result<DataFile> map_file(const RequestContext& ctx, uint64_t nodeid, uint64_t fh,
+                                      DataAccess access) {
+        (void)ctx;
+        (void)nodeid;
+        (void)fh;
+        (void)access;
+        return Error{ENOSYS};
+    }
 };
 
 }  // namespace vfs::host

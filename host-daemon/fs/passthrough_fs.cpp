@@ -920,4 +920,37 @@ Result<DataFile> PassthroughFs::data_file(uint64_t fh, DataAccess access) {
     return DataFile(fd, direct, access, std::move(h));
 }
 
+Result<DataFile> PassthroughFs::map_file(const RequestContext&, uint64_t nodeid, uint64_t fh,
+                                         DataAccess access) {
+    if (access != DataAccess::kRead && access != DataAccess::kWrite) return Error{EINVAL};
+    const bool write = access == DataAccess::kWrite;
+    if (fh != kMapOwnFile) {
+        // The guest's open file, if it is one of this node's and open for the access.
+        HandleRef h = handles_.get(fh);
+        if (!h || h->is_dir || !h->inode || h->inode->nodeid != nodeid) return Error{EBADF};
+        if (h->inode->type != S_IFREG) return Error{EBADF};
+        const int fl = fcntl(h->fd.get(), F_GETFL);
+        if (fl < 0) return errno_error();
+        const int mode = fl & O_ACCMODE;
+        if (write ? mode == O_RDONLY : mode == O_WRONLY) return Error{EBADF};
+        const int fd = h->fd.get();
+        return DataFile(fd, false, access, std::move(h));
+    }
+    // Linux sends fh = -1 ("don't use fh"): open the node as OPEN would, regular files
+    // only, so a mapping reaches nothing an OPEN could not.
+    auto i = inode(nodeid);
+    if (!i) return Error{i.error()};
+    if ((*i)->type != S_IFREG) return Error{(*i)->type == S_IFDIR ? EISDIR : EACCES};
+    auto token = fd_budget_.take();
+    if (!token) return Error{EMFILE};
+    auto fd = reopen(**i, write ? O_RDWR : O_RDONLY);
+    if (!fd) return Error{fd.error()};
+    auto h = std::make_shared<Handle>();
+    h->fd = std::move(*fd);
+    h->fd_token = std::move(token);
+    h->inode = std::move(*i);
+    const int raw = h->fd.get();
+    return DataFile(raw, false, access, std::move(h));
+}
+
 }  // namespace vfs::host

@@ -74,6 +74,8 @@ class PassthroughFs final : public Filesystem {
     Status kill_suid_sgid(uint64_t fh) override;
     void reset() override;
     Result<DataFile> data_file(uint64_t fh, DataAccess access) override;
+    Result<DataFile> map_file(const RequestContext& ctx, uint64_t nodeid, uint64_t fh,
+                              DataAccess access) override;
 
     const InodeTable& inodes() const { return inodes_; }
     const HandleTable& handles() const { return handles_; }

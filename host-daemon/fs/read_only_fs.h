@@ -114,6 +114,12 @@ class ReadOnlyFs final : public Filesystem {
     // Reading and syncing are granted as the share grants them; writing and allocating
     // never, whatever the handle (handles are read-only anyway, see open()).
     Result<DataFile> data_file(uint64_t fh, DataAccess access) override;
+    // Read-only mappings as the share grants them; a writable mapping never.
+    Result<DataFile> map_file(const RequestContext& ctx, uint64_t nodeid, uint64_t fh,
+                              DataAccess access) override {
+        if (access != DataAccess::kRead) return Error{EROFS};
+        return inner_->map_file(ctx, nodeid, fh, access);
+    }
 
   private:
     std::unique_ptr<Filesystem> inner_;

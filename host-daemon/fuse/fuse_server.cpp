@@ -86,7 +86,8 @@ class FuseServer::Queue final : public QueueHandler {
     std::vector<RequestState> states_;
 };
 
-FuseServer::FuseServer(Filesystem& fs, const FsOptions& opts) : fs_(fs), opts_(opts) {}
+FuseServer::FuseServer(Filesystem& fs, const FsOptions& opts, DaxMappings* dax)
+    : fs_(fs), opts_(opts), dax_(dax) {}
 
 std::unique_ptr<QueueHandler> FuseServer::start_queue(uint32_t, uint32_t slot_count) {
     return std::make_unique<Queue>(*this, slot_count);
@@ -288,6 +289,7 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, RequestState
         case FUSE_NOTIFY_REPLY:
             return 0;
         case FUSE_DESTROY:
+            if (dax_) dax_->drop_all("FUSE session ended");
             fs_.reset();
             session_.end();
             return status_reply(Status{});
@@ -326,17 +328,22 @@ uint32_t FuseServer::dispatch(QueueContext& ctx, RequestSlot& slot, RequestState
             // offer them, so a well-behaved guest keeps its locks local).
             return status_reply(
                 fs_.setlk(h.nodeid, req.arg<fuse_lk_in>(), h.opcode == FUSE_SETLKW));
+        case FUSE_SETUPMAPPING:
+            return do_setupmapping(st, w);
+        case FUSE_REMOVEMAPPING:
+            return do_removemapping(st, r, w);
         default:
-            // ACCESS (the guest mounts with default_permissions), BMAP, IOCTL,
-            // POLL, and SETUPMAPPING/REMOVEMAPPING (DAX is planned, not built).
+            // ACCESS (the guest mounts with default_permissions), BMAP, IOCTL, POLL.
             return error_reply(w, unique, ENOSYS);
     }
 }
 
 uint32_t FuseServer::do_init(RequestState& st, SgWriter& w) {
     const uint64_t unique = st.req.header.unique;
-    auto n = negotiate_init(st.req.arg<fuse_init_in>(), st.req.arg_len, opts_);
+    const auto in = st.req.arg<fuse_init_in>();
+    auto n = negotiate_init(in, st.req.arg_len, opts_);
     if (!n) return error_reply(w, unique, n.error());
+    dax_on_init(in, *n);
     if (!session_.begin(*n)) return error_reply(w, unique, EPROTO);
     const Status s = vfs::wire::reply_init(w, unique, n->out);
     if (!s) session_.end();

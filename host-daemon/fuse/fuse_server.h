@@ -12,6 +12,7 @@
 
 #include "fs/filesystem.h"
 #include "fs/fs_options.h"
+#include "fuse/dax_mappings.h"
 #include "fuse/session.h"
 #include "queue/io_engine.h"
 #include "queue/request_handler.h"
@@ -22,7 +23,8 @@ namespace vfs::host {
 
 class FuseServer final : public RequestHandler {
   public:
-    FuseServer(Filesystem& fs, const FsOptions& opts);
+    // dax: the DAX mapping table when the daemon has a window (--dax-window), else null.
+    FuseServer(Filesystem& fs, const FsOptions& opts, DaxMappings* dax = nullptr);
 
     std::unique_ptr<QueueHandler> start_queue(uint32_t queue_index, uint32_t slot_count) override;
 
@@ -49,6 +51,10 @@ class FuseServer final : public RequestHandler {
     uint32_t do_readdir(RequestState& st, vfs::wire::SgWriter& w, bool plus);
     uint32_t do_getxattr(RequestState& st, vfs::wire::SgWriter& w, bool list);
     uint32_t do_batch_forget(RequestState& st, vfs::wire::SgReader& r);
+    // DAX (dax_requests.cpp).
+    void dax_on_init(const fuse_init_in& in, NegotiatedInit& n);
+    uint32_t do_setupmapping(RequestState& st, vfs::wire::SgWriter& w);
+    uint32_t do_removemapping(RequestState& st, vfs::wire::SgReader& r, vfs::wire::SgWriter& w);
     uint32_t start_read(QueueContext& ctx, RequestSlot& slot, RequestState& st,
                         vfs::wire::SgWriter& w, bool* async);
     uint32_t start_write(QueueContext& ctx, RequestSlot& slot, RequestState& st,
@@ -65,6 +71,7 @@ class FuseServer final : public RequestHandler {
     Filesystem& fs_;
     FsOptions opts_;
     Session session_;
+    DaxMappings* dax_ = nullptr;
 };
 
 }  // namespace vfs::host

@@ -53,6 +53,7 @@ uint8_t* MemoryMap::translate_gpa(uint64_t gpa, uint64_t len) const {
     });
     if (it == by_gpa_.begin()) return nullptr;
     const MappedRegion& r = **(it - 1);
+    if (!r.host()) return nullptr;  // recorded, not mapped
     if (!range_within(gpa, len, r.desc().guest_phys_addr, r.desc().memory_size)) return nullptr;
     return r.host() + (gpa - r.desc().guest_phys_addr);
 }
@@ -61,7 +62,7 @@ uint8_t* MemoryMap::translate_uva(uint64_t uva, uint64_t len) const {
     if (len == 0) return nullptr;
     // Only ring set-up uses this, a few times per queue start: a linear scan is fine.
     for (const auto& r : by_gpa_) {
-        if (range_within(uva, len, r->desc().userspace_addr, r->desc().memory_size))
+        if (r->host() && range_within(uva, len, r->desc().userspace_addr, r->desc().memory_size))
             return r->host() + (uva - r->desc().userspace_addr);
     }
     return nullptr;
@@ -93,6 +94,12 @@ Result<std::shared_ptr<const MemoryMap>> MemoryMap::with_region(
                          [](uint64_t a, const auto& r) { return a < r->desc().guest_phys_addr; });
     next->by_gpa_.insert(pos, std::move(region));
     return std::shared_ptr<const MemoryMap>(std::move(next));
+}
+
+Result<std::shared_ptr<const MemoryMap>> MemoryMap::with_unmapped_region(
+    const GuestRegion& desc) const {
+    if (!is_valid(desc)) return Error{EINVAL};
+    return with_region(std::make_shared<const MappedRegion>(desc, nullptr, nullptr, 0));
 }
 
 Result<std::shared_ptr<const MemoryMap>> MemoryMap::without_region(const GuestRegion& desc) const {

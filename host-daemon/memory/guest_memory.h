@@ -61,6 +61,7 @@ class MappedRegion {
     MappedRegion& operator=(const MappedRegion&) = delete;
 
     const GuestRegion& desc() const { return desc_; }
+    // Null for a region recorded but not mapped (a shared-memory mapping, window_files.h).
     uint8_t* host() const { return host_; }
 
   private:
@@ -92,6 +93,9 @@ class MemoryMap {
     // or front-end virtual space; ENOSPC past kMaxRegions.
     Result<std::shared_ptr<const MemoryMap>> with_region(
         std::shared_ptr<const MappedRegion> region) const;
+    // A copy with a region that is recorded (it counts, overlaps are refused, REM_MEM_REG
+    // finds it) but not mapped: no translation ever lands in it.
+    Result<std::shared_ptr<const MemoryMap>> with_unmapped_region(const GuestRegion& desc) const;
     // A copy without the region matching desc (guest address, user address, size; the
     // mmap offset is ignored, as the spec says). ENOENT if there is none.
     Result<std::shared_ptr<const MemoryMap>> without_region(const GuestRegion& desc) const;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "vfs/wire/virtqueue_layout.h"
@@ -53,6 +55,7 @@ bool has_own_reply(uint32_t request) {
         case Request::kGetInflightFd:
         case Request::kGetMaxMemSlots:
         case Request::kGetStatus:
+        case Request::kGetShmemConfig:
             return true;
         default:
             return false;
@@ -61,6 +64,25 @@ bool has_own_reply(uint32_t request) {
 
 memory::GuestRegion guest_region(const MemoryRegion& r) {
     return {r.guest_phys_addr, r.memory_size, r.userspace_addr, r.mmap_offset};
+}
+
+// A region of the memory table added to map: mmapped, or, when its fd is a file the
+// device has mapped into its shared-memory window (a DAX mapping, which the front-end
+// reports as memory), recorded without being mapped: the file may be shorter than the
+// range, and nothing the device serves needs to reach it.
+Result<std::shared_ptr<const memory::MemoryMap>> add_region(
+    const std::shared_ptr<const memory::MemoryMap>& map, const MemoryRegion& r, int fd,
+    const memory::WindowFiles* window_files) {
+    const memory::GuestRegion desc = guest_region(r);
+    if (window_files && window_files->holds(fd)) {
+        spdlog::debug(
+            "vhost-user: region gpa {:#x} size {:#x} is a shared-memory mapping: not mapped",
+            r.guest_phys_addr, r.memory_size);
+        return map->with_unmapped_region(desc);
+    }
+    auto region = memory::map_region(desc, fd);
+    if (!region) return Error{region.error()};
+    return map->with_region(std::move(*region));
 }
 
 }  // namespace
@@ -110,6 +132,10 @@ const Backend::Handler Backend::kHandlers[] = {
     &Backend::rem_mem_reg,            // REM_MEM_REG
     &Backend::set_status,             // SET_STATUS
     &Backend::get_status,             // GET_STATUS
+    nullptr,                          // GET_SHARED_OBJECT
+    nullptr,                          // SET_DEVICE_STATE_FD
+    nullptr,                          // CHECK_DEVICE_STATE
+    &Backend::get_shmem_config,       // GET_SHMEM_CONFIG (only with SHMEM acked)
 };
 
 Backend::Backend(Device& device)
@@ -227,6 +253,7 @@ Status Backend::set_protocol_features(Message& m, Reply&) {
     if (v & ~offered_protocol_features())
         return refuse(EINVAL, "SET_PROTOCOL_FEATURES acks features never offered");
     acked_protocol_features_ = v;
+    device_.set_protocol_features(v);
     spdlog::info("vhost-user: protocol features set {:#x}", v);
     return {};
 }
@@ -246,10 +273,8 @@ Status Backend::set_mem_table(Message& m, Reply&) {
     __builtin_memcpy(&t, m.payload, m.hdr.size);  // validate() bounded size to the table
     auto map = std::make_shared<const memory::MemoryMap>();
     for (uint32_t i = 0; i < t.num_regions; ++i) {
-        auto region = memory::map_region(guest_region(t.regions[i]), m.fds[i].get());
-        if (!region) return refuse(region.error(), "cannot mmap a memory region");
-        auto next = map->with_region(std::move(*region));
-        if (!next) return refuse(next.error(), "memory regions overlap");
+        auto next = add_region(map, t.regions[i], m.fds[i].get(), device_.window_files());
+        if (!next) return refuse(next.error(), "cannot map a memory region (or regions overlap)");
         map = std::move(*next);
     }
     memory_.set(std::move(map));
@@ -264,10 +289,10 @@ Status Backend::set_mem_table(Message& m, Reply&) {
 
 Status Backend::add_mem_reg(Message& m, Reply&) {
     const auto d = payload_as<SingleMemoryRegion>(m.payload).region;
-    auto region = memory::map_region(guest_region(d), m.fds[0].get());
-    if (!region) return refuse(region.error(), "cannot mmap a memory region");
-    auto next = memory_.get()->with_region(std::move(*region));
-    if (!next) return refuse(next.error(), "ADD_MEM_REG overlaps a region or exceeds the slots");
+    auto next = add_region(memory_.get(), d, m.fds[0].get(), device_.window_files());
+    if (!next)
+        return refuse(next.error(),
+                      "ADD_MEM_REG cannot be mapped, overlaps a region or exceeds the slots");
     memory_.set(std::move(*next));
     spdlog::info("vhost-user: memory region added: gpa {:#x} size {:#x}", d.guest_phys_addr,
                  d.memory_size);
@@ -408,7 +433,22 @@ Status Backend::set_config(Message& m, Reply&) {
 
 Status Backend::set_status(Message& m, Reply&) {
     status_ = static_cast<uint8_t>(payload_as<uint64_t>(m.payload));
+    device_.set_status(status_);
     spdlog::info("vhost-user: device status {:#x}", status_);
+    return {};
+}
+
+Status Backend::get_shmem_config(Message&, Reply& r) {
+    if (!(acked_protocol_features_ & protocol_feature::kShmem))
+        return refuse(EINVAL, "GET_SHMEM_CONFIG without the SHMEM protocol feature");
+    const std::span<const uint64_t> sizes = device_.shmem_regions();
+    ShmemConfig c;
+    c.nregions = static_cast<uint32_t>(std::min<size_t>(sizes.size(), kMaxShmemRegions));
+    for (uint32_t i = 0; i < c.nregions; ++i)
+        c.memory_sizes[i] = sizes[i];
+    r.set(c);
+    spdlog::info("vhost-user: shared memory: {} region(s), region 0 {:#x} bytes", c.nregions,
+                 c.nregions ? c.memory_sizes[0] : 0);
     return {};
 }
 

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "memory/guest_memory.h"
@@ -31,7 +32,8 @@ inline constexpr uint64_t kOfferedProtocolFeatures =
     protocol_feature::kBackendSendFd | protocol_feature::kConfigureMemSlots |
     protocol_feature::kResetDevice | protocol_feature::kStatus;
 // Protocol features a device may add (Device::protocol_features); others are dropped.
-inline constexpr uint64_t kDeviceProtocolFeatures = protocol_feature::kConfig;
+inline constexpr uint64_t kDeviceProtocolFeatures =
+    protocol_feature::kConfig | protocol_feature::kShmem;
 
 class Backend {
   public:
@@ -57,7 +59,8 @@ class Backend {
   private:
     // A reply payload a handler fills for requests that answer with data.
     struct Reply {
-        alignas(8) uint8_t data[sizeof(ConfigHeader) + kMaxConfigBytes];
+        alignas(
+            8) uint8_t data[std::max(sizeof(ConfigHeader) + kMaxConfigBytes, sizeof(ShmemConfig))];
         uint32_t size = 0;
         bool present = false;
         template <class T>
@@ -96,6 +99,7 @@ class Backend {
     Status rem_mem_reg(Message&, Reply&);
     Status set_status(Message&, Reply&);
     Status get_status(Message&, Reply&);
+    Status get_shmem_config(Message&, Reply&);
 
     // Tells the front-end of a refused message where it can hear it (see the top); an
     // error if it cannot, which closes the connection.

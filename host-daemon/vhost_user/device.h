@@ -19,6 +19,7 @@
 #include <span>
 
 #include "memory/guest_memory.h"
+#include "memory/window_files.h"
 #include "util/event_notifier.h"
 #include "util/unique_fd.h"
 #include "vfs/wire/result.h"
@@ -80,6 +81,17 @@ class Device {
     // The backend channel (SET_BACKEND_REQ_FD): a socket for requests to the front-end,
     // such as DAX map and unmap. A new one replaces the old.
     virtual void set_backend_channel(UniqueFd channel) { (void)channel; }
+
+    // Shared memory (protocol feature SHMEM, which a device offers through
+    // protocol_features()): the size of each region by shmid, for GET_SHMEM_CONFIG.
+    virtual std::span<const uint64_t> shmem_regions() const { return {}; }
+    // Files the device has mapped into its shared memory: the front-end reports each
+    // mapping as a memory region, which the protocol layer then records without mapping.
+    virtual const memory::WindowFiles* window_files() const { return nullptr; }
+    // What the front-end acked (SET_PROTOCOL_FEATURES) and the virtio status it set
+    // (SET_STATUS), for devices whose behaviour depends on them.
+    virtual void set_protocol_features(uint64_t acked) { (void)acked; }
+    virtual void set_status(uint8_t status) { (void)status; }
 };
 
 }  // namespace vfs::host::vhost_user

@@ -46,6 +46,10 @@ constexpr const char* kNames[] = {
     "REM_MEM_REG",
     "SET_STATUS",
     "GET_STATUS",
+    "GET_SHARED_OBJECT",
+    "SET_DEVICE_STATE_FD",
+    "CHECK_DEVICE_STATE",
+    "GET_SHMEM_CONFIG",
 };
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Request::kCount));
 
@@ -117,6 +121,7 @@ Status validate(const Header& h, const uint8_t* payload, uint32_t nfds) {
         case Request::kResetDevice:
         case Request::kGetMaxMemSlots:
         case Request::kGetStatus:
+        case Request::kGetShmemConfig:
             return exact(h, 0, nfds, 0);
         case Request::kSetFeatures:
         case Request::kSetProtocolFeatures:

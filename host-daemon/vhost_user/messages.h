@@ -63,7 +63,11 @@ enum class Request : uint32_t {
     kRemMemReg = 38,
     kSetStatus = 39,
     kGetStatus = 40,
-    kCount,  // one past the last known request
+    kGetSharedObject = 41,
+    kSetDeviceStateFd = 42,
+    kCheckDeviceState = 43,
+    kGetShmemConfig = 44,  // QEMU 11.1: the device's shared-memory regions (DAX window)
+    kCount,                // one past the last known request
 };
 
 // A readable name for logs; "UNKNOWN" for anything out of range.
@@ -106,6 +110,7 @@ inline constexpr uint64_t kResetDevice = 1ull << 13;
 inline constexpr uint64_t kInbandNotifications = 1ull << 14;
 inline constexpr uint64_t kConfigureMemSlots = 1ull << 15;
 inline constexpr uint64_t kStatus = 1ull << 16;
+inline constexpr uint64_t kShmem = 1ull << 22;  // GET_SHMEM_CONFIG, BACKEND_SHMEM_MAP/UNMAP
 }  // namespace protocol_feature
 
 struct Header {
@@ -166,6 +171,29 @@ struct ConfigHeader {
 };
 static_assert(sizeof(ConfigHeader) == 12);
 inline constexpr uint32_t kMaxConfigBytes = 256;
+
+// GET_SHMEM_CONFIG's reply: the size of each shared-memory region, indexed by shmid (0 =
+// unused), page multiples.
+inline constexpr uint32_t kMaxShmemRegions = 256;
+struct ShmemConfig {
+    uint32_t nregions = 0;
+    uint32_t padding = 0;
+    uint64_t memory_sizes[kMaxShmemRegions] = {};
+};
+static_assert(sizeof(ShmemConfig) == 8 + 8 * kMaxShmemRegions);
+
+// BACKEND_SHMEM_MAP (with the file's fd) and BACKEND_SHMEM_UNMAP: map [fd_offset,
+// fd_offset + len) of the file at shm_offset of region shmid, or unmap that range.
+struct ShmemMap {
+    uint8_t shmid = 0;
+    uint8_t padding[7] = {};
+    uint64_t fd_offset = 0;
+    uint64_t shm_offset = 0;
+    uint64_t len = 0;
+    uint64_t flags = 0;
+};
+static_assert(sizeof(ShmemMap) == 40);
+inline constexpr uint64_t kShmemMapFlagWrite = 1ull << 0;  // read-write; 0 is read-only
 
 // The u64 payload of SET_VRING_KICK/CALL/ERR: a queue index and a "no fd" flag.
 inline constexpr uint64_t kVringIndexMask = 0xff;

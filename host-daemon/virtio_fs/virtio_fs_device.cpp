@@ -11,7 +11,9 @@
 namespace vfs::host::virtio_fs {
 
 VirtioFsDevice::VirtioFsDevice(DeviceConfig config)
-    : cfg_(std::move(config)), workers_(cfg_.num_queues) {}
+    : cfg_(std::move(config)), workers_(cfg_.num_queues) {
+    if (cfg_.dax_channel) shmem_sizes_[0] = cfg_.dax_channel->window_size();
+}
 
 VirtioFsDevice::~VirtioFsDevice() {
     for (uint32_t i = 0; i < cfg_.num_queues; ++i)
@@ -19,7 +21,30 @@ VirtioFsDevice::~VirtioFsDevice() {
 }
 
 uint64_t VirtioFsDevice::protocol_features() const {
-    return cfg_.tag ? vhost_user::protocol_feature::kConfig : 0;
+    uint64_t f = cfg_.tag ? vhost_user::protocol_feature::kConfig : 0;
+    // A DAX window is offered only when asked for: without one, nothing changes for
+    // vhost-user-fs-pci, which has no window.
+    if (shmem_sizes_[0] != 0) f |= vhost_user::protocol_feature::kShmem;
+    return f;
+}
+
+std::span<const uint64_t> VirtioFsDevice::shmem_regions() const {
+    if (shmem_sizes_[0] == 0) return {};
+    cfg_.dax_channel->window_asked();
+    return shmem_sizes_;
+}
+
+void VirtioFsDevice::set_protocol_features(uint64_t acked) {
+    if (cfg_.dax_channel) cfg_.dax_channel->set_protocol_features(acked);
+}
+
+void VirtioFsDevice::set_status(uint8_t status) {
+    if (cfg_.dax_channel) cfg_.dax_channel->set_status(status);
+}
+
+void VirtioFsDevice::reset() {
+    if (cfg_.dax_mappings) cfg_.dax_mappings->drop_all("device reset");
+    if (cfg_.dax_channel) cfg_.dax_channel->reset();
 }
 
 vfs::wire::Status VirtioFsDevice::read_config(uint32_t offset, std::span<uint8_t> out) const {
@@ -58,13 +83,19 @@ vfs::wire::Status VirtioFsDevice::start_queue(vhost_user::QueueSetup q) {
         return vfs::wire::Error{w.error()};
     }
     workers_[q.index] = std::move(*w);
+    if (cfg_.dax_channel) cfg_.dax_channel->ring_started();
     return {};
 }
 
 uint16_t VirtioFsDevice::stop_queue(uint32_t index) {
     if (index >= cfg_.num_queues || !workers_[index]) return 0;
+    // A worker waiting for the front-end's answer to a map would hold the stop up, and
+    // QEMU may not answer while it waits for this stop.
+    if (cfg_.dax_channel) cfg_.dax_channel->cancel_waits();
     const uint16_t next = workers_[index]->stop();
     workers_[index].reset();
+    if (cfg_.dax_channel) cfg_.dax_channel->ring_stopped();
+    if (cfg_.dax_mappings) cfg_.dax_mappings->drop_all("ring stopped");
     return next;
 }
 
@@ -73,7 +104,14 @@ void VirtioFsDevice::enable_queue(uint32_t index, bool enabled) {
 }
 
 void VirtioFsDevice::set_backend_channel(UniqueFd channel) {
-    backend_channel_ = std::move(channel);
+    has_backend_channel_ = channel.valid();
+    // Without a window nothing is sent on it, but it stays open: the front-end would
+    // see a closed channel as a backend gone wrong.
+    if (cfg_.dax_channel) {
+        cfg_.dax_channel->set_channel(std::move(channel));
+    } else {
+        backend_channel_ = std::move(channel);
+    }
     spdlog::info("virtio-fs: backend channel received");
 }
 

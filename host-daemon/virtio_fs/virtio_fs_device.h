@@ -19,6 +19,7 @@
 #include "vfs/wire/virtio_features.h"
 #include "vhost_user/device.h"
 #include "vhost_user/messages.h"
+#include "virtio_fs/dax_channel.h"
 
 namespace vfs::host::virtio_fs {
 
@@ -28,6 +29,11 @@ struct DeviceConfig {
     // The virtio-fs tag; when set, CONFIG is offered and GET_CONFIG serves the tag.
     std::optional<std::string> tag;
     RequestHandler* handler = nullptr;
+    // DAX (--dax-window): the window and its mapper, the mapping table (dropped when a
+    // ring stops or the device resets) and the files mapped. All null without a window.
+    DaxChannel* dax_channel = nullptr;
+    DaxMappings* dax_mappings = nullptr;
+    memory::WindowFiles* window_files = nullptr;
 };
 
 // Virtio features offered: the ring features the queue workers implement.
@@ -50,15 +56,21 @@ class VirtioFsDevice final : public vhost_user::Device {
     uint16_t stop_queue(uint32_t index) override;
     void enable_queue(uint32_t index, bool enabled) override;
     void set_backend_channel(UniqueFd channel) override;
+    void reset() override;
+    std::span<const uint64_t> shmem_regions() const override;
+    const memory::WindowFiles* window_files() const override { return cfg_.window_files; }
+    void set_protocol_features(uint64_t acked) override;
+    void set_status(uint8_t status) override;
 
-    // The backend channel, kept for the planned DAX map requests (nothing sends on it
-    // yet); -1 if none.
-    int backend_channel_fd() const { return backend_channel_.get(); }
+    // Whether the front-end gave a backend channel (SET_BACKEND_REQ_FD).
+    bool has_backend_channel() const { return has_backend_channel_; }
 
   private:
     DeviceConfig cfg_;
     std::vector<std::unique_ptr<QueueWorker>> workers_;  // non-null while a ring is served
-    UniqueFd backend_channel_;
+    uint64_t shmem_sizes_[1] = {0};                      // region 0: the DAX window
+    bool has_backend_channel_ = false;
+    UniqueFd backend_channel_;  // kept open when there is no DAX channel to own it
 };
 
 }  // namespace vfs::host::virtio_fs

@@ -2,8 +2,9 @@
 // whose other end goes to the backend, and a thread that receives the backend's requests,
 // records them, and answers NEED_REPLY with what a hook returns.
 //
-// The DAX work plugs its map/unmap logic into the hook; until then every request is
-// recorded and refused (a non-zero reply). The listener never executes anything itself.
+// Frontend's hook serves DAX map/unmap in its window (FrontendOptions::shmem, dax_window.h);
+// without a window every request is recorded and refused (a non-zero reply). The
+// listener never executes anything itself.
 #pragma once
 
 #include <stdint.h>

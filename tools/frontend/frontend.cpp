@@ -37,7 +37,10 @@ Result<std::unique_ptr<Frontend>> Frontend::connect(const std::string& socket_pa
         f->queues_.push_back(std::move(*q));
     }
     f->bases_.assign(opts.num_queues, 0);
-    auto bc = BackendChannel::create();
+    // The window exists only after the handshake; the listener serves maps in it then.
+    auto bc = BackendChannel::create([raw = f.get()](const vu::Message& m) -> uint64_t {
+        return raw->window_ ? raw->window_->serve(m) : 1;
+    });
     if (!bc) return Error{bc.error()};
     f->backend_ = std::move(*bc);
     return f;
@@ -56,7 +59,8 @@ Status Frontend::handshake() {
         auto pfs = client_->get_u64(Request::kGetProtocolFeatures);
         if (!pfs) return Error{pfs.error()};
         neg_.offered_protocol_features = *pfs;
-        uint64_t want = kWantedProtocolFeatures | (opts_.ack_config ? pf::kConfig : 0);
+        uint64_t want = kWantedProtocolFeatures | (opts_.ack_config ? pf::kConfig : 0) |
+                        (opts_.shmem ? pf::kShmem : 0);
         neg_.protocol_features = *pfs & want;
         if (Status s = client_->send_obj(Request::kSetProtocolFeatures, neg_.protocol_features); !s)
             return s;
@@ -71,6 +75,19 @@ Status Frontend::handshake() {
             auto n = client_->get_u64(Request::kGetMaxMemSlots);
             if (!n) return Error{n.error()};
             neg_.max_mem_slots = *n;
+        }
+        if (neg_.protocol_features & pf::kShmem) {
+            vu::ShmemConfig cfg;
+            if (Status s = client_->call(Request::kGetShmemConfig, nullptr, 0, &cfg, sizeof(cfg));
+                !s)
+                return s;
+            if (cfg.nregions > vu::kMaxShmemRegions) return Error{EPROTO};
+            neg_.shmem_size = cfg.nregions > 0 ? cfg.memory_sizes[0] : 0;
+            if (neg_.shmem_size != 0) {
+                auto w = DaxWindow::create(neg_.shmem_size);
+                if (!w) return Error{w.error()};
+                window_ = std::move(*w);
+            }
         }
     }
     if (Status s = client_->send(Request::kSetOwner); !s) return s;
@@ -170,7 +187,16 @@ Status Frontend::setup() {
         if (Status s = reset_queue(q); !s) return s;
         if (Status s = start_queue(q); !s) return s;
     }
+    if (opts_.shmem && (neg_.protocol_features & pf::kStatus)) {
+        constexpr uint8_t kDriverOk = 1 | 2 | 4 | 8;  // ACKNOWLEDGE, DRIVER, DRIVER_OK, FEATURES_OK
+        if (Status s = set_status(kDriverOk); !s) return s;
+    }
     return {};
+}
+
+Status Frontend::set_status(uint8_t status) {
+    if (!(neg_.protocol_features & pf::kStatus)) return Error{EOPNOTSUPP};
+    return client_->send_obj(Request::kSetStatus, uint64_t{status});
 }
 
 Result<Frontend::Ticket> Frontend::submit(uint32_t q, std::span<const uint8_t> request,

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backend_channel.h"
+#include "dax_window.h"
 #include "frontend_queue.h"
 #include "guest_ram.h"
 #include "vhost_user_client.h"
@@ -31,6 +32,10 @@ struct FrontendOptions {
     uint32_t memory_regions = 1;
     bool event_idx = true;    // ack RING_EVENT_IDX if offered
     bool ack_config = false;  // ack CONFIG if offered (QEMU 7.2 does not)
+    // DAX, as QEMU 11.1 with vhost-user-test-device-pci: ack SHMEM if offered, size the
+    // window with GET_SHMEM_CONFIG and serve the backend's SHMEM_MAP/UNMAP in it
+    // (dax_window()). Without it, backend requests are recorded and refused.
+    bool shmem = false;
     // false: no rings of our own (queue() is unusable); the caller brings its rings and
     // notifiers to attach_queue(), as the hosted guest's driver does.
     bool own_queues = true;
@@ -45,6 +50,7 @@ struct NegotiatedFeatures {
     uint64_t protocol_features = 0;
     uint64_t queue_num = 0;      // 0 if MQ was not offered
     uint64_t max_mem_slots = 0;  // 0 if CONFIGURE_MEM_SLOTS was not offered
+    uint64_t shmem_size = 0;     // region 0 of GET_SHMEM_CONFIG; 0 without SHMEM
 };
 
 class Frontend {
@@ -58,7 +64,8 @@ class Frontend {
                                                      FrontendOptions opts = {});
     ~Frontend();
 
-    // GET_FEATURES, GET/SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, GET_MAX_MEM_SLOTS, SET_OWNER,
+    // GET_FEATURES, GET/SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, GET_MAX_MEM_SLOTS,
+    // GET_SHMEM_CONFIG (with opts.shmem; reserves the DAX window), SET_OWNER,
     // SET_BACKEND_REQ_FD, SET_FEATURES.
     Status handshake();
     // SET_MEM_TABLE with every region of the guest memory.
@@ -74,8 +81,12 @@ class Frontend {
     Result<uint16_t> stop_queue(uint32_t q);
     // As after a guest reboot: fresh rings, resumed from index 0 on the next start.
     Status reset_queue(uint32_t q);
-    // handshake + set_mem_table + start every queue.
+    // handshake + set_mem_table + start every queue; with opts.shmem and STATUS acked,
+    // then SET_STATUS with DRIVER_OK, as QEMU does once a device's rings run.
     Status setup();
+    // SET_STATUS (the virtio device status byte); EOPNOTSUPP unless STATUS was acked.
+    // A hosted guest that attaches its own queues sends DRIVER_OK itself.
+    Status set_status(uint8_t status);
 
     // Sends one FUSE request (any bytes) on queue q with room for reply_capacity bytes.
     Result<Ticket> submit(uint32_t q, std::span<const uint8_t> request, uint32_t reply_capacity);
@@ -93,6 +104,9 @@ class Frontend {
     GuestRam& ram() { return *ram_; }
     FrontendQueue& queue(uint32_t q) { return *queues_[q]; }
     BackendChannel& backend_channel() { return *backend_; }
+    // The DAX window (opts.shmem and the backend offered SHMEM with a region 0), else
+    // null. base()[0, size()) is what a guest sees of the device's shared-memory BAR.
+    DaxWindow* dax_window() { return window_.get(); }
     uint64_t next_unique() { return unique_.fetch_add(1); }
 
   private:
@@ -110,6 +124,7 @@ class Frontend {
     std::vector<std::unique_ptr<FrontendQueue>> queues_;
     std::vector<uint16_t> bases_;
     std::unique_ptr<BackendChannel> backend_;
+    std::unique_ptr<DaxWindow> window_;  // set in handshake(), before the channel is sent
     std::mutex inflight_mu_;
     std::unordered_map<uint64_t, InFlight> inflight_;
     std::atomic<uint64_t> token_{1};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/capabilities.h"
+#include "cli/option_values.h"
 #include "cli/options.h"
 #include "cli/process_setup.h"
 
@@ -405,6 +406,56 @@ TEST(CliBadCommandLines, ExactlyOneSocket) {
 TEST(CliBadCommandLines, SharedDirRequired) {
     EXPECT_NE(refused({"--socket-path=/s"}).find("--shared-dir"), std::string::npos);
     EXPECT_NE(refused({"--socket-path=/s", "-o", "cache=none"}).find("source="), std::string::npos);
+}
+
+TEST(CliDax, SizesTakeKMGSuffixes) {
+    EXPECT_EQ(parse_size("0"), 0u);
+    EXPECT_EQ(parse_size("4096"), 4096u);
+    EXPECT_EQ(parse_size("64K"), 64u << 10);
+    EXPECT_EQ(parse_size("16M"), 16u << 20);
+    EXPECT_EQ(parse_size("2MiB"), 2u << 20);
+    EXPECT_EQ(parse_size("1G"), 1ull << 30);
+    EXPECT_EQ(parse_size("8g"), 8ull << 30);
+    EXPECT_FALSE(parse_size(""));
+    EXPECT_FALSE(parse_size("M"));
+    EXPECT_FALSE(parse_size("-1M"));
+    EXPECT_FALSE(parse_size("1T"));
+    EXPECT_FALSE(parse_size("1.5G"));
+    EXPECT_FALSE(parse_size("16 M"));
+    EXPECT_FALSE(parse_size("99999999999999999999"));
+    EXPECT_FALSE(parse_size("9000000000G"));  // past 2^63
+}
+
+TEST(CliDax, DaxWindowDefaultsToNoneAndParses) {
+    EXPECT_EQ(accepted({"--socket-path=/tmp/s", "--shared-dir=/tmp"}).dax_window, 0u);
+    const Options o = accepted(
+        {"--socket-path=/tmp/s", "--shared-dir=/tmp", "--dax-window=1G", "--num-queues=2"});
+    EXPECT_EQ(o.dax_window, 1ull << 30);
+    EXPECT_EQ(o.num_queues, 2u);
+    EXPECT_EQ(accepted({"--socket-path=/tmp/s", "--shared-dir=/tmp", "--dax-window=0"}).dax_window,
+              0u);
+}
+
+TEST(CliDax, BadWindowsAreRefused) {
+    for (const char* bad : {"--dax-window=abc", "--dax-window=1000", "--dax-window=17G",
+                            "--dax-window=-2M", "--dax-window="}) {
+        const std::string msg = refused({"--socket-path=/tmp/s", "--shared-dir=/tmp", bad});
+        EXPECT_NE(msg.find("dax-window"), std::string::npos) << bad << ": " << msg;
+    }
+}
+
+TEST(CliDax, WindowWithDefaultQueueCountWarns) {
+    auto r = parse({"--socket-path=/tmp/s", "--shared-dir=/tmp", "--dax-window=16M"});
+    ASSERT_TRUE(r.options) << r.error;
+    bool warned = false;
+    for (const auto& w : r.warnings)
+        warned = warned || w.find("num_vqs") != std::string::npos;
+    EXPECT_TRUE(warned);
+    auto quiet =
+        parse({"--socket-path=/tmp/s", "--shared-dir=/tmp", "--dax-window=16M", "--num-queues=2"});
+    ASSERT_TRUE(quiet.options);
+    for (const auto& w : quiet.warnings)
+        EXPECT_EQ(w.find("num_vqs"), std::string::npos) << w;
 }
 
 }  // namespace

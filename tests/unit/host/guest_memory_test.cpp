@@ -2,8 +2,10 @@
 // overflowing addresses, overlapping and excess regions, and removal while a snapshot is
 // still in use.
 #include "memory/guest_memory.h"
+#include "memory/window_files.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -153,6 +155,47 @@ TEST(GuestMemory, MapRegionRefusesFdShorterThanRegion) {
     EXPECT_TRUE(map_region(
         GuestRegion{0, static_cast<uint64_t>(page), 0x5000000, static_cast<uint64_t>(page)}, fd));
     close(fd);
+}
+
+// A shared-memory (DAX) mapping the front-end reports as memory is recorded, never
+// translated into, and REM_MEM_REG still finds it.
+TEST(GuestMemory, UnmappedRegionIsRecordedButNeverTranslated) {
+    auto m = build({fake(0x1000, 0x2000, 0x7f0000001000, kHostA)});
+    const GuestRegion window{0x100000000, 0x200000, 0x7f1000000000, 0x400000};
+    auto next = m->with_unmapped_region(window);
+    ASSERT_TRUE(next);
+    EXPECT_EQ((*next)->region_count(), 2u);
+    EXPECT_EQ((*next)->translate_gpa(0x100000000, 1), nullptr);
+    EXPECT_EQ((*next)->translate_gpa(0x100000000 + 0x1000, 8), nullptr);
+    EXPECT_EQ((*next)->translate_uva(0x7f1000000000, 1), nullptr);
+    EXPECT_EQ((*next)->translate_gpa(0x1000, 1), reinterpret_cast<uint8_t*>(kHostA));
+    // Overlaps with guest RAM are refused as for any region.
+    EXPECT_FALSE(m->with_unmapped_region(GuestRegion{0x2000, 0x1000, 0x7f2000000000, 0}));
+    EXPECT_FALSE(m->with_unmapped_region(GuestRegion{0x5000, 0, 0x7f2000000000, 0}));
+    auto removed = (*next)->without_region(window);
+    ASSERT_TRUE(removed);
+    EXPECT_EQ((*removed)->region_count(), 1u);
+}
+
+// The files mapped into a window are known by identity, counted per mapping.
+TEST(WindowFiles, HoldsAFileWhileAnyMappingOfItLives) {
+    char path[] = "/tmp/vfs-window-files-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::unlink(path);
+    FileId id;
+    ASSERT_TRUE(file_id_of(fd, &id));
+    WindowFiles files;
+    EXPECT_FALSE(files.holds(fd));
+    files.add(id);
+    files.add(id);
+    EXPECT_TRUE(files.holds(fd));
+    files.remove(id);
+    EXPECT_TRUE(files.holds(fd));
+    files.remove(id);
+    EXPECT_FALSE(files.holds(fd));
+    EXPECT_FALSE(files.holds(-1));
+    ::close(fd);
 }
 
 }  // namespace

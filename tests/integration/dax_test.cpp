@@ -1,0 +1,373 @@
+// DAX through tools/frontend (QEMU 11.1's part): virtiofsd-cxx with --dax-window maps file
+// ranges into the frontend's window over the backend channel. A mapping round trip (the
+// window and the host file see each other's writes), replacement, lifetime across a ring
+// stop, and the hostile list: every bad SETUPMAPPING/REMOVEMAPPING gets an error reply,
+// the daemon serves on, and no map reaches the frontend (counted at the window).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/fuse.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "backends.h"
+#include "daemon_process.h"
+#include "frontend.h"
+
+namespace vfs::test {
+namespace {
+
+using vfs::frontend::Frontend;
+using vfs::frontend::FrontendOptions;
+
+constexpr uint64_t kMiB = 1ull << 20;
+constexpr uint64_t kWindow = 16 * kMiB;
+constexpr uint64_t kRange = 2 * kMiB;  // what Linux maps
+constexpr uint64_t kOwnFile = ~0ull;   // fh = -1: the daemon opens the node itself
+constexpr uint64_t kFileBytes = 4 * kMiB;
+
+uint8_t pattern(uint64_t offset) {
+    return static_cast<uint8_t>((offset * 7 + (offset >> 12)) & 0xff);
+}
+
+class Dax : public ::testing::Test {
+  protected:
+    void start(std::vector<std::string> extra = {"--dax-window=16M"}, bool shmem = true,
+               bool driver_ok = true) {
+        dir_ = make_temp_dir("vfs-dax");
+        socket_ = dir_ + "/vhost.sock";
+        share_ = dir_ + "/share";
+        std::filesystem::create_directory(share_);
+        std::filesystem::create_directory(share_ + "/dir");
+        write_file("data");
+        write_file("other");
+        auto argv = backend_argv(BackendKind::kOurs, socket_, share_);
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        ASSERT_TRUE(daemon_.spawn(argv, dir_ + "/daemon.log"));
+        ASSERT_TRUE(daemon_.wait_for_socket(socket_)) << daemon_.log();
+        FrontendOptions o;
+        o.num_queues = 4;
+        o.shmem = shmem;
+        auto f = Frontend::connect(socket_, o);
+        ASSERT_TRUE(f);
+        fe_ = std::move(*f);
+        if (driver_ok) {
+            ASSERT_TRUE(fe_->setup()) << daemon_.log();
+        } else {
+            // The rings run but the driver is not OK yet (QEMU before it started the device).
+            ASSERT_TRUE(fe_->handshake());
+            ASSERT_TRUE(fe_->set_mem_table());
+            for (uint32_t q = 0; q < 4; ++q)
+                ASSERT_TRUE(fe_->reset_queue(q) && fe_->start_queue(q));
+            ASSERT_TRUE(fe_->set_status(1 | 2 | 8)) << daemon_.log();
+        }
+    }
+    void TearDown() override {
+        fe_.reset();
+        daemon_.terminate();
+        if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    }
+    void write_file(const std::string& name) {
+        std::vector<uint8_t> data(kFileBytes);
+        for (uint64_t i = 0; i < data.size(); ++i)
+            data[i] = pattern(i);
+        const int fd = ::open((share_ + "/" + name).c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+        ::close(fd);
+    }
+
+    template <class T>
+    std::vector<uint8_t> call(const T& req, size_t reply_cap) {
+        auto r = fe_->request(1, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)),
+                              static_cast<uint32_t>(reply_cap));
+        EXPECT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
+        return r ? *r : std::vector<uint8_t>{};
+    }
+    static int32_t error_of(const std::vector<uint8_t>& reply) {
+        if (reply.size() < sizeof(fuse_out_header)) return 1;  // not a reply at all
+        fuse_out_header oh;
+        memcpy(&oh, reply.data(), sizeof(oh));
+        return -oh.error;
+    }
+
+    // INIT asking for MAP_ALIGNMENT, as Linux does on a dax mount; returns the reply.
+    fuse_init_out init(bool map_alignment = true) {
+        struct {
+            fuse_in_header h;
+            fuse_init_in in;
+        } __attribute__((packed)) req{};
+        req.h.len = sizeof(req);
+        req.h.opcode = FUSE_INIT;
+        req.h.unique = fe_->next_unique();
+        req.in.major = FUSE_KERNEL_VERSION;
+        req.in.minor = FUSE_KERNEL_MINOR_VERSION;
+        req.in.max_readahead = 128 * 1024;
+        req.in.flags = FUSE_INIT_EXT | (map_alignment ? FUSE_MAP_ALIGNMENT : 0);
+        auto r = call(req, sizeof(fuse_out_header) + sizeof(fuse_init_out));
+        fuse_init_out out{};
+        EXPECT_EQ(error_of(r), 0);
+        if (r.size() >= sizeof(fuse_out_header) + sizeof(out))
+            memcpy(&out, r.data() + sizeof(fuse_out_header), sizeof(out));
+        return out;
+    }
+    uint64_t lookup(const char* name) {
+        struct {
+            fuse_in_header h;
+            char name[16];
+        } __attribute__((packed)) req{};
+        const size_t n = strlen(name) + 1;
+        req.h.len = static_cast<uint32_t>(sizeof(fuse_in_header) + n);
+        req.h.opcode = FUSE_LOOKUP;
+        req.h.unique = fe_->next_unique();
+        req.h.nodeid = FUSE_ROOT_ID;
+        memcpy(req.name, name, n);
+        auto r = fe_->request(1, std::span(reinterpret_cast<const uint8_t*>(&req), req.h.len),
+                              sizeof(fuse_out_header) + sizeof(fuse_entry_out));
+        EXPECT_TRUE(r && error_of(*r) == 0) << name << "\n" << daemon_.log();
+        fuse_entry_out e{};
+        if (r && r->size() >= sizeof(fuse_out_header) + sizeof(e))
+            memcpy(&e, r->data() + sizeof(fuse_out_header), sizeof(e));
+        return e.nodeid;
+    }
+    uint64_t open(uint64_t nodeid, uint32_t flags) {
+        struct {
+            fuse_in_header h;
+            fuse_open_in in;
+        } __attribute__((packed)) req{};
+        req.h.len = sizeof(req);
+        req.h.opcode = FUSE_OPEN;
+        req.h.unique = fe_->next_unique();
+        req.h.nodeid = nodeid;
+        req.in.flags = flags;
+        auto r = call(req, sizeof(fuse_out_header) + sizeof(fuse_open_out));
+        EXPECT_EQ(error_of(r), 0);
+        fuse_open_out o{};
+        if (r.size() >= sizeof(fuse_out_header) + sizeof(o))
+            memcpy(&o, r.data() + sizeof(fuse_out_header), sizeof(o));
+        return o.fh;
+    }
+    // SETUPMAPPING; the errno of the reply (0: mapped).
+    int32_t setup(uint64_t nodeid, uint64_t fh, uint64_t foffset, uint64_t len, uint64_t moffset,
+                  bool write) {
+        struct {
+            fuse_in_header h;
+            fuse_setupmapping_in in;
+        } __attribute__((packed)) req{};
+        req.h.len = sizeof(req);
+        req.h.opcode = FUSE_SETUPMAPPING;
+        req.h.unique = fe_->next_unique();
+        req.h.nodeid = nodeid;
+        req.h.uid = 1000;
+        req.in.fh = fh;
+        req.in.foffset = foffset;
+        req.in.len = len;
+        req.in.flags = FUSE_SETUPMAPPING_FLAG_READ | (write ? FUSE_SETUPMAPPING_FLAG_WRITE : 0);
+        req.in.moffset = moffset;
+        return error_of(call(req, sizeof(fuse_out_header)));
+    }
+    // REMOVEMAPPING of ranges; count_override claims another count than the array holds.
+    int32_t remove(const std::vector<fuse_removemapping_one>& ranges,
+                   std::optional<uint32_t> count_override = std::nullopt) {
+        std::vector<uint8_t> req(sizeof(fuse_in_header) + sizeof(fuse_removemapping_in) +
+                                 ranges.size() * sizeof(fuse_removemapping_one));
+        fuse_in_header h{};
+        h.len = static_cast<uint32_t>(req.size());
+        h.opcode = FUSE_REMOVEMAPPING;
+        h.unique = fe_->next_unique();
+        h.nodeid = FUSE_ROOT_ID;
+        fuse_removemapping_in in{};
+        in.count = count_override.value_or(static_cast<uint32_t>(ranges.size()));
+        memcpy(req.data(), &h, sizeof(h));
+        memcpy(req.data() + sizeof(h), &in, sizeof(in));
+        if (!ranges.empty())
+            memcpy(req.data() + sizeof(h) + sizeof(in), ranges.data(),
+                   ranges.size() * sizeof(fuse_removemapping_one));
+        auto r = fe_->request(1, req, sizeof(fuse_out_header));
+        EXPECT_TRUE(r) << daemon_.log();
+        return r ? error_of(*r) : 1;
+    }
+    uint64_t frontend_maps() const { return fe_->dax_window()->counters().maps; }
+    // The daemon still answers (GETATTR on the root).
+    void expect_serving() {
+        struct {
+            fuse_in_header h;
+            fuse_getattr_in in;
+        } __attribute__((packed)) req{};
+        req.h.len = sizeof(req);
+        req.h.opcode = FUSE_GETATTR;
+        req.h.unique = fe_->next_unique();
+        req.h.nodeid = FUSE_ROOT_ID;
+        EXPECT_EQ(error_of(call(req, 256)), 0) << daemon_.log();
+        EXPECT_FALSE(fe_->queue(1).wait_error(0)) << "the queue broke\n" << daemon_.log();
+    }
+
+    std::string dir_, socket_, share_;
+    DaemonProcess daemon_;
+    std::unique_ptr<Frontend> fe_;
+};
+
+TEST_F(Dax, InitAnnouncesMapAlignmentAndTheWindowIsSized) {
+    start();
+    ASSERT_NE(fe_->dax_window(), nullptr) << daemon_.log();
+    EXPECT_EQ(fe_->dax_window()->size(), kWindow);
+    const fuse_init_out out = init();
+    EXPECT_TRUE(out.flags & FUSE_MAP_ALIGNMENT);
+    EXPECT_EQ(out.map_alignment, 12);
+}
+
+TEST_F(Dax, MappingRoundTripWindowAndHostFileSeeEachOther) {
+    start();
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t node = lookup("data");
+    const uint64_t moff = 4 * kMiB, foff = 2 * kMiB;
+    ASSERT_EQ(setup(node, kOwnFile, foff, kRange, moff, true), 0) << daemon_.log();
+    EXPECT_EQ(frontend_maps(), 1u);
+    ASSERT_TRUE(fe_->dax_window()->is_mapped(moff, kRange));
+    volatile uint8_t* win = fe_->dax_window()->base() + moff;
+    for (uint64_t i = 0; i < kRange; i += 4093)
+        ASSERT_EQ(win[i], pattern(foff + i)) << i;
+
+    // A guest store through the window is the host file's byte.
+    const int fd = ::open((share_ + "/data").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    win[100] = 0xA5;
+    uint8_t b = 0;
+    ASSERT_EQ(::pread(fd, &b, 1, static_cast<off_t>(foff + 100)), 1);
+    EXPECT_EQ(b, 0xA5);
+    // And a host write is seen in the window at once.
+    const uint8_t c = 0x5A;
+    ASSERT_EQ(::pwrite(fd, &c, 1, static_cast<off_t>(foff + 4096)), 1);
+    EXPECT_EQ(win[4096], 0x5A);
+    ::close(fd);
+
+    // A mapping over a live one replaces it (unmap, then map).
+    ASSERT_EQ(setup(node, kOwnFile, 0, kRange, moff, false), 0) << daemon_.log();
+    EXPECT_EQ(frontend_maps(), 2u);
+    EXPECT_EQ(fe_->dax_window()->counters().unmaps, 1u);
+    EXPECT_EQ(win[0], pattern(0));
+
+    // An explicit fh of the node, open for reading: a read-only mapping.
+    const uint64_t fh = open(node, O_RDONLY);
+    ASSERT_EQ(setup(node, fh, 0, kRange, 0, false), 0) << daemon_.log();
+    EXPECT_EQ(fe_->dax_window()->base()[7], pattern(7));
+
+    ASSERT_EQ(remove({{moff, kRange}, {0, kRange}}), 0) << daemon_.log();
+    const auto c2 = fe_->dax_window()->counters();
+    EXPECT_EQ(c2.unmaps, 3u);
+    EXPECT_EQ(c2.live, 0u);
+    EXPECT_EQ(c2.refused, 0u);
+    expect_serving();
+    // The daemon's counters reach its log when the session's mappings go (a new INIT).
+    init();
+    EXPECT_NE(daemon_.log().find("SETUPMAPPING served 3"), std::string::npos) << daemon_.log();
+}
+
+TEST_F(Dax, HostileMappingsAreRefusedAndNoMapReachesTheFrontend) {
+    start();
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t data = lookup("data");
+    const uint64_t other = lookup("other");
+    const uint64_t ro_fh = open(data, O_RDONLY);
+    const uint64_t other_fh = open(other, O_RDWR);
+    const uint64_t kAligned = ~0ull & ~4095ull;
+
+    EXPECT_EQ(setup(data, kOwnFile, 0, kRange, 4096 + 1, false), EINVAL);  // moffset
+    EXPECT_EQ(setup(data, kOwnFile, 512, kRange, 0, false), EINVAL);       // foffset
+    EXPECT_EQ(setup(data, kOwnFile, 0, kRange - 100, 0, false), EINVAL);   // len
+    EXPECT_EQ(setup(data, kOwnFile, 0, 0, 0, false), EINVAL);              // empty
+    EXPECT_EQ(setup(data, kOwnFile, 0, kRange, kWindow, false), EINVAL);   // outside
+    EXPECT_EQ(setup(data, kOwnFile, 0, 2 * kRange, kWindow - kRange, false), EINVAL);
+    EXPECT_EQ(setup(data, kOwnFile, 0, kRange, kAligned, false), EINVAL);    // wraps
+    EXPECT_EQ(setup(data, kOwnFile, kAligned, kRange, 0, false), EINVAL);    // foffset wraps
+    EXPECT_EQ(setup(data, kOwnFile, 1ull << 63, kRange, 0, false), EINVAL);  // past off_t
+    EXPECT_EQ(setup(FUSE_ROOT_ID, kOwnFile, 0, kRange, 0, false), EISDIR);   // a directory
+    EXPECT_EQ(setup(lookup("dir"), kOwnFile, 0, kRange, 0, true), EISDIR);
+    EXPECT_EQ(setup(data, 12345, 0, kRange, 0, false), EBADF);        // unknown fh
+    EXPECT_EQ(setup(data, other_fh, 0, kRange, 0, false), EBADF);     // another node's
+    EXPECT_EQ(setup(data, ro_fh, 0, kRange, 0, true), EBADF);         // ro fh, write
+    EXPECT_EQ(setup(999999, kOwnFile, 0, kRange, 0, false), ENOENT);  // no such node
+    EXPECT_EQ(remove({{0, kRange}}), ENOENT);                         // never mapped
+    EXPECT_EQ(remove({{0, kRange}}, 2), EINVAL);  // a count larger than the payload
+    EXPECT_EQ(remove({}, 0), EINVAL);             // nothing to remove
+    EXPECT_EQ(frontend_maps(), 0u) << daemon_.log();
+    EXPECT_EQ(fe_->backend_channel().recorded().size(), 0u);
+    expect_serving();
+
+    // A partly matching REMOVEMAPPING unmaps nothing.
+    ASSERT_EQ(setup(data, kOwnFile, 0, kRange, 0, true), 0) << daemon_.log();
+    EXPECT_EQ(remove({{0, kRange}, {kRange, kRange}}), ENOENT);
+    EXPECT_EQ(remove({{0, kRange / 2}}), ENOENT);
+    EXPECT_EQ(fe_->dax_window()->counters().unmaps, 0u);
+    EXPECT_TRUE(fe_->dax_window()->is_mapped(0, kRange));
+    expect_serving();
+}
+
+TEST_F(Dax, ReadOnlyShareRefusesWriteMappingsWithErofs) {
+    start({"--dax-window=16M", "--readonly"});
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t data = lookup("data");
+    EXPECT_EQ(setup(data, kOwnFile, 0, kRange, 0, true), EROFS);
+    EXPECT_EQ(frontend_maps(), 0u);
+    EXPECT_EQ(setup(data, kOwnFile, 0, kRange, 0, false), 0) << daemon_.log();
+    EXPECT_EQ(frontend_maps(), 1u);
+    EXPECT_EQ(fe_->dax_window()->base()[1], pattern(1));
+    expect_serving();
+}
+
+TEST_F(Dax, SetupMappingBeforeTheDriverIsOkIsRefused) {
+    start({"--dax-window=16M"}, true, /*driver_ok=*/false);
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t data = lookup("data");
+    EXPECT_EQ(setup(data, kOwnFile, 0, kRange, 0, false), EIO);
+    EXPECT_EQ(frontend_maps(), 0u);
+    expect_serving();
+    ASSERT_TRUE(fe_->set_status(1 | 2 | 4 | 8));
+    EXPECT_EQ(setup(data, kOwnFile, 0, kRange, 0, false), 0) << daemon_.log();
+    EXPECT_EQ(frontend_maps(), 1u);
+}
+
+TEST_F(Dax, WithoutAWindowNothingChanges) {
+    start({}, true);
+    EXPECT_EQ(fe_->dax_window(), nullptr);
+    EXPECT_FALSE(fe_->negotiated().offered_protocol_features &
+                 vfs::host::vhost_user::protocol_feature::kShmem);
+    EXPECT_FALSE(init().flags & FUSE_MAP_ALIGNMENT);
+    EXPECT_EQ(setup(lookup("data"), kOwnFile, 0, kRange, 0, false), ENOSYS);
+    EXPECT_EQ(remove({{0, kRange}}), ENOSYS);
+    EXPECT_EQ(fe_->backend_channel().recorded().size(), 0u);
+    expect_serving();
+}
+
+TEST_F(Dax, FrontendWithoutShmemGetsNoMapAlignment) {
+    start({"--dax-window=16M"}, /*shmem=*/false);
+    EXPECT_FALSE(init().flags & FUSE_MAP_ALIGNMENT);
+    EXPECT_EQ(setup(lookup("data"), kOwnFile, 0, kRange, 0, false), ENOSYS);
+    EXPECT_EQ(fe_->backend_channel().recorded().size(), 0u);
+    expect_serving();
+}
+
+TEST_F(Dax, RingStopDropsTheMappingsAndTheRangeIsReusable) {
+    start();
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t data = lookup("data");
+    ASSERT_EQ(setup(data, kOwnFile, 0, kRange, 0, true), 0) << daemon_.log();
+    auto base = fe_->stop_queue(1);
+    ASSERT_TRUE(base);
+    ASSERT_TRUE(fe_->start_queue(1));
+    // Forgotten by the daemon: removing it now is an error...
+    EXPECT_EQ(remove({{0, kRange}}), ENOENT);
+    // ...and the frontend's stale mapping is unmapped before the next map over it.
+    EXPECT_EQ(setup(data, kOwnFile, kRange, kRange, 0, false), 0) << daemon_.log();
+    const auto c = fe_->dax_window()->counters();
+    EXPECT_EQ(c.maps, 2u);
+    EXPECT_EQ(c.unmaps, 1u);
+    EXPECT_EQ(c.refused, 0u);
+    EXPECT_EQ(fe_->dax_window()->base()[5], pattern(kRange + 5));
+    EXPECT_NE(daemon_.log().find("ring stopped"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vfs::test
