@@ -72,15 +72,17 @@ def _check(meta, done, out, what):
 
 def run_unikernel(ctx, row, scaling, file_reps, dax=False):
     tag = "p9share" if row.backend == "9p" else "myfs"
-    params = bench_params(scaling, 1, file_reps, scaling.scale,
-                          fixed_bytes=scaling.native_bytes if dax else 0)
+    params = bench_params(scaling, 1, file_reps, scaling.dax_scale if dax else scaling.scale,
+                          fixed_bytes=scaling.native_bytes if dax else 0,
+                          counts=[] if dax else None)
     append = " ".join([f"tag={tag}", f"machine={ctx.machine_tag}",
                        f"qemu={ctx.qemu_dax_version if dax else ctx.qemu_version}"] + params +
                       (["dax=1"] if dax else []))
     cmd = [sys.executable, UNIKERNEL_RUN, "--image", ctx.bench_elf, "--machine", "q35",
            "--timeout", str(ctx.boot_timeout), "--append", append]
     if dax:
-        cmd += ["--daemon", "cxx", "--daemon-bin", ctx.daemon_bin, "--dax"]
+        cmd += ["--daemon", "cxx", "--daemon-bin", ctx.daemon_bin, "--qemu", "11",
+                "--dax-window", DAX_WINDOW]
     elif row.backend == "9p":
         cmd += ["--daemon", "none", "--p9-tag", tag]
     elif row.backend == "rust":
@@ -91,6 +93,13 @@ def run_unikernel(ctx, row, scaling, file_reps, dax=False):
                          errors="replace")
     if run.returncode == peers.SKIP:
         raise RowUnavailable(run.stdout.strip().splitlines()[-1])
+    if dax:
+        # A DAX row must measure the window, not the FUSE fallback behind failed mappings.
+        failed = [l for l in run.stdout.splitlines() if "SETUPMAPPING" in l and "warning" in l]
+        if failed:
+            raise RowUnavailable(f"pending DAX: {len(failed)}+ SETUPMAPPING failures in the "
+                                 f"daemon's log (the guest fell back to FUSE): "
+                                 f"{failed[-1].split('] ', 1)[-1]}")
     meta, samples, done = parse_bench_lines(run.stdout)
     _check(meta, done, run.stdout, row.id)
     return meta, samples
@@ -120,7 +129,7 @@ def _stop(proc):
             proc.wait()
 
 
-def run_hosted(ctx, row, scaling, file_reps):
+def run_hosted(ctx, row, scaling, file_reps, dax=False):
     work = tempfile.mkdtemp(prefix="vfs-evaluate-")
     daemon = None
     try:
@@ -129,9 +138,15 @@ def run_hosted(ctx, row, scaling, file_reps):
         with open(os.path.join(share, "hello.txt"), "w") as f:
             f.write("hello from the host\n")
         sock = os.path.join(work, "fs.sock")
-        daemon = _start_daemon(ctx, sock, share, os.path.join(work, "daemon.log"))
+        daemon = _start_daemon(ctx, sock, share, os.path.join(work, "daemon.log"),
+                               [f"--dax-window={DAX_WINDOW}"] if dax else [])
+        if dax:  # the thesis's DAX method: fixed bytes per run, as native
+            params = bench_params(scaling, 1, file_reps, scaling.dax_scale,
+                                  fixed_bytes=scaling.native_bytes, counts=[]) + ["dax=1"]
+        else:
+            params = bench_params(scaling, 1, file_reps, scaling.hosted_scale)
         cmd = [ctx.bench_hosted, f"fs=myfs@{sock}", "tag=myfs", f"machine={ctx.machine_tag}",
-               "qemu=none"] + bench_params(scaling, 1, file_reps, scaling.hosted_scale)
+               "qemu=none"] + params
         run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              errors="replace", timeout=ctx.boot_timeout)
     finally:
@@ -165,20 +180,22 @@ def _supports(cmd, flag):
     return flag in out.stdout + out.stderr
 
 
+DAX_WINDOW = "512M"
+
+
 def run_dax(ctx, row, scaling, file_reps):
-    """The DAX rows: the unikernel in QEMU 11.1 with the device's DAX window, and the hosted
-    bench with a window in tools/frontend; both move fixed_bytes (the thesis's 8 GiB, /
-    scale) at every buffer size, as the thesis's DAX runs did. They run once the pieces are
-    there: the daemon's --dax-window, unikernel_run.py's --dax (QEMU 11.1, the window's
-    device) and the bench's dax=1 mount; until then "pending DAX"."""
+    """The DAX rows: the unikernel in QEMU 11.1 with vhost-user-test-device-pci's window
+    (unikernel_run.py --qemu 11 --dax-window), and the hosted bench with the window in
+    tools/frontend. Both mount with dax=always and move fixed bytes per run at every buffer
+    size, as the thesis's DAX runs did (8 GiB, / dax_scale); no file operations."""
     if not _supports([ctx.daemon_bin], "--dax-window"):
         raise RowUnavailable("pending DAX (virtiofsd-cxx has no --dax-window in this build)")
     if row.kind == "unikernel-dax":
-        if not _supports([sys.executable, UNIKERNEL_RUN], "--dax"):
+        if not _supports([sys.executable, UNIKERNEL_RUN], "--dax-window"):
             raise RowUnavailable("pending DAX (tests/e2e/unikernel_run.py cannot start QEMU "
-                                 "11.1 with a DAX window yet)")
+                                 "11.1 with a DAX window)")
         return run_unikernel(ctx, row, scaling, file_reps, dax=True)
-    raise RowUnavailable("pending DAX (the hosted bench has no DAX window option yet)")
+    return run_hosted(ctx, row, scaling, file_reps, dax=True)
 
 
 def run_linux(ctx, rows, scaling):

@@ -135,7 +135,8 @@ int app_main(int argc, char** argv) {
         kprintf("bench: no virtio-fs or virtio-9p device\n");
         return 1;
     }
-    if (int r = vfs_mount(p.tag, p.mount); r < 0) {
+    // dax=1: file data through the device's DAX window or fail (no silent FUSE fallback).
+    if (int r = vfs_mount_opts(p.tag, p.mount, p.dax ? "dax=always" : ""); r < 0) {
         kprintf("bench: mounting \"%s\" at %s: error %d\n", p.tag, p.mount, -r);
         return 1;
     }
@@ -161,7 +162,7 @@ int app_main(int argc, char** argv) {
         "\"reps\":%u,"
         "\"file_reps\":%u,\"clock_origin\":\"%s\",\"app_start_ns\":%lu,"
         "\"driver_ok_ns\":%lu,\"mounted_ns\":%lu,\"first_byte_ns\":%lu}\n",
-        g_backend, p.tag, p.machine, p.qemu, p.dax ? "true" : "false",
+        g_backend, p.tag, p.machine, p.qemu, vfs_mount_dax(p.mount) == 1 ? "true" : "false",
         static_cast<unsigned long>(p.multiplier), static_cast<unsigned long>(p.fixed_bytes),
         static_cast<unsigned long>(p.scale), p.reps, p.file_reps, kClockOrigin,
         static_cast<unsigned long>(start), static_cast<unsigned long>(t_attached),
