@@ -46,7 +46,7 @@ def draw(data, out_dir):
     rows = [r for r in data["rows"] if r.get("points")]
     written = []
     for name, (title, panels) in FIGURES.items():
-        fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.4), squeeze=False)
+        fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 6.2), squeeze=False)
         file_ops = name == "fileops.svg"
         for ax, (op, panel_title) in zip(axes[0], panels):
             for r in rows:
@@ -76,7 +76,7 @@ def draw(data, out_dir):
         fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.95), ncol=3,
                    fontsize=8, frameon=False)
         fig.text(0.01, 0.005, caption(data), fontsize=6.5, va="bottom", ha="left")
-        fig.tight_layout(rect=(0, 0.1, 1, 0.84))
+        fig.tight_layout(rect=(0, 0.15, 1, 0.85))
         path = os.path.join(out_dir, name)
         # No timestamps in the SVG, so a re-plot of the same JSON is the same file.
         fig.savefig(path, format="svg", metadata={"Date": None})
