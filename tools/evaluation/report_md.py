@@ -200,6 +200,11 @@ def write(data, path, analysis_path=None, figure_dir="evaluation"):
          "## How it was run", "",
          f"- Command: `{data['command']}` ({data['started']} to {data['finished']}, "
          f"{data['wall_s'] / 60:.1f} min).",
+         *[f"- Rows `{x['rows']}` added to this run afterwards by `{x['command']}` "
+           f"({x['started']})." for x in data.get("merged", [])],
+         "- The binaries were built before the run (`tools/evaluate` without `--no-build` "
+         "builds them: CMake, RelWithDebInfo, as tools/test)." if "--no-build" in
+         data["command"] else "- Built by the command itself (CMake, RelWithDebInfo).",
          f"- Machine: {m['description']}. **A shared machine**: other work (builds, tests) ran "
          "at the same time. Rounds are interleaved (every row once per round, in turn), so "
          "load falls on every row alike and the ratios within one run hold better than the "
