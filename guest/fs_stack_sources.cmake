@@ -7,15 +7,18 @@ set(VFS_GUEST_FS_STACK_SOURCES
   drivers/virtio_9p/p9_device.cpp
   drivers/virtio_fs/fs_device.cpp
   lib/p9/client.cpp
+  lib/ukfuse/dax_manager.cpp
   lib/ukfuse/dentry_cache.cpp
   lib/ukfuse/node_table.cpp
   lib/ukfuse/session.cpp
+  lib/ukfuse/session_dax.cpp
   lib/ukfuse/session_files.cpp
   lib/ukfuse/session_namespace.cpp
   lib/vfs/backend_9p.cpp
   lib/vfs/calls_dir.cpp
   lib/vfs/calls_file.cpp
   lib/vfs/calls_path.cpp
+  lib/vfs/dax_io.cpp
   lib/vfs/device_registry.cpp
   lib/vfs/fd_table.cpp
   lib/vfs/mount_table.cpp

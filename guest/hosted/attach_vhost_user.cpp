@@ -1,7 +1,7 @@
 // The hosted attach_virtio_fs (see apps/common/attach.h): one device per
 // fs=TAG@SOCKET argument, each a HostedTransport to that vhost-user-fs socket.
 // queues=N sets the request queues each device gets (the hosted "VMM" decides, as
-// QEMU's num-request-queues does).
+// QEMU's num-request-queues does); shmem=0 declines a DAX window the daemon offers.
 #include <string.h>
 
 #include <memory>
@@ -30,6 +30,7 @@ int attach_virtio_fs(int argc, char** argv) {
         o.socket = at + 1;
         o.request_queues = static_cast<uint32_t>(arg_u64(argc, argv, "queues", 1));
         o.queue_size = static_cast<uint32_t>(arg_u64(argc, argv, "queue_size", 128));
+        o.shmem = arg_u64(argc, argv, "shmem", 1) != 0;
         auto t = hosted::HostedTransport::connect(o);
         if (!t) {
             kprintf("attach: %s: connect failed (errno %d)\n", o.socket.c_str(), t.error());

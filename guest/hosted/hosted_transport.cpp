@@ -25,6 +25,7 @@ wire::Result<std::unique_ptr<HostedTransport>> HostedTransport::connect(const Ho
     fo.memory_bytes = o.memory_bytes;
     // Shadow used rings cannot carry the device's avail_event: no EVENT_IDX then.
     fo.event_idx = !o.interpose;
+    fo.shmem = o.shmem;
     auto fe = frontend::Frontend::connect(o.socket, fo);
     if (!fe) return wire::Error{fe.error()};
     std::unique_ptr<HostedTransport> t(new HostedTransport());
@@ -109,7 +110,20 @@ uint64_t HostedTransport::take_calls(uint16_t index) {
 wire::Status HostedTransport::driver_ok() {
     // Every queue is set up: the pump may read the shadows from now on.
     if (opts_.interpose && !pump_.joinable()) pump_ = std::thread([this] { pump(); });
+    // Tell a DAX backend that acked STATUS that the device runs (QEMU does): it maps
+    // nothing before.
+    constexpr uint8_t kDriverOk = 1 | 2 | 4 | 8;  // ACKNOWLEDGE, DRIVER, DRIVER_OK, FEATURES_OK
+    if (fe_->dax_window()) {
+        if (wire::Status s = fe_->set_status(kDriverOk); !s && s.error() != EOPNOTSUPP) return s;
+    }
     return {};
+}
+
+wire::Result<virtio::SharedMemoryRegion> HostedTransport::shared_memory(uint8_t id) {
+    frontend::DaxWindow* w = fe_->dax_window();
+    if (id != 0 || !w) return wire::Error{ENOENT};
+    const auto addr = reinterpret_cast<uintptr_t>(w->base());
+    return virtio::SharedMemoryRegion{addr, addr, w->size()};
 }
 
 void HostedTransport::notify(uint16_t index) {

@@ -29,6 +29,9 @@ struct HostedOptions {
     uint32_t queue_size = 128;
     uint64_t memory_bytes = 256ull << 20;
     bool interpose = false;  // shadow used rings, for tamper_next_reply
+    // As QEMU 11.1's vhost-user-test-device-pci: take the DAX window the daemon offers
+    // (SHMEM, GET_SHMEM_CONFIG) and show it as shared-memory region 0.
+    bool shmem = true;
 };
 
 // What tamper_next_reply does to the chosen reply.
@@ -57,9 +60,8 @@ class HostedTransport final : public virtio::Transport {
     wire::Status driver_ok() override;
     void set_failed() override { failed_ = true; }
     void reset() override {}
-    wire::Result<virtio::SharedMemoryRegion> shared_memory(uint8_t) override {
-        return wire::Error{ENOENT};
-    }
+    // Region 0 is the frontend's DAX window, when the daemon offered one.
+    wire::Result<virtio::SharedMemoryRegion> shared_memory(uint8_t id) override;
 
     // The next reply to a request with this opcode (0: any) on a request queue is
     // corrupted as `kind` says before the driver sees it. Needs interpose.

@@ -22,6 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "peers"))
 import peers  # noqa: E402
+import selftest_pattern  # noqa: E402
 
 
 def daemon_command(kind, binary, socket, shared):
@@ -72,12 +73,31 @@ def main():
     ap.add_argument("--p9-tag", metavar="TAG",
                     help="a modern virtio-9p device with this mount tag serving the shared "
                          "folder (QEMU's local fsdev; use with --daemon none)")
+    ap.add_argument("--daemon-arg", action="append", default=[],
+                    help="one more argument for the daemon")
+    ap.add_argument("--qemu", default="system", choices=["system", "11"],
+                    help="the system QEMU (7.2) or Debian sid's 11.1 from tools/peers")
+    ap.add_argument("--dax-window", metavar="SIZE",
+                    help="DAX: the daemon (cxx) gets --dax-window=SIZE and the device is "
+                         "QEMU 11.1's vhost-user-test-device-pci as virtio-fs, whose BAR 4 "
+                         "is the window (needs --qemu 11)")
+    ap.add_argument("--host-pattern", action="append", default=[], metavar="NAME:SEED:SIZE",
+                    help="a file the guest must leave in the shared folder, holding the "
+                         "selftest pattern")
     ap.add_argument("--high-bars", action="store_true",
                     help="add a device with a 4 GiB BAR so firmware moves 64-bit BARs above 4 GiB")
     args = ap.parse_args()
 
-    if not shutil.which("qemu-system-x86_64"):
+    qemu_bin = "qemu-system-x86_64"
+    if args.qemu == "11":
+        qemu_bin = peers.qemu_11()
+        if qemu_bin is None:
+            return peers.unavailable("QEMU 11.1 (tools/peers/get-qemu.sh)")
+    elif not shutil.which(qemu_bin):
         return peers.unavailable("qemu-system-x86_64")
+    if args.dax_window and (args.qemu != "11" or args.daemon != "cxx"):
+        print("FAIL: --dax-window needs --qemu 11 and --daemon cxx")
+        return 1
     work = tempfile.mkdtemp(prefix="vfs-unikernel-")
     daemon = None
     qemu = None
@@ -90,7 +110,7 @@ def main():
             f.write("hello from the host\n")
         serial_path = os.path.join(work, "serial.log")
 
-        cmd = ["qemu-system-x86_64", "-machine", f"{args.machine},accel=tcg", "-cpu", "max",
+        cmd = [qemu_bin, "-machine", f"{args.machine},accel=tcg", "-cpu", "max",
                "-m", args.memory, "-kernel", args.image, "-append", args.append,
                "-nographic", "-no-reboot", "-net", "none", "-monitor", "none",
                "-serial", f"file:{serial_path}",
@@ -99,6 +119,12 @@ def main():
             dcmd = daemon_command(args.daemon, args.daemon_bin, socket, shared)
             if dcmd is None:
                 return peers.unavailable(f"the {args.daemon} daemon")
+            dcmd += args.daemon_arg
+            if args.dax_window:
+                # The test device takes its config (tag, request queues) from the daemon,
+                # which must offer exactly num_vqs queues.
+                dcmd += [f"--dax-window={args.dax_window}", f"--tag={args.tag}",
+                         f"--num-queues={args.request_queues + 1}"]
             daemon_log = open(os.path.join(work, "daemon.log"), "w")
             daemon = subprocess.Popen(dcmd, stdout=daemon_log, stderr=subprocess.STDOUT,
                                       start_new_session=True)
@@ -111,9 +137,14 @@ def main():
                 time.sleep(0.05)
             cmd += ["-object", f"memory-backend-memfd,id=mem,size={args.memory},share=on",
                     "-numa", "node,memdev=mem",
-                    "-chardev", f"socket,id=char0,path={socket}",
-                    "-device", f"vhost-user-fs-pci,chardev=char0,tag={args.tag},"
-                               f"num-request-queues={args.request_queues}"]
+                    "-chardev", f"socket,id=char0,path={socket}"]
+            if args.dax_window:
+                cmd += ["-device", "vhost-user-test-device-pci,chardev=char0,virtio-id=26,"
+                                   f"num_vqs={args.request_queues + 1},config_size=40,"
+                                   "vq_size=1024"]
+            else:
+                cmd += ["-device", f"vhost-user-fs-pci,chardev=char0,tag={args.tag},"
+                                   f"num-request-queues={args.request_queues}"]
 
         for i, tag in enumerate(args.extra_device):
             xsock = os.path.join(work, f"vhost-fs-{i}.sock")
@@ -180,6 +211,9 @@ def main():
                 if status != 0:
                     print(f"FAIL: virtiofsd-cxx exit status {status}")
                     ok = False
+        if args.host_pattern and not selftest_pattern.check_host_patterns(shared,
+                                                                          args.host_pattern):
+            ok = False
         image_bytes = os.path.getsize(args.image)
         print(f'BENCH {{"name":"unikernel_qemu_run","machine":"{args.machine}",'
               f'"daemon":"{"9p" if args.p9_tag else args.daemon}","wall_s":{elapsed:.3f},"image_file_bytes":{image_bytes}}}')

@@ -7,6 +7,7 @@
 // per repetition with its raw nanoseconds, one "point" line per point (mean, min, max), and a
 // closing "done" line that counts failed content checks. The app fails if any check or operation
 // failed.
+#include "apps/bench/backend_name.h"
 #include "apps/bench/params.h"
 #include "apps/bench/workloads.h"
 #include "apps/common/attach.h"
@@ -14,7 +15,6 @@
 #include "kernel/app.h"
 #include "kernel/console.h"
 #include "kernel/format.h"
-#include "lib/vfs/mount_table.h"
 #include "lib/vfs/vfs.h"
 
 namespace vfs::guest {
@@ -74,7 +74,7 @@ void rep_line(const char* op, const char* key, uint64_t value, uint32_t rep, int
 }
 
 void run_io_point(const Params& p, bench::Io op, uint64_t size, uint8_t* buf, uint8_t* scratch) {
-    uint64_t count = p.multiplier / p.scale;
+    uint64_t count = p.fixed_bytes ? p.fixed_bytes / p.scale / size : p.multiplier / p.scale;
     if (count == 0) count = 1;
     if (count > 0xffffffffull) count = 0xffffffffull;  // Shuffle's bound
     char path[256];
@@ -135,12 +135,13 @@ int app_main(int argc, char** argv) {
         kprintf("bench: no virtio-fs or virtio-9p device\n");
         return 1;
     }
-    if (int r = vfs_mount(p.tag, p.mount); r < 0) {
+    // dax=1: file data through the device's DAX window or fail (no silent FUSE fallback).
+    if (int r = vfs_mount_opts(p.tag, p.mount, p.dax ? "dax=always" : ""); r < 0) {
         kprintf("bench: mounting \"%s\" at %s: error %d\n", p.tag, p.mount, -r);
         return 1;
     }
     const uint64_t t_mounted = virtio_fs::poll_clock_ns();
-    if (vfslib::mount_at(p.mount)->p9) g_backend = "9p";
+    g_backend = bench::backend_name(p.mount);
     uint64_t biggest = 0;
     for (int i = 0; i < p.n_sizes; ++i)
         biggest = p.sizes[i] > biggest ? p.sizes[i] : biggest;
@@ -157,14 +158,15 @@ int app_main(int argc, char** argv) {
         buf[i] = static_cast<uint8_t>(i * 131u ^ (i >> 8));
     kprintf(
         "{\"bench\":\"meta\",\"backend\":\"%s\",\"tag\":\"%s\",\"machine\":\"%s\","
-        "\"qemu\":\"%s\",\"dax\":%s,\"multiplier\":%lu,\"scale\":%lu,\"reps\":%u,"
+        "\"qemu\":\"%s\",\"dax\":%s,\"multiplier\":%lu,\"fixed_bytes\":%lu,\"scale\":%lu,"
+        "\"reps\":%u,"
         "\"file_reps\":%u,\"clock_origin\":\"%s\",\"app_start_ns\":%lu,"
         "\"driver_ok_ns\":%lu,\"mounted_ns\":%lu,\"first_byte_ns\":%lu}\n",
-        g_backend, p.tag, p.machine, p.qemu, p.dax ? "true" : "false",
-        static_cast<unsigned long>(p.multiplier), static_cast<unsigned long>(p.scale), p.reps,
-        p.file_reps, kClockOrigin, static_cast<unsigned long>(start),
-        static_cast<unsigned long>(t_attached), static_cast<unsigned long>(t_mounted),
-        static_cast<unsigned long>(t_first));
+        g_backend, p.tag, p.machine, p.qemu, vfs_mount_dax(p.mount) == 1 ? "true" : "false",
+        static_cast<unsigned long>(p.multiplier), static_cast<unsigned long>(p.fixed_bytes),
+        static_cast<unsigned long>(p.scale), p.reps, p.file_reps, kClockOrigin,
+        static_cast<unsigned long>(start), static_cast<unsigned long>(t_attached),
+        static_cast<unsigned long>(t_mounted), static_cast<unsigned long>(t_first));
 
     // Writes first: the reads of a size read the file its writes made.
     const bench::Io order[] = {bench::Io::kSeqWrite, bench::Io::kSeqRead, bench::Io::kRandWrite,

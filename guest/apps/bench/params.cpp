@@ -32,13 +32,15 @@ Params parse_params(int argc, char** argv) {
     p.mount = apps::arg_str(argc, argv, "mount", p.mount);
     p.machine = apps::arg_str(argc, argv, "machine", p.machine);
     p.qemu = apps::arg_str(argc, argv, "qemu", p.qemu);
-    p.n_sizes = parse_list(find_arg(argc, argv, "sizes"), p.sizes);
-    if (p.n_sizes == 0) {
+    const char* sizes = find_arg(argc, argv, "sizes");
+    const char* counts = find_arg(argc, argv, "counts");
+    p.n_sizes = parse_list(sizes, p.sizes);
+    if (p.n_sizes == 0 && !(sizes && apps::same(sizes, "none"))) {
         for (int e = 4; e <= 20; ++e)
             p.sizes[p.n_sizes++] = 1ull << e;
     }
-    p.n_counts = parse_list(find_arg(argc, argv, "counts"), p.counts);
-    if (p.n_counts == 0) {
+    p.n_counts = parse_list(counts, p.counts);
+    if (p.n_counts == 0 && !(counts && apps::same(counts, "none"))) {
         for (int e = 1; e <= 17; ++e)
             p.counts[p.n_counts++] = 1ull << e;
     }
@@ -47,6 +49,7 @@ Params parse_params(int argc, char** argv) {
     p.multiplier = apps::arg_u64(argc, argv, "multiplier", p.multiplier);
     p.scale = apps::arg_u64(argc, argv, "scale", p.scale);
     if (p.scale == 0) p.scale = 1;
+    p.fixed_bytes = apps::arg_u64(argc, argv, "fixed_bytes", 0);
     p.budget_ms = apps::arg_u64(argc, argv, "budget_ms", 0);
     p.dax = apps::arg_u64(argc, argv, "dax", 0) != 0;
     p.first_byte = apps::arg_str(argc, argv, "first_byte", p.first_byte);

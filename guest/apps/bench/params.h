@@ -1,6 +1,7 @@
 // The bench app's parameters, from the kernel command line (key=value). Defaults are the
 // thesis's matrix: buffers 2^4..2^20, file counts 2^1..2^17, bytes per run buffer x 8192,
-// 3 repetitions for reads and writes, 6 for file operations.
+// 3 repetitions for reads and writes, 6 for file operations. sizes=none or counts=none
+// runs none of those points.
 #pragma once
 
 #include <stdint.h>
@@ -22,6 +23,8 @@ struct Params {
     uint32_t file_reps = 6;
     uint64_t multiplier = 8192;  // bytes per run = buffer x multiplier / scale
     uint64_t scale = 1;          // divisor for TCG, stated in the JSON
+    uint64_t fixed_bytes = 0;    // nonzero: bytes per run = fixed_bytes / scale at every
+                                 // buffer size (the thesis's DAX and native method)
     uint64_t budget_ms = 0;      // 0: no limit; else start no new point after this
     bool dax = false;
     const char* first_byte = "hello.txt";  // below the mount: timed as the first byte read

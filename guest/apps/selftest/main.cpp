@@ -13,13 +13,18 @@
 // (also mount a second device at /share2 and use both), host_change=1 (wait for the host
 // to rewrite host-change.txt, for the cache=never test), stress=N (only N synchronous
 // WRITE+READ round trips spread over the request queues: the lost-kick stress test),
-// plus attach.h's options.
+// dax=never|always|auto (the mount's DAX mode; with DAX on, every content check goes
+// through the window and a DAX pass checks FUSE/DAX coherence and leaves
+// dax-host-check.bin for the runner to check on the host), dax_ranges=N (use N 2 MiB
+// ranges of the window), dax_eviction=1 (a working set 8 times the window, checked byte
+// for byte), plus attach.h's options.
 #include "apps/common/args.h"
 #include "apps/common/attach.h"
 #include "kernel/app.h"
 #include "kernel/console.h"
 #include "kernel/format.h"
 #include "lib/p9/client.h"
+#include "lib/vfs/fd_table.h"
 #include "lib/vfs/mount_table.h"
 #include "lib/vfs/vfs.h"
 
@@ -443,8 +448,143 @@ void test_stress(uint64_t rounds) {
     pass("stress_round_trips");
 }
 
-bool setup_buffers(uint32_t max_write) {
+// --- DAX ------------------------------------------------------------------------------
+
+// The FUSE path on an open descriptor, bypassing the window: what the host file holds.
+int64_t fuse_pread(int fd, void* buf, uint64_t len, uint64_t off) {
+    vfslib::OpenFile* f = vfslib::fd_get(fd);
+    if (!f) return -EBADF;
+    auto n = f->mount->session->read(f->nodeid, f->handle.fh, off, buf, len);
+    return n ? static_cast<int64_t>(*n) : -n.error();
+}
+
+int64_t fuse_pwrite(int fd, const void* buf, uint64_t len, uint64_t off) {
+    vfslib::OpenFile* f = vfslib::fd_get(fd);
+    if (!f) return -EBADF;
+    auto n = f->mount->session->write(f->nodeid, f->handle.fh, off, buf, len);
+    return n ? static_cast<int64_t>(*n) : -n.error();
+}
+
+// Bytes stored through the window are what FUSE READ (the host file) returns, and the
+// other way round; a write past the end grows the file first; the host checks the file
+// left behind.
+void test_dax_coherence(ukfuse::DaxManager* dax) {
+    const uint64_t size = 3 * ukfuse::kDaxRangeSize + 123;  // straddles ranges, grows
+    if (g_big < size) {
+        skip("dax_coherence", "buffers smaller than 3 ranges");
+        return;
+    }
+    const uint64_t maps_before = dax->stats().maps + dax->stats().hits;
+    char p[256];
+    format_to(p, sizeof(p), "%s/dax-host-check.bin", g_mount);
+    int fd = vfs_open(p, VFS_O_RDWR | VFS_O_CREAT | VFS_O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    fill(g_a, size, 0, 77);
+    CHECK_EQ(vfs_pwrite(fd, g_a, size, 0), static_cast<int64_t>(size));
+    struct vfs_stat st {};
+    CHECK_EQ(vfs_fstat(fd, &st), 0);
+    CHECK_EQ(st.st_size, static_cast<int64_t>(size));
+    CHECK(dax->stats().maps + dax->stats().hits > maps_before);  // it went through the window
+    __builtin_memset(g_b, 0, size);
+    CHECK_EQ(fuse_pread(fd, g_b, size, 0), static_cast<int64_t>(size));
+    CHECK_EQ(mismatch(g_b, size, 0, 77), -1);
+    // FUSE WRITE into a mapped range: the window shows it at once.
+    fill(g_a, 5000, ukfuse::kDaxRangeSize - 2000, 78);
+    CHECK_EQ(fuse_pwrite(fd, g_a, 5000, ukfuse::kDaxRangeSize - 2000), 5000);
+    __builtin_memset(g_b, 0, 5000);
+    CHECK_EQ(vfs_pread(fd, g_b, 5000, ukfuse::kDaxRangeSize - 2000), 5000);
+    CHECK_EQ(mismatch(g_b, 5000, ukfuse::kDaxRangeSize - 2000, 78), -1);
+    // Put the pattern back for the host's check, through the window.
+    fill(g_a, 5000, ukfuse::kDaxRangeSize - 2000, 77);
+    CHECK_EQ(vfs_pwrite(fd, g_a, 5000, ukfuse::kDaxRangeSize - 2000), 5000);
+    // Reads stop at the end of the file.
+    CHECK_EQ(vfs_pread(fd, g_b, 4096, static_cast<int64_t>(size) - 100), 100);
+    CHECK_EQ(vfs_pread(fd, g_b, 4096, static_cast<int64_t>(size)), 0);
+    CHECK_EQ(vfs_fsync(fd), 0);
+    CHECK_EQ(vfs_close(fd), 0);
+    // A range first read (mapped read-only) and then written: mapped again read-write.
+    const char* up = path("dax-upgrade.bin");
+    fd = vfs_open(up, VFS_O_RDWR | VFS_O_CREAT | VFS_O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    fill(g_a, 8192, 0, 79);
+    CHECK_EQ(fuse_pwrite(fd, g_a, 8192, 0), 8192);
+    CHECK_EQ(vfs_pread(fd, g_b, 8192, 0), 8192);
+    CHECK_EQ(mismatch(g_b, 8192, 0, 79), -1);
+    const uint64_t upgrades = dax->stats().upgrades;
+    fill(g_a, 100, 4000, 80);
+    CHECK_EQ(vfs_pwrite(fd, g_a, 100, 4000), 100);
+    CHECK_EQ(dax->stats().upgrades, upgrades + 1);
+    CHECK_EQ(fuse_pread(fd, g_b, 100, 4000), 100);
+    CHECK_EQ(mismatch(g_b, 100, 4000, 80), -1);
+    CHECK_EQ(vfs_close(fd), 0);
+    CHECK_EQ(vfs_unlink(up), 0);
+    pass("dax_coherence");
+}
+
+// A working set 8 times the window over 4 files: every range is evicted and mapped
+// again, and every byte read back (through the window, then over FUSE) is checked.
+void test_dax_eviction(ukfuse::DaxManager* dax) {
+    constexpr uint32_t kFiles = 4;
+    const uint64_t file_size = 2ull * dax->ranges() * ukfuse::kDaxRangeSize;  // 8x over 4
+    const uint64_t chunk = (1u << 20) + 4096;
+    if (g_big < chunk) {
+        skip("dax_eviction", "buffers smaller than a chunk");
+        return;
+    }
+    const uint64_t evictions_before = dax->stats().evictions;
+    int fds[kFiles];
+    for (uint32_t f = 0; f < kFiles; ++f) {
+        char rel[32];
+        format_to(rel, sizeof(rel), "evict-%u.bin", f);
+        fds[f] = vfs_open(path(rel), VFS_O_RDWR | VFS_O_CREAT | VFS_O_TRUNC, 0644);
+        CHECK(fds[f] >= 0);
+    }
+    // Interleaved writes: each file's next chunk in turn, so the ranges compete.
+    for (uint64_t off = 0; off < file_size; off += chunk) {
+        const uint64_t n = file_size - off < chunk ? file_size - off : chunk;
+        for (uint32_t f = 0; f < kFiles; ++f) {
+            fill(g_a, n, off, 100 + f);
+            CHECK_EQ(vfs_pwrite(fds[f], g_a, n, static_cast<int64_t>(off)),
+                     static_cast<int64_t>(n));
+            CHECK(dax->live() <= dax->ranges());
+        }
+    }
+    // Back to front through the window, then every byte over FUSE.
+    for (uint64_t end = file_size; end > 0;) {
+        const uint64_t n = end < chunk ? end : chunk;
+        const uint64_t off = end - n;
+        for (uint32_t f = 0; f < kFiles; ++f) {
+            CHECK_EQ(vfs_pread(fds[f], g_b, n, static_cast<int64_t>(off)), static_cast<int64_t>(n));
+            CHECK_EQ(mismatch(g_b, n, off, 100 + f), -1);
+        }
+        end = off;
+    }
+    for (uint32_t f = 0; f < kFiles; ++f) {
+        for (uint64_t off = 0; off < file_size; off += chunk) {
+            const uint64_t n = file_size - off < chunk ? file_size - off : chunk;
+            CHECK_EQ(fuse_pread(fds[f], g_b, n, off), static_cast<int64_t>(n));
+            CHECK_EQ(mismatch(g_b, n, off, 100 + f), -1);
+        }
+    }
+    const uint64_t evicted = dax->stats().evictions - evictions_before;
+    kprintf("dax eviction: %u ranges, %lu MiB working set, %lu evictions, %lu REMOVEMAPPING\n",
+            dax->ranges(), static_cast<unsigned long>(kFiles * file_size >> 20),
+            static_cast<unsigned long>(evicted),
+            static_cast<unsigned long>(dax->stats().removemapping_msgs));
+    CHECK(evicted >= 7ull * dax->ranges());
+    for (uint32_t f = 0; f < kFiles; ++f) {
+        char rel[32];
+        format_to(rel, sizeof(rel), "evict-%u.bin", f);
+        CHECK_EQ(vfs_close(fds[f]), 0);
+        CHECK_EQ(vfs_unlink(path(rel)), 0);
+    }
+    pass("dax_eviction");
+}
+
+bool setup_buffers(uint32_t max_write, bool dax) {
     g_big = 3ull * max_write + 4097;
+    // The DAX checks straddle three 2 MiB ranges.
+    if (dax && g_big < 3 * ukfuse::kDaxRangeSize + 4096) g_big = 3 * ukfuse::kDaxRangeSize + 4096;
     g_a = static_cast<uint8_t*>(vfs_buffer_alloc(g_big + 4096));
     g_b = static_cast<uint8_t*>(vfs_buffer_alloc(g_big + 4096));
     if (!g_a || !g_b) {
@@ -477,7 +617,7 @@ int finish() {
 // split at max_write.
 int run_9p(int argc, char** argv, const char* tag, p9::Client* c) {
     kprintf("selftest: mounted \"%s\" at %s over 9P2000.L, msize %u\n", tag, g_mount, c->msize());
-    if (!setup_buffers(c->max_write())) return 1;
+    if (!setup_buffers(c->max_write(), false)) return 1;
     if (apps::arg_u64(argc, argv, "hello", 1)) test_hello();
     test_big_file(c->max_write());
     test_open_flags();
@@ -514,7 +654,13 @@ int app_main(int argc, char** argv) {
         kprintf("FAIL: no virtio-fs or virtio-9p device\n");
         return 1;
     }
-    if (int r = vfs_mount(tag, g_mount); r < 0) {
+    char mount_opts[96] = "";
+    const char* dax_mode = find_arg(argc, argv, "dax");
+    const char* dax_ranges = find_arg(argc, argv, "dax_ranges");
+    format_to(mount_opts, sizeof(mount_opts), "%s%s%s%s", dax_mode ? "dax=" : "",
+              dax_mode ? dax_mode : "", dax_ranges ? ",dax_ranges=" : "",
+              dax_ranges ? dax_ranges : "");
+    if (int r = vfs_mount_opts(tag, g_mount, mount_opts); r < 0) {
         kprintf("FAIL: mounting \"%s\" at %s: error %d\n", tag, g_mount, -r);
         return 1;
     }
@@ -528,9 +674,20 @@ int app_main(int argc, char** argv) {
         tag, g_mount, info.minor, info.max_write, info.max_read, info.max_pages, info.map_alignment,
         info.readdirplus ? "on" : "off", session->device().num_request_queues());
 
-    if (!setup_buffers(info.max_write)) return 1;
+    ukfuse::DaxManager* dax = session->dax();
+    if (dax) {
+        kprintf("selftest: DAX on: %u ranges of 2 MiB in the window\n", dax->ranges());
+    } else {
+        kprintf("selftest: DAX off\n");
+    }
+    if (!setup_buffers(info.max_write, dax != nullptr)) return 1;
 
-    if (const uint64_t rounds = apps::arg_u64(argc, argv, "stress", 0)) {
+    if (apps::arg_u64(argc, argv, "dax_eviction", 0)) {
+        if (dax)
+            test_dax_eviction(dax);
+        else
+            kprintf("FAIL dax_eviction: DAX is off\n"), ++g_failures;
+    } else if (const uint64_t rounds = apps::arg_u64(argc, argv, "stress", 0)) {
         test_stress(rounds);
     } else if (apps::arg_u64(argc, argv, "host_change", 0)) {
         test_host_change();
@@ -545,6 +702,16 @@ int app_main(int argc, char** argv) {
         test_symlinks();
         test_statfs_fd_errors();
         if (const char* tag2 = find_arg(argc, argv, "tag2")) test_second_mount(tag2);
+        if (dax) test_dax_coherence(dax);
+    }
+    if (dax) {
+        const ukfuse::DaxStats& d = dax->stats();
+        kprintf(
+            "dax: %lu maps, %lu upgrades, %lu hits, %lu evictions, %lu REMOVEMAPPING, "
+            "%lu errors\n",
+            static_cast<unsigned long>(d.maps), static_cast<unsigned long>(d.upgrades),
+            static_cast<unsigned long>(d.hits), static_cast<unsigned long>(d.evictions),
+            static_cast<unsigned long>(d.removemapping_msgs), static_cast<unsigned long>(d.errors));
     }
     cleanup();
 

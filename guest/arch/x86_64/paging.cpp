@@ -68,6 +68,24 @@ wire::Status map_page(uint64_t addr, Caching caching) {
     return {};
 }
 
+// Maps the 2 MiB at addr (2 MiB-aligned) as one large page, unless a table of small
+// pages is already there (false: the caller maps 4 KiB pages instead). A large window
+// then costs one entry per 2 MiB rather than a page table.
+wire::Result<bool> map_large(uint64_t addr, Caching caching) {
+    uint64_t* pml4e = &boot_pml4[(addr >> 39) & 511];
+    auto pdpt = next_table(pml4e);
+    if (!pdpt) return wire::Error{pdpt.error()};
+    uint64_t* pdpte = &(*pdpt)[(addr >> 30) & 511];
+    if (*pdpte & kLarge) return wire::Error{EEXIST};
+    auto pd = next_table(pdpte);
+    if (!pd) return wire::Error{pd.error()};
+    uint64_t* pde = &(*pd)[(addr >> 21) & 511];
+    if ((*pde & kPresent) && !(*pde & kLarge)) return false;
+    *pde = addr | kPresent | kWritable | kLarge | caching_bits(caching);
+    x86::invlpg(addr);
+    return true;
+}
+
 }  // namespace
 
 wire::Status map_identity(uint64_t phys, uint64_t size, Caching caching) {
@@ -75,9 +93,18 @@ wire::Status map_identity(uint64_t phys, uint64_t size, Caching caching) {
     uint64_t end = 0;
     if (!wire::checked_add(phys, size, &end) || end > kMaxPhys) return wire::Error{ERANGE};
     if (!wire::align_up(end, kPage, &end)) return wire::Error{ERANGE};
-    for (uint64_t a = phys & ~(kPage - 1); a < end; a += kPage) {
+    for (uint64_t a = phys & ~(kPage - 1); a < end;) {
+        if ((a & (kLargePage - 1)) == 0 && end - a >= kLargePage) {
+            auto large = map_large(a, caching);
+            if (!large) return wire::Error{large.error()};
+            if (*large) {
+                a += kLargePage;
+                continue;
+            }
+        }
         wire::Status s = map_page(a, caching);
         if (!s) return s;
+        a += kPage;
     }
     return {};
 }

@@ -15,8 +15,9 @@ enum class Caching {
     kUncached,   // device registers: every access reaches the device, in order
 };
 
-// Identity-maps [phys, phys + size) with the given caching; splits 2 MiB boot pages
-// where the range starts or ends inside one. New tables come from the kernel heap.
+// Identity-maps [phys, phys + size) with the given caching: 2 MiB pages for the aligned
+// parts (a DAX window), 4 KiB pages elsewhere, splitting 2 MiB boot pages where the
+// range starts or ends inside one. New tables come from the kernel heap.
 wire::Status map_identity(uint64_t phys, uint64_t size, Caching caching);
 
 }  // namespace vfs::guest::paging

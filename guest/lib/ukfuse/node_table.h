@@ -18,6 +18,9 @@ struct Node {
     uint32_t pins = 0;
     bool attr_cached = false;
     uint64_t attr_deadline = 0;  // poll-clock ns
+    // attr.size is the size as of the last reply, whatever its timeout; nothing here has
+    // changed the file's size since (DAX reads and writes use it, as Linux's i_size).
+    bool size_known = false;
     fuse_attr attr{};
 };
 

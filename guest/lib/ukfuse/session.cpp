@@ -74,6 +74,7 @@ Status Session::init(virtio_fs::FsDevice& dev, const SessionOptions& opts) {
 }
 
 Status Session::shutdown() {
+    if (dax_) (void)dax_->unmap_all();
     for (uint32_t i = 0; i < DentryCache::kCapacity; ++i) {
         Dentry* e = dentries_.at(i);
         if (e->parent == 0) continue;
@@ -204,6 +205,7 @@ Status Session::interrupt(uint64_t unique) {
 
 void Session::queue_forget(uint64_t nodeid, uint64_t nlookup) {
     if (nodeid == 0 || nodeid == kRootId || nlookup == 0) return;
+    if (dax_) (void)dax_->forget_node(nodeid);  // its mappings go before the node does
     if (forget_count_ == kForgetBatch) (void)flush_forgets();
     if (forget_count_ == kForgetBatch) return;  // the device is gone: nothing to tell
     forgets_[forget_count_++] = fuse_forget_one{nodeid, nlookup};
@@ -268,10 +270,11 @@ void Session::cache_attr(uint64_t nodeid, const fuse_attr& a, uint64_t valid, ui
     n->attr = a;
     n->attr_deadline = deadline_after(valid, nsec);
     n->attr_cached = valid != 0 || nsec != 0;
+    n->size_known = true;
 }
 
 void Session::drop_attr(uint64_t nodeid) {
-    if (Node* n = nodes_.find(nodeid)) n->attr_cached = false;
+    if (Node* n = nodes_.find(nodeid)) n->attr_cached = n->size_known = false;
 }
 
 void Session::drop_dentry(uint64_t parent, const char* name, uint32_t len) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "drivers/virtio_fs/fs_device.h"
+#include "lib/ukfuse/dax_manager.h"
 #include "lib/ukfuse/dentry_cache.h"
 #include "lib/ukfuse/node_table.h"
 #include "vfs/wire/fuse_client.h"
@@ -24,6 +25,39 @@ using wire::Result;
 using wire::Status;
 
 inline constexpr uint64_t kRootId = FUSE_ROOT_ID;
+
+// When file data goes through the device's DAX window (mount option dax=...).
+enum class DaxMode : uint8_t {
+    kNever,
+    kAlways,  // mounting fails unless the device has a window and INIT offers MAP_ALIGNMENT
+    kAuto,    // the window when there is one, FUSE READ/WRITE otherwise
+};
+
+struct DaxOptions {
+    DaxMode mode = DaxMode::kAuto;
+    uint32_t max_ranges = 0;   // use at most this many 2 MiB ranges of the window (0: all)
+    uint32_t evict_batch = 0;  // ranges per eviction REMOVEMAPPING (0: DaxManager's default)
+};
+
+class Session;
+
+// The DaxWindow a Session offers its DaxManager: the device's shared-memory region, and
+// SETUPMAPPING / REMOVEMAPPING sent on the session.
+class SessionDaxWindow final : public DaxWindow {
+  public:
+    uint8_t* base() override { return base_; }
+    uint64_t size() const override { return size_; }
+    wire::Status map(uint64_t nodeid, uint64_t fh, uint64_t foffset, uint64_t len, uint64_t moffset,
+                     bool write) override;
+    wire::Status unmap(uint64_t nodeid, const fuse_removemapping_one* ranges,
+                       uint32_t count) override;
+
+  private:
+    friend class Session;
+    Session* session_ = nullptr;
+    uint8_t* base_ = nullptr;
+    uint64_t size_ = 0;
+};
 
 struct SessionOptions {
     uint32_t max_write = 1u << 20;  // the most we ask for; INIT may lower it
@@ -64,6 +98,7 @@ struct Counters {
 class Session {
   public:
     Session() = default;
+    ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
@@ -129,6 +164,19 @@ class Session {
     Result<uint32_t> readdir(uint64_t nodeid, uint64_t fh, uint64_t off, uint8_t* buf,
                              uint32_t cap);
 
+    // --- DAX ---------------------------------------------------------------------------
+    // Turns DAX on as opts.mode says: with kAuto, no window (or no MAP_ALIGNMENT) leaves
+    // it off and succeeds; with kAlways that is ENODEV. After init().
+    Status enable_dax(const DaxOptions& opts);
+    DaxManager* dax() { return dax_; }  // null unless DAX is on
+    // The file's size for DAX accesses: as of the last reply if nothing changed it since,
+    // else (or with fresh) from a GETATTR.
+    Result<uint64_t> file_size(uint64_t nodeid, uint64_t fh, bool fresh = false);
+    // FUSE_SETUPMAPPING (flags READ, and WRITE if write) and FUSE_REMOVEMAPPING.
+    Status setupmapping(uint64_t nodeid, uint64_t fh, uint64_t foffset, uint64_t len,
+                        uint64_t moffset, bool write);
+    Status removemapping(uint64_t nodeid, const fuse_removemapping_one* ranges, uint32_t count);
+
     // FUSE_INTERRUPT for a request that timed out (hiprio, no reply).
     Status interrupt(uint64_t unique);
 
@@ -177,7 +225,9 @@ class Session {
     static constexpr uint32_t kForgetBatch = 64;
     fuse_forget_one forgets_[kForgetBatch] = {};
     uint32_t forget_count_ = 0;
-    uint8_t* scratch_ = nullptr;  // device-reachable, for readlink
+    uint8_t* scratch_ = nullptr;  // device-reachable, for readlink and REMOVEMAPPING
+    SessionDaxWindow dax_window_;
+    DaxManager* dax_ = nullptr;
     Counters counters_;
 };
 

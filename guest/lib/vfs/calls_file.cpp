@@ -3,6 +3,7 @@
 #include "lib/ukfuse/file_type.h"
 
 #include "lib/vfs/backend_9p.h"
+#include "lib/vfs/dax_io.h"
 #include "lib/vfs/fd_table.h"
 #include "lib/vfs/path_walk.h"
 #include "lib/vfs/stat_convert.h"
@@ -129,6 +130,8 @@ extern "C" int64_t vfs_pread(int fd, void* buf, uint64_t len, int64_t off) {
     if (len == 0) return 0;
     if (bad_range(off, len)) return -EINVAL;
     if (f->mount->p9) return p9_pread(f, buf, len, static_cast<uint64_t>(off));
+    if (int64_t d = dax_pread(f, buf, len, static_cast<uint64_t>(off)); d != kDaxNotServed)
+        return d;
     auto n = f->mount->session->read(f->nodeid, f->handle.fh, static_cast<uint64_t>(off), buf, len);
     if (!n) return -n.error();
     return static_cast<int64_t>(*n);
@@ -143,6 +146,8 @@ extern "C" int64_t vfs_pwrite(int fd, const void* buf, uint64_t len, int64_t off
     if (len == 0) return 0;
     if (bad_range(off, len)) return -EINVAL;
     if (f->mount->p9) return p9_pwrite(f, buf, len, static_cast<uint64_t>(off));
+    if (int64_t d = dax_pwrite(f, buf, len, static_cast<uint64_t>(off)); d != kDaxNotServed)
+        return d;
     auto n =
         f->mount->session->write(f->nodeid, f->handle.fh, static_cast<uint64_t>(off), buf, len);
     if (!n) return -n.error();

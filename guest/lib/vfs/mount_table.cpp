@@ -70,9 +70,85 @@ Mount* mount_slot() {
 
 using vfs::guest::vfslib::Mount;
 
+namespace {
+
+// "key=value" at the start of opt (up to ',' or the end)? Then *value and *value_len.
+bool option_is(const char* opt, uint32_t len, const char* key, const char** value,
+               uint32_t* value_len) {
+    uint32_t k = 0;
+    while (key[k] && k < len && opt[k] == key[k])
+        ++k;
+    if (key[k] || k == len || opt[k] != '=') return false;
+    *value = opt + k + 1;
+    *value_len = len - k - 1;
+    return true;
+}
+
+bool equals(const char* v, uint32_t len, const char* word) {
+    uint32_t i = 0;
+    for (; i < len && word[i] && v[i] == word[i]; ++i) {
+    }
+    return i == len && word[i] == 0;
+}
+
+bool parse_u32(const char* v, uint32_t len, uint32_t* out) {
+    if (len == 0 || len > 9) return false;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < len; ++i) {
+        if (v[i] < '0' || v[i] > '9') return false;
+        n = n * 10 + static_cast<uint32_t>(v[i] - '0');
+    }
+    *out = n;
+    return true;
+}
+
+bool parse_options(const char* opts, vfs::guest::ukfuse::DaxOptions* dax) {
+    using vfs::guest::ukfuse::DaxMode;
+    for (const char* p = opts; p && *p;) {
+        uint32_t len = 0;
+        while (p[len] && p[len] != ',')
+            ++len;
+        const char* v = nullptr;
+        uint32_t vlen = 0;
+        if (option_is(p, len, "dax", &v, &vlen)) {
+            if (equals(v, vlen, "never"))
+                dax->mode = DaxMode::kNever;
+            else if (equals(v, vlen, "always"))
+                dax->mode = DaxMode::kAlways;
+            else if (equals(v, vlen, "auto"))
+                dax->mode = DaxMode::kAuto;
+            else
+                return false;
+        } else if (option_is(p, len, "dax_ranges", &v, &vlen)) {
+            if (!parse_u32(v, vlen, &dax->max_ranges)) return false;
+        } else if (option_is(p, len, "dax_evict", &v, &vlen)) {
+            if (!parse_u32(v, vlen, &dax->evict_batch)) return false;
+        } else if (len != 0) {
+            return false;
+        }
+        p += len;
+        if (*p == ',') ++p;
+    }
+    return true;
+}
+
+}  // namespace
+
 extern "C" int vfs_mount(const char* tag, const char* path) {
+    return vfs_mount_opts(tag, path, nullptr);
+}
+
+extern "C" int vfs_mount_dax(const char* path) {
+    Mount* m = path ? vfs::guest::vfslib::mount_at(path) : nullptr;
+    if (!m) return -EINVAL;
+    return m->session && m->session->dax() ? 1 : 0;
+}
+
+extern "C" int vfs_mount_opts(const char* tag, const char* path, const char* opts) {
     using namespace vfs::guest::vfslib;
     if (!tag || !path) return -EINVAL;
+    vfs::guest::ukfuse::DaxOptions dax;
+    if (!parse_options(opts, &dax)) return -EINVAL;
     char norm[kMountPathMax + 1];
     uint32_t len = 0;
     if (length(path) > kMountPathMax || !normalise(path, norm, &len)) return -EINVAL;
@@ -87,6 +163,11 @@ extern "C" int vfs_mount(const char* tag, const char* path) {
     auto* session = new vfs::guest::ukfuse::Session;
     if (!session) return -ENOMEM;
     if (auto s = session->init(*dev); !s) {
+        delete session;
+        return -s.error();
+    }
+    if (auto s = session->enable_dax(dax); !s) {
+        (void)session->shutdown();
         delete session;
         return -s.error();
     }

@@ -65,6 +65,17 @@ struct vfs_dirent {
 
 /* Mounts the virtio-fs device whose tag is `tag` at `path` (absolute, e.g. "/share"). */
 int vfs_mount(const char* tag, const char* path);
+/* The same with options, comma-separated (NULL or "" for none):
+ *   dax=never|always|auto  file data through the device's DAX window (default auto: when
+ *                          the device has one and INIT offers MAP_ALIGNMENT; always fails
+ *                          with -ENODEV otherwise). Reads and writes fall back to FUSE
+ *                          READ/WRITE for what the window cannot serve.
+ *   dax_ranges=N           use at most N 2 MiB ranges of the window
+ *   dax_evict=N            ranges given back per eviction REMOVEMAPPING
+ * -EINVAL for an unknown option. */
+int vfs_mount_opts(const char* tag, const char* path, const char* opts);
+/* Whether file data on the mount at `path` goes through a DAX window: 1, 0, or -EINVAL. */
+int vfs_mount_dax(const char* path);
 /* Closes nothing: fails with -EBUSY while files on it are open. Forgets every node. */
 int vfs_umount(const char* path);
 

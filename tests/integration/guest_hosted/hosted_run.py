@@ -22,6 +22,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tools", "peers"))
 import peers  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "..", "e2e"))
+import selftest_pattern  # noqa: E402
 
 
 def daemon_command(kind, binary, socket, shared, extra):
@@ -42,6 +44,9 @@ def main():
     ap.add_argument("--devices", type=int, default=1, help="daemons, tags myfs, myfs2, ...")
     ap.add_argument("--host-change", action="store_true")
     ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--host-pattern", action="append", default=[], metavar="NAME:SEED:SIZE",
+                    help="a file the guest must leave in the (first) shared folder, holding "
+                         "the selftest pattern")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("args", nargs="*", help="app arguments (after --)")
     a = ap.parse_args()
@@ -111,6 +116,9 @@ def main():
             if not any(re.search(pat, l) for l in out.splitlines()):
                 print(f"FAIL: no output line matches {pat!r}")
                 ok = False
+        if a.host_pattern and not selftest_pattern.check_host_patterns(
+                os.path.join(work, "shared0"), a.host_pattern):
+            ok = False
         if a.host_change and not changed:
             print("FAIL: the app never asked for the host change")
             ok = False
