@@ -317,16 +317,15 @@ TEST_F(Dax, ReadOnlyShareRefusesWriteMappingsWithErofs) {
     expect_serving();
 }
 
-TEST_F(Dax, SetupMappingBeforeTheDriverIsOkIsRefused) {
+// QEMU 11.1.3 with vhost-user-test-device-pci: SET_STATUS carries FEATURES_OK and never
+// DRIVER_OK, and the rings run once the guest started the device: maps are served then.
+TEST_F(Dax, SetupMappingWithRingsRunningAndNoDriverOkStatusIsServed) {
     start({"--dax-window=16M"}, true, /*driver_ok=*/false);
     ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
     const uint64_t data = lookup("data");
-    EXPECT_EQ(setup(data, kOwnFile, 0, kRange, 0, false), EIO);
-    EXPECT_EQ(frontend_maps(), 0u);
-    expect_serving();
-    ASSERT_TRUE(fe_->set_status(1 | 2 | 4 | 8));
     EXPECT_EQ(setup(data, kOwnFile, 0, kRange, 0, false), 0) << daemon_.log();
     EXPECT_EQ(frontend_maps(), 1u);
+    expect_serving();
 }
 
 TEST_F(Dax, WithoutAWindowNothingChanges) {
