@@ -82,7 +82,10 @@ void run_io_point(const Params& p, bench::Io op, uint64_t size, uint8_t* buf, ui
     Stats s;
     bool ok = true;
     for (uint32_t r = 0; r < p.reps; ++r) {
-        const int64_t ns = bench::run_io(op, path, buf, scratch, size, count, &ok);
+        const bench::DaxPrep prep = p.dax == Params::Dax::kMapped ? bench::DaxPrep::kMapAll
+                                    : p.dax == Params::Dax::kLazy ? bench::DaxPrep::kEmptyWindow
+                                                                  : bench::DaxPrep::kNone;
+        const int64_t ns = bench::run_io(op, path, buf, scratch, size, count, &ok, prep);
         rep_line(bench::io_name(op), "buffer", size, r, ns);
         if (ns < 0) {
             ok = false;
@@ -135,8 +138,9 @@ int app_main(int argc, char** argv) {
         kprintf("bench: no virtio-fs or virtio-9p device\n");
         return 1;
     }
-    // dax=1: file data through the device's DAX window or fail (no silent FUSE fallback).
-    if (int r = vfs_mount_opts(p.tag, p.mount, p.dax ? "dax=always" : ""); r < 0) {
+    if (int r = vfs_mount_opts(p.tag, p.mount,
+                               p.dax == Params::Dax::kNever ? "dax=never" : "dax=always");
+        r < 0) {
         kprintf("bench: mounting \"%s\" at %s: error %d\n", p.tag, p.mount, -r);
         return 1;
     }
@@ -158,11 +162,14 @@ int app_main(int argc, char** argv) {
         buf[i] = static_cast<uint8_t>(i * 131u ^ (i >> 8));
     kprintf(
         "{\"bench\":\"meta\",\"backend\":\"%s\",\"tag\":\"%s\",\"machine\":\"%s\","
-        "\"qemu\":\"%s\",\"dax\":%s,\"multiplier\":%lu,\"fixed_bytes\":%lu,\"scale\":%lu,"
+        "\"qemu\":\"%s\",\"dax\":\"%s\",\"multiplier\":%lu,\"fixed_bytes\":%lu,\"scale\":%lu,"
         "\"reps\":%u,"
         "\"file_reps\":%u,\"clock_origin\":\"%s\",\"app_start_ns\":%lu,"
         "\"driver_ok_ns\":%lu,\"mounted_ns\":%lu,\"first_byte_ns\":%lu}\n",
-        g_backend, p.tag, p.machine, p.qemu, vfs_mount_dax(p.mount) == 1 ? "true" : "false",
+        g_backend, p.tag, p.machine, p.qemu,
+        p.dax == Params::Dax::kMapped ? "mapped"
+        : p.dax == Params::Dax::kLazy ? "lazy"
+                                      : "never",
         static_cast<unsigned long>(p.multiplier), static_cast<unsigned long>(p.fixed_bytes),
         static_cast<unsigned long>(p.scale), p.reps, p.file_reps, kClockOrigin,
         static_cast<unsigned long>(start), static_cast<unsigned long>(t_attached),

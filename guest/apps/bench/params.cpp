@@ -51,7 +51,11 @@ Params parse_params(int argc, char** argv) {
     if (p.scale == 0) p.scale = 1;
     p.fixed_bytes = apps::arg_u64(argc, argv, "fixed_bytes", 0);
     p.budget_ms = apps::arg_u64(argc, argv, "budget_ms", 0);
-    p.dax = apps::arg_u64(argc, argv, "dax", 0) != 0;
+    const char* dax = apps::arg_str(argc, argv, "dax", "never");
+    if (apps::same(dax, "mapped"))
+        p.dax = Params::Dax::kMapped;
+    else if (apps::same(dax, "lazy") || apps::same(dax, "1"))
+        p.dax = Params::Dax::kLazy;
     p.first_byte = apps::arg_str(argc, argv, "first_byte", p.first_byte);
     return p;
 }

@@ -26,7 +26,12 @@ struct Params {
     uint64_t fixed_bytes = 0;    // nonzero: bytes per run = fixed_bytes / scale at every
                                  // buffer size (the thesis's DAX and native method)
     uint64_t budget_ms = 0;      // 0: no limit; else start no new point after this
-    bool dax = false;
+    // dax=never (or 0, the default): the FUSE path, the mount's DAX off; dax=mapped: DAX,
+    // every range of the file mapped before the clock (as the thesis measured);
+    // dax=lazy: DAX with the window emptied before the clock, so SETUPMAPPING (and, when
+    // the file outgrows the window, eviction) happens inside the timed region. With DAX,
+    // a write run's file is sized before the clock (ftruncate), so writes stay in place.
+    enum class Dax { kNever, kMapped, kLazy } dax = Dax::kNever;
     const char* first_byte = "hello.txt";  // below the mount: timed as the first byte read
 };
 

@@ -5,6 +5,7 @@
 
 #include "drivers/virtio_fs/poll_clock.h"
 #include "kernel/format.h"
+#include "lib/vfs/fd_table.h"
 #include "lib/vfs/vfs.h"
 
 namespace vfs::guest::bench {
@@ -40,6 +41,27 @@ const char* file_name(char* out, uint64_t cap, const char* dir, uint64_t i) {
     return out;
 }
 
+// Before the clock: size a write run's file, then map every range of it (kMapAll) or
+// empty the window (kEmptyWindow).
+int dax_prepare(int fd, bool write, uint64_t bytes, DaxPrep prep) {
+    vfslib::OpenFile* f = vfslib::fd_get(fd);
+    ukfuse::DaxManager* dax = f && f->mount->session ? f->mount->session->dax() : nullptr;
+    if (!dax) return -ENODEV;
+    if (write) {
+        if (int r = vfs_ftruncate(fd, static_cast<int64_t>(bytes)); r < 0) return r;
+    }
+    if (prep == DaxPrep::kEmptyWindow) {
+        auto s = dax->unmap_all();
+        return s ? 0 : -s.error();
+    }
+    for (uint64_t off = 0; off < bytes; off += ukfuse::kDaxRangeSize) {
+        uint64_t avail = 0;
+        auto p = dax->access(f->nodeid, ukfuse::kDaxInodeFh, off, 1, write, bytes, &avail);
+        if (!p) return -p.error();
+    }
+    return 0;
+}
+
 }  // namespace
 
 const char* io_name(Io op) {
@@ -69,11 +91,17 @@ const char* file_op_name(FileOp op) {
 }
 
 int64_t run_io(Io op, const char* path, uint8_t* buf, uint8_t* scratch, uint64_t buf_len,
-               uint64_t count, bool* check_ok) {
+               uint64_t count, bool* check_ok, DaxPrep dax) {
     const bool write = op == Io::kSeqWrite || op == Io::kRandWrite;
     const int flags = write ? VFS_O_WRONLY | VFS_O_CREAT : VFS_O_RDONLY;
     const int fd = vfs_open(path, flags, 0644);
     if (fd < 0) return fd;
+    if (dax != DaxPrep::kNone) {
+        if (int r = dax_prepare(fd, write, count * buf_len, dax); r < 0) {
+            vfs_close(fd);
+            return r;
+        }
+    }
     const Shuffle shuffle(count);
     int64_t err = 0;
     const uint64_t t0 = now();

@@ -18,8 +18,11 @@ const char* file_op_name(FileOp op);
 
 // buf: the pattern (buf_len bytes), scratch: as large, both device-reachable.
 // *check_ok is cleared when the contents are wrong.
+// What DAX work happens before the clock (see Params::dax).
+enum class DaxPrep { kNone, kMapAll, kEmptyWindow };
+
 int64_t run_io(Io op, const char* path, uint8_t* buf, uint8_t* scratch, uint64_t buf_len,
-               uint64_t count, bool* check_ok);
+               uint64_t count, bool* check_ok, DaxPrep dax = DaxPrep::kNone);
 int64_t run_file_op(FileOp op, const char* dir, uint64_t files, bool* check_ok);
 
 }  // namespace vfs::guest::bench

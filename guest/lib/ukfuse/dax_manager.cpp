@@ -6,6 +6,8 @@
 namespace vfs::guest::ukfuse {
 namespace {
 
+constexpr uint64_t kPageSize = 4096;
+
 uint64_t min_u64(uint64_t a, uint64_t b) {
     return a < b ? a : b;
 }
@@ -123,7 +125,7 @@ wire::Status DaxManager::remove_batch(List& from, uint32_t n) {
         for (uint32_t j = first; j < count; ++j) {
             if (taken[j] == kNone || ranges_[taken[j]].nodeid != nodeid) continue;
             batch_[k].moffset = uint64_t{taken[j]} * kDaxRangeSize;
-            batch_[k].len = kDaxRangeSize;
+            batch_[k].len = ranges_[taken[j]].len;
             ++k;
             taken[j] = kNone;
         }
@@ -146,17 +148,23 @@ wire::Result<uint32_t> DaxManager::take_free() {
 }
 
 wire::Result<uint8_t*> DaxManager::access(uint64_t nodeid, uint64_t fh, uint64_t off, uint64_t len,
-                                          bool write, uint64_t* avail) {
+                                          bool write, uint64_t file_size, uint64_t* avail) {
     if (!window_) return wire::Error{ENODEV};
     const uint64_t findex = off / kDaxRangeSize;
+    const uint64_t start = findex * kDaxRangeSize;
     const uint64_t in_range = off % kDaxRangeSize;
+    if (file_size <= start) return wire::Error{ENXIO};
+    uint64_t want = min_u64(file_size - start, kDaxRangeSize) & ~(kPageSize - 1);
+    if (want <= in_range) return wire::Error{ENXIO};  // the file's last partial page
     uint32_t i = find(nodeid, findex);
     if (i != kNone) {
         Range& r = ranges_[i];
-        if (write && !r.writable) {
-            // Map the same range again, read-write, in place (as Linux's upgrade).
-            wire::Status s = window_->map(nodeid, fh, findex * kDaxRangeSize, kDaxRangeSize,
-                                          uint64_t{i} * kDaxRangeSize, true);
+        const bool upgrade = write && !r.writable;
+        if (upgrade || r.len <= in_range) {
+            // Map the same range again in place, read-write or longer (as Linux's upgrade).
+            const bool w = write || r.writable;
+            if (want < r.len) want = r.len;
+            wire::Status s = window_->map(nodeid, fh, start, want, uint64_t{i} * kDaxRangeSize, w);
             if (!s) {
                 // The server may have taken the old mapping out before failing: forget
                 // the range (a later SETUPMAPPING replaces whatever is left there).
@@ -169,8 +177,9 @@ wire::Result<uint8_t*> DaxManager::access(uint64_t nodeid, uint64_t fh, uint64_t
                 --live_;
                 return wire::Error{s.error()};
             }
-            r.writable = true;
-            ++stats_.upgrades;
+            r.writable = w;
+            r.len = want;
+            ++(upgrade ? stats_.upgrades : stats_.maps);
         } else {
             ++stats_.hits;
         }
@@ -182,8 +191,7 @@ wire::Result<uint8_t*> DaxManager::access(uint64_t nodeid, uint64_t fh, uint64_t
         auto got = take_free();
         if (!got) return wire::Error{got.error()};
         i = *got;
-        wire::Status s = window_->map(nodeid, fh, findex * kDaxRangeSize, kDaxRangeSize,
-                                      uint64_t{i} * kDaxRangeSize, write);
+        wire::Status s = window_->map(nodeid, fh, start, want, uint64_t{i} * kDaxRangeSize, write);
         if (!s) {
             ++stats_.errors;
             push_front(free_, i);
@@ -192,6 +200,7 @@ wire::Result<uint8_t*> DaxManager::access(uint64_t nodeid, uint64_t fh, uint64_t
         Range& r = ranges_[i];
         r.nodeid = nodeid;
         r.findex = findex;
+        r.len = want;
         r.state = State::kMapped;
         r.writable = write;
         hash_insert(i);
@@ -199,17 +208,17 @@ wire::Result<uint8_t*> DaxManager::access(uint64_t nodeid, uint64_t fh, uint64_t
         ++live_;
         ++stats_.maps;
     }
-    *avail = min_u64(len, kDaxRangeSize - in_range);
+    *avail = min_u64(len, ranges_[i].len - in_range);
     return base_ + uint64_t{i} * kDaxRangeSize + in_range;
 }
 
 wire::Result<uint64_t> DaxManager::read(uint64_t nodeid, uint64_t fh, uint64_t off, void* buf,
-                                        uint64_t len) {
+                                        uint64_t len, uint64_t file_size) {
     auto* out = static_cast<uint8_t*>(buf);
     uint64_t done = 0;
     while (done < len) {
         uint64_t n = 0;
-        auto p = access(nodeid, fh, off + done, len - done, false, &n);
+        auto p = access(nodeid, fh, off + done, len - done, false, file_size, &n);
         if (!p) {
             if (done == 0) return wire::Error{p.error()};
             break;
@@ -221,12 +230,12 @@ wire::Result<uint64_t> DaxManager::read(uint64_t nodeid, uint64_t fh, uint64_t o
 }
 
 wire::Result<uint64_t> DaxManager::write(uint64_t nodeid, uint64_t fh, uint64_t off,
-                                         const void* buf, uint64_t len) {
+                                         const void* buf, uint64_t len, uint64_t file_size) {
     const auto* in = static_cast<const uint8_t*>(buf);
     uint64_t done = 0;
     while (done < len) {
         uint64_t n = 0;
-        auto p = access(nodeid, fh, off + done, len - done, true, &n);
+        auto p = access(nodeid, fh, off + done, len - done, true, file_size, &n);
         if (!p) {
             if (done == 0) return wire::Error{p.error()};
             break;

@@ -47,14 +47,18 @@ class DaxManager {
     // Where [off, off + *avail) of the file is in the window, mapped (writable if write)
     // now if it was not; *avail = min(len, the rest of off's 2 MiB range). The pointer is
     // good until the next call. An error (the window's or ENOBUFS) means "use FUSE".
+    // file_size bounds the mapping: only whole pages inside the file are mapped (QEMU
+    // 11.1 refuses a SHMEM_MAP past the end of the file), so a byte in the file's last
+    // partial page is ENXIO (FUSE serves it); a range mapped short is mapped again longer
+    // when the file has grown.
     wire::Result<uint8_t*> access(uint64_t nodeid, uint64_t fh, uint64_t off, uint64_t len,
-                                  bool write, uint64_t* avail);
+                                  bool write, uint64_t file_size, uint64_t* avail);
     // Copies through the window; the caller has clamped [off, off + len) to the file.
     // The count done, or the first error if nothing was done.
-    wire::Result<uint64_t> read(uint64_t nodeid, uint64_t fh, uint64_t off, void* buf,
-                                uint64_t len);
+    wire::Result<uint64_t> read(uint64_t nodeid, uint64_t fh, uint64_t off, void* buf, uint64_t len,
+                                uint64_t file_size);
     wire::Result<uint64_t> write(uint64_t nodeid, uint64_t fh, uint64_t off, const void* buf,
-                                 uint64_t len);
+                                 uint64_t len, uint64_t file_size);
 
     // The node is about to be forgotten: REMOVEMAPPING for its ranges now, before the
     // FORGET (as Linux on inode eviction), so the server still knows the node; its id may
@@ -69,6 +73,7 @@ class DaxManager {
     struct Range {
         uint64_t nodeid = 0;
         uint64_t findex = 0;  // file offset / kDaxRangeSize
+        uint64_t len = 0;     // bytes mapped from the range's start (whole pages)
         State state = State::kFree;
         bool writable = false;
         uint32_t prev = kNone, next = kNone;  // LRU list (mapped) or free/forgotten list

@@ -33,7 +33,7 @@ TEST(DaxManager, RefusesAWindowWithoutAWholeRange) {
     DaxManager m;
     EXPECT_EQ(m.init(&w).error(), EINVAL);
     uint64_t n = 0;
-    EXPECT_EQ(m.access(2, kFh, 0, 1, false, &n).error(), ENODEV);
+    EXPECT_EQ(m.access(2, kFh, 0, 1, false, 4096, &n).error(), ENODEV);
 }
 
 TEST(DaxManager, MapsARangeOnceAndReusesIt) {
@@ -44,7 +44,7 @@ TEST(DaxManager, MapsARangeOnceAndReusesIt) {
     EXPECT_EQ(m.ranges(), 4u);
     std::vector<uint8_t> buf(8192);
     for (int i = 0; i < 3; ++i) {
-        auto n = m.read(2, kFh, 4096, buf.data(), buf.size());
+        auto n = m.read(2, kFh, 4096, buf.data(), buf.size(), w.file(2).size());
         ASSERT_TRUE(n);
         EXPECT_EQ(*n, buf.size());
         EXPECT_EQ(0, std::memcmp(buf.data(), w.file(2).data() + 4096, buf.size()));
@@ -52,12 +52,30 @@ TEST(DaxManager, MapsARangeOnceAndReusesIt) {
     EXPECT_EQ(w.map_calls, 1u);
     EXPECT_EQ(m.stats().hits, 2u);
     // A read across a range boundary maps the next range too.
-    auto n = m.read(2, kFh, kRange - 100, buf.data(), 200);
+    auto n = m.read(2, kFh, kRange - 100, buf.data(), 200, w.file(2).size());
     ASSERT_TRUE(n);
     EXPECT_EQ(*n, 200u);
     EXPECT_EQ(0, std::memcmp(buf.data(), w.file(2).data() + kRange - 100, 200));
     EXPECT_EQ(w.map_calls, 2u);
     EXPECT_EQ(m.live(), 2u);
+}
+
+TEST(DaxManager, MapsOnlyWholePagesInsideTheFileAndLongerWhenItGrows) {
+    StubDaxWindow w(2 * kRange);
+    w.file(2) = pattern(10000, 8);  // two whole pages and a partial one
+    DaxManager m;
+    ASSERT_TRUE(m.init(&w));
+    uint8_t b[512];
+    auto n = m.read(2, kFh, 8000, b, 500, w.file(2).size());
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, 192u);  // up to the last whole page: the rest is FUSE's
+    EXPECT_EQ(m.read(2, kFh, 8192, b, 1, w.file(2).size()).error(), ENXIO);
+    w.file(2).resize(3 * 4096 + 1);
+    ASSERT_TRUE(m.read(2, kFh, 8192, b, 16, w.file(2).size()));  // mapped again, longer
+    EXPECT_EQ(0, std::memcmp(b, w.file(2).data() + 8192, 16));
+    EXPECT_EQ(w.map_calls, 2u);
+    EXPECT_EQ(m.live(), 1u);
+    ASSERT_TRUE(m.unmap_all());
 }
 
 TEST(DaxManager, MapsReadOnlyUntilAWriteThenUpgradesInPlace) {
@@ -66,14 +84,14 @@ TEST(DaxManager, MapsReadOnlyUntilAWriteThenUpgradesInPlace) {
     DaxManager m;
     ASSERT_TRUE(m.init(&w));
     uint8_t b[16];
-    ASSERT_TRUE(m.read(2, kFh, 0, b, sizeof(b)));
+    ASSERT_TRUE(m.read(2, kFh, 0, b, sizeof(b), w.file(2).size()));
     EXPECT_EQ(m.stats().maps, 1u);
     const uint8_t data[4] = {1, 2, 3, 4};
-    ASSERT_TRUE(m.write(2, kFh, 100, data, sizeof(data)));
+    ASSERT_TRUE(m.write(2, kFh, 100, data, sizeof(data), w.file(2).size()));
     EXPECT_EQ(m.stats().upgrades, 1u);
     EXPECT_EQ(w.upgrades, 1u);
     EXPECT_EQ(m.live(), 1u);  // the same range, not a second one
-    ASSERT_TRUE(m.write(2, kFh, 200, data, sizeof(data)));
+    ASSERT_TRUE(m.write(2, kFh, 200, data, sizeof(data), w.file(2).size()));
     EXPECT_EQ(w.map_calls, 2u);  // already writable
     ASSERT_TRUE(m.unmap_all());
     EXPECT_EQ(0, std::memcmp(&w.file(2)[100], data, 4));
@@ -89,13 +107,13 @@ TEST(DaxManager, EvictsTheLeastRecentlyUsedRange) {
     ASSERT_TRUE(m.init(&w, 1));
     uint8_t b;
     for (uint64_t r : {0, 1, 2, 3, 0})  // range 0 used again: 1 is now the oldest
-        ASSERT_TRUE(m.read(2, kFh, r * kRange, &b, 1));
-    ASSERT_TRUE(m.read(2, kFh, 4 * kRange, &b, 1));
+        ASSERT_TRUE(m.read(2, kFh, r * kRange, &b, 1, w.file(2).size()));
+    ASSERT_TRUE(m.read(2, kFh, 4 * kRange, &b, 1, w.file(2).size()));
     EXPECT_EQ(m.stats().evictions, 1u);
     const uint64_t maps = w.map_calls;
-    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1));  // still mapped
+    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1, w.file(2).size()));  // still mapped
     EXPECT_EQ(w.map_calls, maps);
-    ASSERT_TRUE(m.read(2, kFh, 1 * kRange, &b, 1));  // evicted: mapped again
+    ASSERT_TRUE(m.read(2, kFh, 1 * kRange, &b, 1, w.file(2).size()));  // evicted: mapped again
     EXPECT_EQ(w.map_calls, maps + 1);
     EXPECT_EQ(b, w.file(2)[kRange]);
 }
@@ -107,14 +125,14 @@ TEST(DaxManager, EvictsInBatchesOfOneRemoveMapping) {
     ASSERT_TRUE(m.init(&w, 4));
     uint8_t b;
     for (uint64_t r = 0; r < 17; ++r)
-        ASSERT_TRUE(m.read(2, kFh, r * kRange, &b, 1));
+        ASSERT_TRUE(m.read(2, kFh, r * kRange, &b, 1, w.file(2).size()));
     EXPECT_EQ(w.unmap_calls, 1u);
     ASSERT_EQ(w.batch_sizes.size(), 1u);
     EXPECT_EQ(w.batch_sizes[0], 4u);
     EXPECT_EQ(m.live(), 13u);
     // The next three new ranges need no REMOVEMAPPING.
     for (uint64_t r = 17; r < 20; ++r)
-        ASSERT_TRUE(m.read(2, kFh, r * kRange, &b, 1));
+        ASSERT_TRUE(m.read(2, kFh, r * kRange, &b, 1, w.file(2).size()));
     EXPECT_EQ(w.unmap_calls, 1u);
     EXPECT_EQ(m.stats().ranges_unmapped, 4u);
     ASSERT_TRUE(m.unmap_all());
@@ -129,9 +147,9 @@ TEST(DaxManager, AForgottenNodeIsUnmappedAtOnceInOneBatchAndItsIdCanComeBack) {
     DaxManager m;
     ASSERT_TRUE(m.init(&w, 1));
     uint8_t b;
-    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1));
-    ASSERT_TRUE(m.read(3, kFh, 0, &b, 1));
-    ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1));
+    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1, w.file(2).size()));
+    ASSERT_TRUE(m.read(3, kFh, 0, &b, 1, w.file(3).size()));
+    ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1, w.file(2).size()));
     ASSERT_TRUE(m.forget_node(2));
     ASSERT_EQ(w.batch_sizes.size(), 1u);
     EXPECT_EQ(w.batch_sizes[0], 2u);
@@ -139,7 +157,7 @@ TEST(DaxManager, AForgottenNodeIsUnmappedAtOnceInOneBatchAndItsIdCanComeBack) {
     EXPECT_EQ(m.stats().evictions, 0u);
     // Node id 2 now names another file: nothing stale is served.
     w.file(2) = pattern(2 * kRange, 9);
-    ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1));
+    ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1, w.file(2).size()));
     EXPECT_EQ(b, w.file(2)[kRange]);
     ASSERT_TRUE(m.forget_node(4));  // nothing mapped: nothing sent
     EXPECT_EQ(w.unmap_calls, 1u);
@@ -152,11 +170,12 @@ TEST(DaxManager, EvictionSendsOneRemoveMappingPerNode) {
     DaxManager m;
     ASSERT_TRUE(m.init(&w, 4));
     uint8_t b;
-    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1));
-    ASSERT_TRUE(m.read(3, kFh, 0, &b, 1));
-    ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1));
-    ASSERT_TRUE(m.read(3, kFh, kRange, &b, 1));
-    ASSERT_TRUE(m.read(3, kFh, 2 * kRange, &b, 1));  // evicts all four: two messages
+    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1, w.file(2).size()));
+    ASSERT_TRUE(m.read(3, kFh, 0, &b, 1, w.file(3).size()));
+    ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1, w.file(2).size()));
+    ASSERT_TRUE(m.read(3, kFh, kRange, &b, 1, w.file(3).size()));
+    ASSERT_TRUE(
+        m.read(3, kFh, 2 * kRange, &b, 1, w.file(3).size()));  // evicts all four: two messages
     ASSERT_EQ(w.batch_sizes.size(), 2u);
     EXPECT_EQ(w.batch_sizes[0] + w.batch_sizes[1], 4u);
     EXPECT_EQ(m.stats().removemapping_msgs, 2u);
@@ -170,17 +189,17 @@ TEST(DaxManager, FailuresLeaveItConsistent) {
     ASSERT_TRUE(m.init(&w));
     uint8_t b = 0;
     w.fail_map_errno = ENOSYS;
-    EXPECT_EQ(m.read(2, kFh, 0, &b, 1).error(), ENOSYS);
+    EXPECT_EQ(m.read(2, kFh, 0, &b, 1, w.file(2).size()).error(), ENOSYS);
     EXPECT_EQ(m.live(), 0u);
     w.fail_map_errno = 0;
-    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1));
+    ASSERT_TRUE(m.read(2, kFh, 0, &b, 1, w.file(2).size()));
     // A refused upgrade (a read-only share): the write fails and the range is given up,
     // since a server replacing the mapping may have removed it first; a read maps again.
     w.refuse_write_errno = EROFS;
-    EXPECT_EQ(m.write(2, kFh, 0, &b, 1).error(), EROFS);
+    EXPECT_EQ(m.write(2, kFh, 0, &b, 1, w.file(2).size()).error(), EROFS);
     EXPECT_EQ(m.live(), 0u);
     const uint64_t maps = w.map_calls;
-    ASSERT_TRUE(m.read(2, kFh, 5, &b, 1));
+    ASSERT_TRUE(m.read(2, kFh, 5, &b, 1, w.file(2).size()));
     EXPECT_EQ(w.map_calls, maps + 1);
     EXPECT_EQ(b, w.file(2)[5]);
     EXPECT_EQ(m.stats().errors, 2u);
@@ -206,7 +225,7 @@ TEST(DaxManager, FourRangeWindowUnderAWorkingSetEightTimesLarger) {
     for (uint64_t f = 0; f < kFiles; ++f) {
         for (uint64_t off = 0; off < kFileSize; off += kChunk) {
             const uint64_t n = std::min(kChunk, kFileSize - off);
-            auto r = m.write(10 + f, kFh, off, model[f].data() + off, n);
+            auto r = m.write(10 + f, kFh, off, model[f].data() + off, n, w.file(10 + f).size());
             ASSERT_TRUE(r);
             ASSERT_EQ(*r, n);
         }
@@ -221,11 +240,11 @@ TEST(DaxManager, FourRangeWindowUnderAWorkingSetEightTimesLarger) {
             for (uint64_t i = 0; i < len; ++i)
                 buf[i] = static_cast<uint8_t>(rng());
             std::memcpy(model[f].data() + off, buf.data(), len);
-            auto r = m.write(10 + f, kFh, off, buf.data(), len);
+            auto r = m.write(10 + f, kFh, off, buf.data(), len, w.file(10 + f).size());
             ASSERT_TRUE(r);
             ASSERT_EQ(*r, len);
         } else {
-            auto r = m.read(10 + f, kFh, off, buf.data(), len);
+            auto r = m.read(10 + f, kFh, off, buf.data(), len, w.file(10 + f).size());
             ASSERT_TRUE(r);
             ASSERT_EQ(*r, len);
             ASSERT_EQ(0, std::memcmp(buf.data(), model[f].data() + off, len))

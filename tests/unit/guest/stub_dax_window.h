@@ -36,19 +36,25 @@ class StubDaxWindow final : public ukfuse::DaxWindow {
         EXPECT_EQ(fh, expected_fh);
         EXPECT_EQ(foffset % kRange, 0u);
         EXPECT_EQ(moffset % kRange, 0u);
-        EXPECT_EQ(len, kRange);
-        if (moffset % kRange || len != kRange || moffset + len > mem_.size())
+        EXPECT_TRUE(len > 0 && len <= kRange && len % 4096 == 0) << len;
+        auto& f = files_[nodeid];
+        // As QEMU 11.1: the file must hold the whole mapped range.
+        EXPECT_LE(foffset + len, f.size()) << "a mapping past the end of the file";
+        if (moffset % kRange || len > kRange || moffset + len > mem_.size())
             return wire::Error{EINVAL};
         Slot& s = slots_[moffset / kRange];
         if (s.used) {
-            // Replacing a mapping: only the same range again (the read-write upgrade).
-            EXPECT_TRUE(s.nodeid == nodeid && s.foffset == foffset && write && !s.write);
-            s.write = true;
-            ++upgrades;
+            // Replacing a mapping: only the same range again, writable or longer.
+            EXPECT_TRUE(s.nodeid == nodeid && s.foffset == foffset &&
+                        ((write && !s.write) || len > s.len));
+            if (write && !s.write) ++upgrades;
+            for (uint64_t i = s.len; i < len; ++i)
+                mem_[moffset + i] = f[foffset + i];
+            s.write = s.write || write;
+            s.len = len;
             return {};
         }
-        s = Slot{true, nodeid, foffset, write};
-        auto& f = files_[nodeid];
+        s = Slot{true, nodeid, foffset, write, len};
         for (uint64_t i = 0; i < kRange; ++i)
             mem_[moffset + i] = foffset + i < f.size() ? f[foffset + i] : 0;
         return {};
@@ -60,15 +66,15 @@ class StubDaxWindow final : public ukfuse::DaxWindow {
         EXPECT_GE(count, 1u);
         EXPECT_LE(count, ukfuse::kMaxRemoveMappingBatch);
         for (uint32_t k = 0; k < count; ++k) {
-            EXPECT_EQ(r[k].len, kRange);
             EXPECT_EQ(r[k].moffset % kRange, 0u);
             if (r[k].moffset / kRange >= slots_.size()) return wire::Error{EINVAL};
             Slot& s = slots_[r[k].moffset / kRange];
             EXPECT_TRUE(s.used) << "REMOVEMAPPING of a range never mapped";
             if (!s.used) return wire::Error{EINVAL};
             EXPECT_EQ(s.nodeid, nodeid);
+            EXPECT_EQ(r[k].len, s.len) << "REMOVEMAPPING must name the whole mapping";
             auto& f = files_[s.nodeid];
-            for (uint64_t i = 0; i < kRange && s.foffset + i < f.size(); ++i) {
+            for (uint64_t i = 0; i < s.len && s.foffset + i < f.size(); ++i) {
                 uint8_t& w = mem_[r[k].moffset + i];
                 if (s.write)
                     f[s.foffset + i] = w;
@@ -100,6 +106,7 @@ class StubDaxWindow final : public ukfuse::DaxWindow {
         bool used = false;
         uint64_t nodeid = 0, foffset = 0;
         bool write = false;
+        uint64_t len = 0;
     };
     std::vector<uint8_t> mem_;
     std::vector<Slot> slots_;
