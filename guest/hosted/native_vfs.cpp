@@ -14,6 +14,7 @@
 #include <string>
 
 #include "apps/bench/backend_name.h"
+#include "apps/bench/workloads.h"
 #include "apps/common/attach.h"
 #include "lib/vfs/vfs.h"
 
@@ -164,3 +165,10 @@ void vfs_buffer_free(void* p) {
 }
 
 }  // extern "C"
+
+// The host's directory has no DAX window.
+namespace vfs::guest::bench {
+int dax_prepare(int, bool, uint64_t, DaxPrep) {
+    return -ENODEV;
+}
+}  // namespace vfs::guest::bench

@@ -5,7 +5,6 @@
 
 #include "drivers/virtio_fs/poll_clock.h"
 #include "kernel/format.h"
-#include "lib/vfs/fd_table.h"
 #include "lib/vfs/vfs.h"
 
 namespace vfs::guest::bench {
@@ -39,27 +38,6 @@ struct Shuffle {
 const char* file_name(char* out, uint64_t cap, const char* dir, uint64_t i) {
     format_to(out, cap, "%s/f%07lu", dir, static_cast<unsigned long>(i));
     return out;
-}
-
-// Before the clock: size a write run's file, then map every range of it (kMapAll) or
-// empty the window (kEmptyWindow).
-int dax_prepare(int fd, bool write, uint64_t bytes, DaxPrep prep) {
-    vfslib::OpenFile* f = vfslib::fd_get(fd);
-    ukfuse::DaxManager* dax = f && f->mount->session ? f->mount->session->dax() : nullptr;
-    if (!dax) return -ENODEV;
-    if (write) {
-        if (int r = vfs_ftruncate(fd, static_cast<int64_t>(bytes)); r < 0) return r;
-    }
-    if (prep == DaxPrep::kEmptyWindow) {
-        auto s = dax->unmap_all();
-        return s ? 0 : -s.error();
-    }
-    for (uint64_t off = 0; off < bytes; off += ukfuse::kDaxRangeSize) {
-        uint64_t avail = 0;
-        auto p = dax->access(f->nodeid, ukfuse::kDaxInodeFh, off, 1, write, bytes, &avail);
-        if (!p) return -p.error();
-    }
-    return 0;
 }
 
 }  // namespace
