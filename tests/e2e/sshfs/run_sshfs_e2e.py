@@ -302,7 +302,7 @@ def run_mode(args, net, workdir, vmlinuz, initramfs):
     gargs = types.SimpleNamespace(
         daemon="cxx", daemon_bin=args.daemon_bin, probe=args.probe, cache=args.cache,
         queues=1, script=script, timeout=args.timeout, daemon_arg=extra,
-        vmlinuz=vmlinuz, initramfs=initramfs)
+        vmlinuz=vmlinuz, initramfs=initramfs, dax=None, dax_window=None)  # no DAX over sshfs
     d = os.path.join(workdir, "cxx")
     os.makedirs(d)
     on_line = None
