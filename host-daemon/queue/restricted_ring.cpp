@@ -14,8 +14,8 @@ namespace {
 // fallocate, the plain READ of an eventfd, and ASYNC_CANCEL (a stopping worker cancels
 // ring I/O that would never end).
 constexpr io_uring_op kEngineOps[] = {
-    IORING_OP_READV, IORING_OP_WRITEV,   IORING_OP_FSYNC,
-    IORING_OP_FALLOCATE, IORING_OP_READ, IORING_OP_ASYNC_CANCEL,
+    IORING_OP_READV,     IORING_OP_WRITEV, IORING_OP_FSYNC,
+    IORING_OP_FALLOCATE, IORING_OP_READ,   IORING_OP_ASYNC_CANCEL,
 };
 
 // Bookworm's liburing 2.3 declares io_uring_register_restrictions and

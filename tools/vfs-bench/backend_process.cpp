@@ -70,16 +70,12 @@ std::string BackendProcess::start(const BackendConfig& cfg, const BackendPaths& 
     switch (cfg.kind) {
         case BackendKind::kOurs:
             if (::access(paths.ours.c_str(), X_OK) != 0) return "not found: " + paths.ours;
-            argv = {paths.ours,
-                    "--socket-path=" + socket,
-                    "--shared-dir=" + share,
+            argv = {paths.ours, "--socket-path=" + socket, "--shared-dir=" + share,
                     "--thread-pool-size=0",
                     "--num-queues=" + std::to_string(1 + cfg.request_queues),
                     // Unconfined, as the peers run here: the table compares data paths,
                     // and Valgrind (--instructions) cannot follow a pivot_root'ed daemon.
-                    "--sandbox=none",
-                    "--seccomp=none",
-                    "--log-level=error"};
+                    "--sandbox=none", "--seccomp=none", "--log-level=error"};
             if (ours_accepts_cache(paths.ours)) argv.push_back("--cache=" + cfg.cache);
             break;
         case BackendKind::kRust: {

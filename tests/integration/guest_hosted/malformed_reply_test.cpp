@@ -25,9 +25,9 @@ class MalformedReply : public ::testing::Test {
         ASSERT_EQ(::mkdir(share_.c_str(), 0755), 0);
         std::ofstream(share_ + "/file.txt") << "twelve bytes";
         sock_ = dir_ + "/fs.sock";
-        ASSERT_TRUE(daemon_.spawn({VFS_DAEMON_PATH, "--socket-path=" + sock_,
-                                   "--shared-dir=" + share_},
-                                  dir_ + "/daemon.log"));
+        ASSERT_TRUE(
+            daemon_.spawn({VFS_DAEMON_PATH, "--socket-path=" + sock_, "--shared-dir=" + share_},
+                          dir_ + "/daemon.log"));
         ASSERT_TRUE(daemon_.wait_for_socket(sock_)) << daemon_.log();
         hosted::HostedOptions o;
         o.socket = sock_;

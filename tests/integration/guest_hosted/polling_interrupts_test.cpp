@@ -25,9 +25,13 @@ TEST(PollingInterrupts, NoCallEventfdWritePerCompletion) {
     ASSERT_EQ(::mkdir(share.c_str(), 0755), 0);
     std::ofstream(share + "/file.txt") << "twelve bytes";
     test::DaemonProcess daemon;
-    ASSERT_TRUE(daemon.spawn({VFS_DAEMON_PATH, "--socket-path=" + sock, "--shared-dir=" + share,
-                              },
-                             dir + "/daemon.log"));
+    ASSERT_TRUE(daemon.spawn(
+        {
+            VFS_DAEMON_PATH,
+            "--socket-path=" + sock,
+            "--shared-dir=" + share,
+        },
+        dir + "/daemon.log"));
     ASSERT_TRUE(daemon.wait_for_socket(sock)) << daemon.log();
     hosted::HostedOptions o;
     o.socket = sock;
