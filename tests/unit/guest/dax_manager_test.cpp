@@ -237,8 +237,8 @@ TEST(DaxManager, FourRangeWindowUnderAWorkingSetEightTimesLarger) {
         const uint64_t off = rng() % kFileSize;
         const uint64_t len = 1 + rng() % std::min<uint64_t>(buf.size(), kFileSize - off);
         if (rng() % 3 == 0) {
-            for (uint64_t i = 0; i < len; ++i)
-                buf[i] = static_cast<uint8_t>(rng());
+            const auto fresh = pattern(len, static_cast<uint32_t>(rng()));
+            std::memcpy(buf.data(), fresh.data(), len);
             std::memcpy(model[f].data() + off, buf.data(), len);
             auto r = m.write(10 + f, kFh, off, buf.data(), len, w.file(10 + f).size());
             ASSERT_TRUE(r);

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <vector>
@@ -48,15 +49,16 @@ class StubDaxWindow final : public ukfuse::DaxWindow {
             EXPECT_TRUE(s.nodeid == nodeid && s.foffset == foffset &&
                         ((write && !s.write) || len > s.len));
             if (write && !s.write) ++upgrades;
-            for (uint64_t i = s.len; i < len; ++i)
-                mem_[moffset + i] = f[foffset + i];
+            std::memcpy(&mem_[moffset + s.len], &f[foffset + s.len], len - s.len);
             s.write = s.write || write;
             s.len = len;
             return {};
         }
         s = Slot{true, nodeid, foffset, write, len};
-        for (uint64_t i = 0; i < kRange; ++i)
-            mem_[moffset + i] = foffset + i < f.size() ? f[foffset + i] : 0;
+        // Byte loops here cost minutes in the sanitizer build: copy whole spans.
+        const uint64_t in_file = foffset < f.size() ? std::min(kRange, f.size() - foffset) : 0;
+        if (in_file) std::memcpy(&mem_[moffset], &f[foffset], in_file);
+        std::memset(&mem_[moffset + in_file], 0, kRange - in_file);
         return {};
     }
 
@@ -74,13 +76,12 @@ class StubDaxWindow final : public ukfuse::DaxWindow {
             EXPECT_EQ(s.nodeid, nodeid);
             EXPECT_EQ(r[k].len, s.len) << "REMOVEMAPPING must name the whole mapping";
             auto& f = files_[s.nodeid];
-            for (uint64_t i = 0; i < s.len && s.foffset + i < f.size(); ++i) {
-                uint8_t& w = mem_[r[k].moffset + i];
-                if (s.write)
-                    f[s.foffset + i] = w;
-                else if (w != f[s.foffset + i])
-                    ++ro_violations;
-            }
+            const uint64_t in_file =
+                s.foffset < f.size() ? std::min(s.len, f.size() - s.foffset) : 0;
+            if (s.write && in_file)
+                std::memcpy(&f[s.foffset], &mem_[r[k].moffset], in_file);
+            else if (in_file && std::memcmp(&f[s.foffset], &mem_[r[k].moffset], in_file))
+                ++ro_violations;
             std::memset(&mem_[r[k].moffset], kPoison, kRange);
             s = Slot{};
         }
