@@ -111,6 +111,7 @@ std::string BackendProcess::start(const BackendConfig& cfg, const BackendPaths& 
             return "native starts no daemon";
     }
 
+    argv.insert(argv.end(), cfg.extra_args.begin(), cfg.extra_args.end());
     if (counter) argv = counter->wrap(argv, cfg.name);
     // Valgrind takes seconds to start a daemon; natively it is milliseconds.
     const int listen_timeout_ms = counter ? 120000 : 10000;

@@ -26,7 +26,8 @@ struct BackendConfig {
     BackendKind kind = BackendKind::kOurs;
     std::string name;  // ours, rust, qemu-c, native
     std::string cache = "auto";
-    uint32_t request_queues = 1;  // what the benchmark will use (ours serves several)
+    uint32_t request_queues = 1;          // what the benchmark will use (ours serves several)
+    std::vector<std::string> extra_args;  // appended to the daemon's command line
 };
 
 // Parses a --backends item; false if unknown.

@@ -213,7 +213,7 @@ Result<SyncReply> FusePipeline::call(const FuseCall& c) {
     }
 }
 
-RunResult FusePipeline::run(FuseWorkload& w, uint32_t depth, double seconds) {
+RunResult FusePipeline::run(FuseWorkload& w, uint32_t depth, double seconds, uint64_t max_ops) {
     RunResult res;
     if (depth == 0 || depth > slots_.size()) {
         res.error = "queue depth beyond the pipeline's slots";
@@ -225,7 +225,10 @@ RunResult FusePipeline::run(FuseWorkload& w, uint32_t depth, double seconds) {
     uint64_t last = start;
     uint32_t active = 0;
     bool stopping = false;
+    uint64_t started = 0;
+    auto may_start = [&] { return !stopping && (max_ops == 0 || started < max_ops); };
     auto begin_op = [&](uint32_t i) {
+        ++started;
         slots_[i].call = FuseCall{};
         w.begin(i, &slots_[i].call);
         slots_[i].op_start_ns = now_ns();
@@ -236,7 +239,7 @@ RunResult FusePipeline::run(FuseWorkload& w, uint32_t depth, double seconds) {
         }
         ++active;
     };
-    for (uint32_t i = 0; i < depth && !stopping; ++i)
+    for (uint32_t i = 0; i < depth && may_start(); ++i)
         begin_op(i);
 
     std::vector<DriverCompletion> done;
@@ -281,7 +284,7 @@ RunResult FusePipeline::run(FuseWorkload& w, uint32_t depth, double seconds) {
             ++res.ops;
             res.latencies_ns.push_back(now - s.op_start_ns);
             last = now;
-            if (!stopping && now < deadline) begin_op(i);
+            if (may_start() && now < deadline) begin_op(i);
         }
     }
     res.seconds = static_cast<double>(last - start) / 1e9;

@@ -55,8 +55,9 @@ class FusePipeline {
 
     // One request, waited for (set-up and teardown only).
     Result<SyncReply> call(const FuseCall& c);
-    // Keeps `depth` operations of w in flight for `seconds`, then drains.
-    RunResult run(FuseWorkload& w, uint32_t depth, double seconds);
+    // Keeps `depth` operations of w in flight for `seconds` (and, if max_ops is not 0,
+    // starts no more than max_ops), then drains.
+    RunResult run(FuseWorkload& w, uint32_t depth, double seconds, uint64_t max_ops = 0);
 
     // Guest memory workloads may point WRITE payloads into (scratch_bytes long).
     uint8_t* scratch() const { return scratch_.ptr; }
