@@ -335,6 +335,21 @@ double per_inode_bytes(const BackendRun& r, uint64_t upto, bool anon) {
     return d * 1024.0 / static_cast<double>(hi->held - lo->held);
 }
 
+std::string json_escaped(const std::string& in) {
+    std::string out;
+    for (const char ch : in) {
+        if (ch == '"' || ch == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (static_cast<unsigned char>(ch) < 0x20) {
+            out += ' ';
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 void write_json(const Options& o, const std::vector<BackendRun>& runs, FILE* out) {
     fprintf(out,
             "{\n  \"tool\": \"vfs-growth-bench\",\n  \"inodes\": %u,\n  \"small\": %u,\n"
@@ -344,7 +359,7 @@ void write_json(const Options& o, const std::vector<BackendRun>& runs, FILE* out
     for (size_t i = 0; i < runs.size(); ++i) {
         const BackendRun& r = runs[i];
         fprintf(out, "    {\"backend\": \"%s\", \"round\": %u, \"error\": \"%s\",\n",
-                r.backend.c_str(), r.round, r.error.empty() ? "" : "failed (see stderr)");
+                r.backend.c_str(), r.round, json_escaped(r.error).c_str());
         fprintf(out, "     \"rss_start_kib\": %lu, \"stages\": [",
                 static_cast<unsigned long>(r.start.vm_kib));
         for (size_t s = 0; s < r.stages.size(); ++s)
