@@ -56,7 +56,7 @@ InodeRef InodeTable::add_lookup(InodeKey key, mode_t type, UniqueFd fd,
     inode->key = key;
     inode->type = type;
     inode->fd = std::move(fd);
-    inode->handle = handle;
+    if (handle) inode->handle = std::make_unique<const FileHandle>(*handle);
     inode->token = std::move(token);
     inode->nlookup = 1;
     by_id_[inode->nodeid] = inode;

@@ -10,7 +10,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,12 +29,25 @@ struct InodeKey {
     auto operator<=>(const InodeKey&) const = default;
 };
 
+struct InodeKeyHash {
+    size_t operator()(const InodeKey& k) const noexcept {
+        // splitmix64's finaliser over the three fields: st_ino alone is often sequential.
+        uint64_t h = k.ino ^ (uint64_t(k.dev) * 0x9e3779b97f4a7c15ull) ^ (k.mnt_id << 32);
+        h ^= h >> 30;
+        h *= 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 27;
+        h *= 0x94d049bb133111ebull;
+        return static_cast<size_t>(h ^ (h >> 31));
+    }
+};
+
 struct Inode {
     uint64_t nodeid = 0;
     InodeKey key;
     mode_t type = 0;  // S_IFMT bits, fixed for the inode's life
     UniqueFd fd;      // O_PATH; invalid when `handle` stands in for it
-    std::optional<FileHandle> handle;
+    // Out of line: most inodes hold an fd, and a FileHandle is ~150 bytes.
+    std::unique_ptr<const FileHandle> handle;
     FdBudget::Token token;  // from the fd budget while `fd` is open, else the handle budget
     uint64_t nlookup = 0;
 };
@@ -70,7 +82,8 @@ class InodeTable {
   private:
     mutable std::shared_mutex mu_;
     std::unordered_map<uint64_t, InodeRef> by_id_;
-    std::map<InodeKey, uint64_t> by_key_;
+    // Hashed, not ordered: a lookup stays O(1) with a million inodes held.
+    std::unordered_map<InodeKey, uint64_t, InodeKeyHash> by_key_;
     uint64_t next_id_ = 2;  // 1 is the root
 };
 
