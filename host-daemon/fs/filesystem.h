@@ -94,8 +94,10 @@ class Filesystem {
                            const DirEntrySink& sink) = 0;
     virtual Status releasedir(uint64_t fh) = 0;
     virtual Result<fuse_kstatfs> statfs(uint64_t nodeid) = 0;
+    // `setxattr_flags`: fuse_setxattr_in's (FUSE_SETXATTR_ACL_KILL_SGID), 0 without
+    // FUSE_SETXATTR_EXT.
     virtual Status setxattr(uint64_t nodeid, std::string_view name, const void* value, size_t size,
-                            uint32_t flags) = 0;
+                            uint32_t flags, uint32_t setxattr_flags) = 0;
     // With cap == 0, returns the size needed.
     virtual Result<size_t> getxattr(uint64_t nodeid, std::string_view name, void* buf,
                                     size_t cap) = 0;

@@ -24,4 +24,18 @@ inline int kill_suid_sgid(int fd) {
     return 0;
 }
 
+// FUSE_SETXATTR_ACL_KILL_SGID: the guest kernel found the setter of an access ACL outside
+// the file's group and without CAP_FSETID, where posix_acl_update_mode drops S_ISGID
+// (whatever the group-exec bit). The host kernel sees the root daemon, which passes that
+// check, so the bit is cleared here after the ACL is set. The guest's verdict is taken
+// rather than switching to the caller's ids as virtiofsd does: the host would check the
+// daemon's supplementary groups, not the guest caller's. The chmod rewrites the ACL's
+// owner, group (mask) and other entries from the same mode, which leaves them as set.
+inline int kill_sgid_after_acl(int fd) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) return errno;
+    if ((st.st_mode & S_ISGID) && fchmod(fd, st.st_mode & 07777 & ~S_ISGID) != 0) return errno;
+    return 0;
+}
+
 }  // namespace vfs::host

@@ -769,12 +769,14 @@ Result<UniqueFd> PassthroughFs::xattr_fd(uint64_t nodeid, int refused) const {
 }
 
 Status PassthroughFs::setxattr(uint64_t nodeid, std::string_view name, const void* value,
-                               size_t size, uint32_t flags) {
+                               size_t size, uint32_t flags, uint32_t setxattr_flags) {
     auto fd = xattr_fd(nodeid, EPERM);
     if (!fd) return Error{fd.error()};
     std::string n(name);
     if (fsetxattr(fd->get(), n.c_str(), value, size, static_cast<int>(flags)) != 0)
         return errno_error();
+    if ((setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) && name == "system.posix_acl_access")
+        if (const int e = kill_sgid_after_acl(fd->get()); e != 0) return Error{e};
     return {};
 }
 

@@ -61,7 +61,7 @@ class PassthroughFs final : public Filesystem {
     Status releasedir(uint64_t fh) override;
     Result<fuse_kstatfs> statfs(uint64_t nodeid) override;
     Status setxattr(uint64_t nodeid, std::string_view name, const void* value, size_t size,
-                    uint32_t flags) override;
+                    uint32_t flags, uint32_t setxattr_flags) override;
     Result<size_t> getxattr(uint64_t nodeid, std::string_view name, void* buf, size_t cap) override;
     Result<size_t> listxattr(uint64_t nodeid, char* buf, size_t cap) override;
     Status removexattr(uint64_t nodeid, std::string_view name) override;

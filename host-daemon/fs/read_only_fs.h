@@ -79,7 +79,7 @@ class ReadOnlyFs final : public Filesystem {
     }
     Status releasedir(uint64_t fh) override { return inner_->releasedir(fh); }
     Result<fuse_kstatfs> statfs(uint64_t nodeid) override { return inner_->statfs(nodeid); }
-    Status setxattr(uint64_t, std::string_view, const void*, size_t, uint32_t) override {
+    Status setxattr(uint64_t, std::string_view, const void*, size_t, uint32_t, uint32_t) override {
         return Error{EROFS};
     }
     Result<size_t> getxattr(uint64_t nodeid, std::string_view name, void* buf,

@@ -343,8 +343,10 @@ uint32_t FuseServer::dispatch(QueueContext* ctx, RequestSlot& slot, RequestState
             static thread_local std::vector<uint8_t> value;
             value.resize(in.size);
             if (Status s = r.read(value.data(), in.size); !s) return error_reply(w, unique, EINVAL);
-            return status_reply(
-                fs_.setxattr(h.nodeid, name_of(req, 0), value.data(), in.size, in.flags));
+            // setxattr_flags exists only in the extended header (FUSE_SETXATTR_EXT).
+            const uint32_t ext_flags = session_.proto().setxattr_ext ? in.setxattr_flags : 0;
+            return status_reply(fs_.setxattr(h.nodeid, name_of(req, 0), value.data(), in.size,
+                                             in.flags, ext_flags));
         }
         case FUSE_GETXATTR:
             return do_getxattr(st, w, false);

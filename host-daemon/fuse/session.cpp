@@ -23,7 +23,10 @@ vfs::wire::Result<NegotiatedInit> negotiate_init(const fuse_init_in& in, uint32_
     if (opts.posix_lock) want |= FUSE_POSIX_LOCKS;
     if (opts.flock) want |= FUSE_FLOCK_LOCKS;
     if (opts.writeback) want |= FUSE_WRITEBACK_CACHE;
-    if (opts.posix_acl) want |= FUSE_POSIX_ACL;
+    // ACLs only with the extended SETXATTR header (FUSE_SETXATTR_EXT), as in virtiofsd: it
+    // carries FUSE_SETXATTR_ACL_KILL_SGID, the guest's verdict that setting an access ACL
+    // must drop S_ISGID. Without it the root daemon's fsetxattr always keeps the bit.
+    if (opts.posix_acl && (offered & FUSE_SETXATTR_EXT)) want |= FUSE_POSIX_ACL | FUSE_SETXATTR_EXT;
     if (opts.announce_submounts) want |= FUSE_SUBMOUNTS;
     // FUSE_DIRECT_IO_ALLOW_MMAP (minor 39, Linux 6.6) is newer than the uapi header here:
     // with it a guest may mmap files opened with DIRECT_IO (cache=never|metadata).

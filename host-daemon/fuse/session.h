@@ -36,7 +36,9 @@ vfs::wire::Result<NegotiatedInit> negotiate_init(const fuse_init_in& in, uint32_
 class Session {
   public:
     bool initialized() const { return initialized_.load(std::memory_order_acquire); }
-    vfs::wire::Proto proto() const { return {minor_.load(std::memory_order_acquire), false}; }
+    vfs::wire::Proto proto() const {
+        return {minor_.load(std::memory_order_acquire), (flags() & FUSE_SETXATTR_EXT) != 0};
+    }
     uint64_t flags() const { return flags_.load(std::memory_order_acquire); }
 
     // False if a session is already up (a second INIT).

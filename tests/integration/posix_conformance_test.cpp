@@ -8,10 +8,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "backends.h"
 #include "daemon_process.h"
@@ -31,17 +34,27 @@ constexpr uint32_t kCap = 8192;
 class PosixConformance : public ::testing::Test {
   protected:
     void SetUp() override {
+        start({"--cache=never"});
+        if (HasFatalFailure()) return;
+        auto init = fe_->fuse_init(kQ);
+        ASSERT_TRUE(init);
+        ASSERT_FALSE(init->flags & FUSE_HANDLE_KILLPRIV_V2)
+            << "the default must not negotiate KILLPRIV_V2";
+    }
+    // The daemon on a fresh share with `extra` arguments, and a connected frontend (no
+    // INIT yet). cache=never: the guest then writes with direct I/O, where the kernel
+    // leaves suid/sgid clearing to the server.
+    void start(std::vector<std::string> extra) {
         dir_ = make_temp_dir("vfs-posix");
         ASSERT_FALSE(dir_.empty());
         share_ = dir_ + "/share";
         std::filesystem::create_directory(share_);
         const std::string sock = dir_ + "/vhost.sock";
-        // cache=never: the guest then writes with direct I/O, where the kernel leaves
-        // suid/sgid clearing to the server.
-        ASSERT_TRUE(
-            daemon_.spawn({VFS_DAEMON_PATH, "--socket-path=" + sock, "--shared-dir=" + share_,
-                           "--cache=never", "--log-level=debug", "--num-queues=2"},
-                          dir_ + "/daemon.log"));
+        std::vector<std::string> args = {VFS_DAEMON_PATH, "--socket-path=" + sock,
+                                         "--shared-dir=" + share_, "--log-level=debug",
+                                         "--num-queues=2"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        ASSERT_TRUE(daemon_.spawn(args, dir_ + "/daemon.log"));
         ASSERT_TRUE(daemon_.wait_for_socket(sock)) << daemon_.log();
         FrontendOptions o;
         o.num_queues = 2;
@@ -49,10 +62,6 @@ class PosixConformance : public ::testing::Test {
         ASSERT_TRUE(f) << strerror(f.error());
         fe_ = std::move(*f);
         ASSERT_TRUE(fe_->setup());
-        auto init = fe_->fuse_init(kQ);
-        ASSERT_TRUE(init);
-        ASSERT_FALSE(init->flags & FUSE_HANDLE_KILLPRIV_V2)
-            << "the default must not negotiate KILLPRIV_V2";
     }
     void TearDown() override {
         fe_.reset();
@@ -164,6 +173,104 @@ TEST_F(PosixConformance, NonOwnersSetattrClearingSuidSucceeds) {
     in.mode = S_IFREG | 0777;
     call(setattr_request(fe_->next_unique(), node, in, /*uid=*/1000));
     EXPECT_EQ(host_mode("cached") & 07777, 0777u);
+}
+
+// --posix-acl (issue 13, finding 6). Setting an access ACL can change the mode, and the
+// kernel's posix_acl_update_mode then drops S_ISGID for a setter outside the file's group
+// without CAP_FSETID. The root daemon always passes that check, so the guest kernel makes
+// it and sends FUSE_SETXATTR_ACL_KILL_SGID, which only the extended SETXATTR header
+// (FUSE_SETXATTR_EXT) carries: ACLs are offered only with it (CVE-2016-7097's class).
+class PosixAcl : public PosixConformance {
+  protected:
+    void SetUp() override { start({"--posix-acl"}); }
+
+    // A SETXATTR as the guest kernel sends it once FUSE_SETXATTR_EXT is on.
+    std::vector<uint8_t> setxattr_ext(uint64_t node, std::string_view name,
+                                      const std::vector<uint8_t>& value, uint32_t setxattr_flags,
+                                      uint32_t uid, uint32_t gid) {
+        fuse_setxattr_in in{};
+        in.size = static_cast<uint32_t>(value.size());
+        in.setxattr_flags = setxattr_flags;
+        auto out = fuse_request(FUSE_SETXATTR, fe_->next_unique(), node, in, name);
+        out.insert(out.end(), value.begin(), value.end());
+        fuse_in_header h;
+        memcpy(&h, out.data(), sizeof(h));
+        h.len = static_cast<uint32_t>(out.size());
+        h.uid = uid;
+        h.gid = gid;
+        memcpy(out.data(), &h, sizeof(h));
+        return out;
+    }
+    // system.posix_acl_access for u::rwx u:1234:rwx g::rwx m::rwx o::r-x (mode 0775).
+    static std::vector<uint8_t> acl_0775_with_named_user() {
+        std::vector<uint8_t> v;
+        auto put = [&v](uint32_t x, size_t n) {
+            for (size_t i = 0; i < n; ++i)
+                v.push_back(static_cast<uint8_t>(x >> (8 * i)));
+        };
+        put(2, 4);  // POSIX_ACL_XATTR_VERSION
+        const struct {
+            uint16_t tag, perm;
+            uint32_t id;
+        } entries[] = {
+            {0x01, 7, ~0u}, {0x02, 7, 1234}, {0x04, 7, ~0u}, {0x10, 7, ~0u}, {0x20, 5, ~0u}};
+        for (const auto& e : entries) {
+            put(e.tag, 2);
+            put(e.perm, 2);
+            put(e.id, 4);
+        }
+        return v;
+    }
+    // An sgid file of uid 1000, group 2000, and its node id.
+    uint64_t sgid_file(const char* name) {
+        const std::string path = share_ + "/" + name;
+        std::ofstream(path) << "x";
+        EXPECT_EQ(::chown(path.c_str(), 1000, 2000), 0);
+        EXPECT_EQ(::chmod(path.c_str(), 02775), 0);
+        return lookup(name);
+    }
+};
+
+TEST_F(PosixAcl, AclsAreNotOfferedWithoutSetxattrExt) {
+    auto init = fe_->fuse_init(kQ, FUSE_POSIX_ACL | FUSE_DONT_MASK);
+    ASSERT_TRUE(init);
+    EXPECT_FALSE(init->flags & FUSE_POSIX_ACL)
+        << "without SETXATTR_EXT the guest's ACL_KILL_SGID could never arrive";
+}
+
+TEST_F(PosixAcl, KillSgidFlagClearsSgidOfANonMembersAcl) {
+    if (::geteuid() != 0) GTEST_SKIP() << "chown to another user needs root";
+    auto init = fe_->fuse_init(kQ, FUSE_POSIX_ACL | FUSE_SETXATTR_EXT | FUSE_DONT_MASK);
+    ASSERT_TRUE(init);
+    ASSERT_TRUE(init->flags & FUSE_POSIX_ACL);
+    ASSERT_TRUE(init->flags & FUSE_SETXATTR_EXT);
+    const uint64_t node = sgid_file("acl");
+    // The owner (uid 1000, not in group 2000) sets an ACL: the guest flags it.
+    call(setxattr_ext(node, "system.posix_acl_access", acl_0775_with_named_user(),
+                      FUSE_SETXATTR_ACL_KILL_SGID, 1000, 1000));
+    EXPECT_EQ(host_mode("acl") & 07777, 0775u) << "S_ISGID kept";
+    char buf[64];
+    EXPECT_EQ(::getxattr((share_ + "/acl").c_str(), "system.posix_acl_access", buf, sizeof(buf)),
+              44)
+        << "the ACL itself was not set";
+}
+
+TEST_F(PosixAcl, UnflaggedAclKeepsSgid) {
+    if (::geteuid() != 0) GTEST_SKIP() << "chown to another user needs root";
+    ASSERT_TRUE(fe_->fuse_init(kQ, FUSE_POSIX_ACL | FUSE_SETXATTR_EXT | FUSE_DONT_MASK));
+    const uint64_t node = sgid_file("member");
+    // A group member (or a caller with CAP_FSETID): no flag, the bit stays.
+    call(setxattr_ext(node, "system.posix_acl_access", acl_0775_with_named_user(), 0, 1000, 2000));
+    EXPECT_EQ(host_mode("member") & 07777, 02775u);
+}
+
+// The flag on any other xattr is not an ACL change: nothing is cleared.
+TEST_F(PosixAcl, KillSgidFlagOnAnotherXattrChangesNoMode) {
+    if (::geteuid() != 0) GTEST_SKIP() << "chown to another user needs root";
+    ASSERT_TRUE(fe_->fuse_init(kQ, FUSE_POSIX_ACL | FUSE_SETXATTR_EXT | FUSE_DONT_MASK));
+    const uint64_t node = sgid_file("user");
+    call(setxattr_ext(node, "user.k", {'v'}, FUSE_SETXATTR_ACL_KILL_SGID, 1000, 1000));
+    EXPECT_EQ(host_mode("user") & 07777, 02775u);
 }
 
 }  // namespace

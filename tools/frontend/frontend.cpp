@@ -254,7 +254,7 @@ Result<std::vector<uint8_t>> Frontend::request(uint32_t q, std::span<const uint8
     return wait(*t);
 }
 
-Result<fuse_init_out> Frontend::fuse_init(uint32_t q) {
+Result<fuse_init_out> Frontend::fuse_init(uint32_t q, uint64_t offered) {
     struct {
         fuse_in_header h;
         fuse_init_in in;
@@ -265,6 +265,9 @@ Result<fuse_init_out> Frontend::fuse_init(uint32_t q) {
     req.in.major = FUSE_KERNEL_VERSION;
     req.in.minor = FUSE_KERNEL_MINOR_VERSION;
     req.in.max_readahead = 128 * 1024;
+    if (offered >> 32) offered |= FUSE_INIT_EXT;
+    req.in.flags = static_cast<uint32_t>(offered);
+    req.in.flags2 = static_cast<uint32_t>(offered >> 32);
     auto reply = request(q, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)),
                          sizeof(fuse_out_header) + sizeof(fuse_init_out));
     if (!reply) return Error{reply.error()};

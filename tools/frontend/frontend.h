@@ -95,8 +95,10 @@ class Frontend {
     // submit + wait.
     Result<std::vector<uint8_t>> request(uint32_t q, std::span<const uint8_t> request,
                                          uint32_t reply_capacity);
-    // FUSE_INIT on queue q; checks the reply header. Returns the fuse_init_out.
-    Result<fuse_init_out> fuse_init(uint32_t q);
+    // FUSE_INIT on queue q; checks the reply header. Returns the fuse_init_out. `offered`
+    // is what a guest kernel would offer (flags | flags2 << 32; INIT_EXT is added when a
+    // bit above 31 is set); none by default.
+    Result<fuse_init_out> fuse_init(uint32_t q, uint64_t offered = 0);
 
     const NegotiatedFeatures& negotiated() const { return neg_; }
     uint32_t num_queues() const { return opts_.num_queues; }

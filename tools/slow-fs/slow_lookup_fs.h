@@ -112,8 +112,8 @@ class SlowLookupFs final : public Filesystem {
     Status releasedir(uint64_t fh) override { return inner_->releasedir(fh); }
     Result<fuse_kstatfs> statfs(uint64_t nodeid) override { return inner_->statfs(nodeid); }
     Status setxattr(uint64_t nodeid, std::string_view name, const void* value, size_t size,
-                    uint32_t flags) override {
-        return inner_->setxattr(nodeid, name, value, size, flags);
+                    uint32_t flags, uint32_t setxattr_flags) override {
+        return inner_->setxattr(nodeid, name, value, size, flags, setxattr_flags);
     }
     Result<size_t> getxattr(uint64_t nodeid, std::string_view name, void* buf,
                             size_t cap) override {

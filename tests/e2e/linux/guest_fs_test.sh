@@ -153,6 +153,24 @@ if [ "$script" = full ]; then
   check statfs sh -c "test \$(stat -f -c %b '$M') -gt 0"
   check fsync vfs-probe fsync "$W/meta"
 
+  # --- what a POSIX conformance run (pjdfstest) found, issue 13 -------------------------
+  t_mknod() {
+    mknod "$W/chr" c 1 3 && test -c "$W/chr" && expect 1,3 stat -c %t,%T "$W/chr" &&
+      mknod "$W/blk" b 7 0 && test -b "$W/blk"
+  }
+  check mknod_devices t_mknod
+  t_lutimes() {
+    echo t >"$W/lt-target" && ln -s lt-target "$W/lt-link" &&
+      vfs-probe lutimes "$W/lt-link" 1000000000 1111111111 &&
+      expect 1111111111 stat -c %Y "$W/lt-link" && test "$(stat -c %Y "$W/lt-target")" != 1111111111
+  }
+  check symlink_utimes_nofollow t_lutimes
+  t_kill_suid() {
+    echo s >"$W/suid" && chmod 6777 "$W/suid" && expect 6777 stat -c %a "$W/suid" &&
+      vfs-probe write-as 1234 "$W/suid" && expect 777 stat -c %a "$W/suid"
+  }
+  check nonowner_write_clears_suid_sgid t_kill_suid
+
   # --- I/O paths: mmap, O_DIRECT, locks, copy_file_range, SEEK_DATA ---------------------
   check mmap_read vfs-probe mmap-verify "$M/host.bin" 3145851 11
   t_direct() {

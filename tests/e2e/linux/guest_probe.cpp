@@ -4,6 +4,7 @@
 //
 // Every command prints nothing on success and "error: ..." with exit 1 on failure.
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/fs.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -167,6 +168,27 @@ int cmd_removexattr(char** a) {
 int cmd_utimes(char** a) {
     timespec ts[2] = {{static_cast<time_t>(num(a[1])), 0}, {static_cast<time_t>(num(a[2])), 0}};
     if (utimensat(AT_FDCWD, a[0], ts, 0) != 0) fail("utimensat");
+    return 0;
+}
+
+// lutimes LINK ATIME MTIME: a symlink's own times (AT_SYMLINK_NOFOLLOW), not its target's.
+int cmd_lutimes(char** a) {
+    timespec ts[2] = {{static_cast<time_t>(num(a[1])), 0}, {static_cast<time_t>(num(a[2])), 0}};
+    if (utimensat(AT_FDCWD, a[0], ts, AT_SYMLINK_NOFOLLOW) != 0) fail("utimensat nofollow");
+    return 0;
+}
+
+// write-as UID FILE: appends one byte to FILE as uid:gid UID:UID, a non-owner without
+// CAP_FSETID (setuid away from root drops every capability). The file is opened first:
+// the initramfs root is 0700, so UID could not walk the path; the kernel decides on
+// clearing suid/sgid at the write, from the writer's capabilities then.
+int cmd_write_as(char** a) {
+    const auto id = static_cast<uid_t>(num(a[0]));
+    int fd = open(a[1], O_WRONLY | O_APPEND);
+    if (fd < 0) fail("open");
+    if (setgroups(0, nullptr) != 0 || setgid(id) != 0 || setuid(id) != 0) fail("setuid");
+    if (write(fd, "w", 1) != 1) fail("write");
+    if (close(fd) != 0) fail("close");
     return 0;
 }
 
@@ -391,6 +413,8 @@ const Command kCommands[] = {
     {"listxattr", 1, cmd_listxattr},
     {"removexattr", 2, cmd_removexattr},
     {"utimes", 3, cmd_utimes},
+    {"lutimes", 3, cmd_lutimes},
+    {"write-as", 2, cmd_write_as},
     {"locks", 1, cmd_locks},
     {"host-locked", 1, cmd_host_locked},
     {"copy-range", 3, cmd_copy_range},

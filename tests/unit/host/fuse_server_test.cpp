@@ -227,6 +227,31 @@ TEST(FuseSession, NegotiatesOnlyWhatBothSidesWant) {
     EXPECT_EQ(n->out.max_pages, 0u);
 }
 
+// --posix-acl: ACLs only with the extended SETXATTR header, whose flags carry the
+// guest's ACL_KILL_SGID (issue 13, finding 6); the session then parses that header.
+TEST(FuseSession, PosixAclNeedsSetxattrExt) {
+    fuse_init_in in{};
+    in.major = FUSE_KERNEL_VERSION;
+    in.minor = FUSE_KERNEL_MINOR_VERSION;
+    in.flags = FUSE_POSIX_ACL;
+    FsOptions opts;
+    opts.posix_acl = true;
+    auto n = negotiate_init(in, sizeof(in), opts);
+    ASSERT_TRUE(n.ok());
+    EXPECT_FALSE(n->flags & FUSE_POSIX_ACL);
+    EXPECT_FALSE(n->flags & FUSE_SETXATTR_EXT);
+    in.flags |= FUSE_SETXATTR_EXT;
+    n = negotiate_init(in, sizeof(in), opts);
+    EXPECT_TRUE(n->flags & FUSE_POSIX_ACL);
+    EXPECT_TRUE(n->flags & FUSE_SETXATTR_EXT);
+    Session s;
+    ASSERT_TRUE(s.begin(*n));
+    EXPECT_TRUE(s.proto().setxattr_ext);
+    opts.posix_acl = false;  // without ACLs the compat header stays
+    n = negotiate_init(in, sizeof(in), opts);
+    EXPECT_FALSE(n->flags & (FUSE_POSIX_ACL | FUSE_SETXATTR_EXT));
+}
+
 // A second INIT on virtio-fs is a guest that rebooted without unmounting: the old
 // session's inodes and handles go, and the new mount works.
 TEST_F(FuseServerTest, InitAfterAHardRebootStartsAFreshSession) {

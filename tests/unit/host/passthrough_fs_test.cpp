@@ -464,7 +464,7 @@ TEST_P(PassthroughFsTest, ForgedIdsFindNothing) {
 
 TEST_P(PassthroughFsTest, XattrsStatfsLseekFallocate) {
     auto e = lookup_ok(FUSE_ROOT_ID, "hello.txt");
-    ASSERT_TRUE(pfs_->setxattr(e.nodeid, "user.k", "v1", 2, 0).ok());
+    ASSERT_TRUE(pfs_->setxattr(e.nodeid, "user.k", "v1", 2, 0, 0).ok());
     auto need = pfs_->getxattr(e.nodeid, "user.k", nullptr, 0);
     ASSERT_TRUE(need.ok());
     EXPECT_EQ(*need, 2u);
@@ -526,7 +526,7 @@ TEST_P(PassthroughFsTest, ReadOnlyWrapperRefusesEveryMutation) {
         {"open O_TRUNC", [&] { return err(ro.open(ctx_, file, O_RDONLY | O_TRUNC)); }},
         {"create", [&] { return err(ro.create(ctx_, FUSE_ROOT_ID, "c", 0644, O_RDWR, 0)); }},
         {"tmpfile", [&] { return err(ro.tmpfile(ctx_, FUSE_ROOT_ID, 0600, O_RDWR, 0)); }},
-        {"setxattr", [&] { return err(ro.setxattr(file, "user.a", "b", 1, 0)); }},
+        {"setxattr", [&] { return err(ro.setxattr(file, "user.a", "b", 1, 0, 0)); }},
         {"removexattr", [&] { return err(ro.removexattr(file, "user.kept")); }},
         {"copy_file_range", [&] { return err(ro.copy_file_range(fh, 0, fh, 64, 5, 0)); }},
         {"kill_suid_sgid", [&] { return err(ro.kill_suid_sgid(fh)); }},
