@@ -223,7 +223,8 @@ CommandLine::CommandLine(Options& o) {
            "dac_read_search with file handles), e.g. -mknod or +sys_admin:-chown")
         ->option_text("<CAPS>");
 
-    // Translations: not built yet, refused after parsing.
+    // Translations: --xattrmap is built (parsed in parse_options); the ID ones are not yet
+    // and are refused after parsing.
     app.add_option_function<std::string>(
            "--xattrmap", [&o](const std::string& map) { o.xattrmap = map; },
            "Rules that rename extended attributes between guest and host, in virtiofsd's "

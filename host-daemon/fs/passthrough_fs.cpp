@@ -574,6 +574,7 @@ Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t p
             return openat(dir, tmp, host_flags | O_CREAT | O_EXCL | O_NOFOLLOW,
                           mode & 07777 & ~umask);
         });
+        // The outcome as openat's below gives it, so both take the same EEXIST path.
         errno = made ? 0 : made.error();
         if (made) fd = made->release();
     } else {
