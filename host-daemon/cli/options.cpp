@@ -70,8 +70,8 @@ CommandLine::CommandLine(Options& o) {
     app.get_formatter()->column_width(36);
     app.footer(
         "Flags of Rust virtiofsd and QEMU's C virtiofsd are accepted with the same meaning. "
-        "Flags whose feature is not built yet (xattr and ID mapping, migration, security "
-        "labels) are refused at start-up with a message naming them.");
+        "Flags whose feature is not built yet (ID mapping, migration) are refused at start-up with "
+        "a message naming them.");
     app.set_version_flag("-V,--version", "virtiofsd-cxx " VFS_VERSION,
                          "Print the version and exit");
 
@@ -223,11 +223,12 @@ CommandLine::CommandLine(Options& o) {
            "dac_read_search with file handles), e.g. -mknod or +sys_admin:-chown")
         ->option_text("<CAPS>");
 
-    // Translations: not built yet, refused after parsing.
+    // Translations: --xattrmap is built (parsed in parse_options); the ID ones are not yet
+    // and are refused after parsing.
     app.add_option_function<std::string>(
            "--xattrmap", [&o](const std::string& map) { o.xattrmap = map; },
-           "Rules that rename extended attributes between guest and host. Not built yet: "
-           "refused")
+           "Rules that rename extended attributes between guest and host, in virtiofsd's "
+           "language, e.g. :map::user.virtiofs.: (implies --xattr)")
         ->option_text("<RULES>");
     app.add_option("--uid-map", o.uid_map,
                    "Map host UIDs into the sandbox's user namespace (:inside:host:count:, "
@@ -247,8 +248,7 @@ CommandLine::CommandLine(Options& o) {
         ->allow_extra_args(false)
         ->option_text("<RULE>");
     app.add_flag("--security-label", o.security_label,
-                 "Store the security label the guest sends on create (implies --xattr). Not "
-                 "built yet: refused");
+                 "Store the security label the guest sends on create (implies --xattr)");
     for (const char* name : {"--migration-mode", "--migration-on-error"}) {
         app.add_option_function<std::string>(
                name, [&o, name](const std::string&) { o.migration_flags_given.push_back(name); },
@@ -286,8 +286,8 @@ CommandLine::CommandLine(Options& o) {
                    "announce_submounts, [no_]killpriv_v2, log_level=LEVEL, debug, "
                    "timeout=SECONDS, max_idle_threads=N, allow_root (no effect), "
                    "[no_]posix_lock, [no_]flock (remote locks, default off), and, "
-                   "sandbox=namespace|chroot|none, modcaps=CAPS, and, refused as not built "
-                   "yet: xattrmap=, security_label")
+                   "sandbox=namespace|chroot|none, modcaps=CAPS, xattrmap=RULES, "
+                   "[no_]security_label")
         ->allow_extra_args(false)
         ->option_text("<OPTIONS>");
 }
@@ -365,6 +365,12 @@ ParseResult parse_options(int argc, const char* const* argv) {
     if (auto errors = unbuilt_feature_errors(o); !errors.empty()) {
         return failure(join_lines(errors));
     }
+    if (o.xattrmap) {
+        auto map = XattrMap::parse(*o.xattrmap);
+        if (const auto* err = std::get_if<std::string>(&map)) return failure(*err + "\n");
+        o.fs.xattrmap = std::make_shared<const XattrMap>(std::move(std::get<XattrMap>(map)));
+    }
+    o.fs.security_label = o.security_label;
     if (o.modcaps) {
         auto changes = sandbox::parse_modcaps(*o.modcaps);
         if (const auto* err = std::get_if<std::string>(&changes)) return failure(*err + "\n");
@@ -392,7 +398,8 @@ ParseResult parse_options(int argc, const char* const* argv) {
 FsOptions filesystem_options(const Options& o) {
     FsOptions f = o.fs;
     // ACLs live in the system.posix_acl_* extended attributes.
-    f.xattr = f.xattr || f.posix_acl;
+    // --xattrmap and --security-label work on xattrs too, as in virtiofsd.
+    f.xattr = f.xattr || f.posix_acl || f.xattrmap || f.security_label;
     // With cache=never the guest drops the attributes a READDIRPLUS reply carries, so it
     // would only cost a stat per entry (virtiofsd turns it off too).
     if (f.cache == CacheMode::kNever) f.readdirplus = false;

@@ -15,12 +15,6 @@ std::string join_flags(const std::vector<std::string>& flags) {
 
 std::vector<std::string> unbuilt_feature_errors(const Options& o) {
     std::vector<std::string> errors;
-    if (o.xattrmap) {
-        errors.push_back(
-            "--xattrmap (or -o xattrmap=) is not built yet: extended attribute "
-            "names cannot be translated. Remove it; --xattr passes names "
-            "through unchanged.");
-    }
     if (!o.uid_map.empty() || !o.gid_map.empty()) {
         errors.push_back(std::string(o.uid_map.empty() ? "--gid-map" : "--uid-map") +
                          " is not built yet: the sandbox's user namespace maps only the caller's "
@@ -38,11 +32,6 @@ std::vector<std::string> unbuilt_feature_errors(const Options& o) {
         errors.push_back(join_flags(o.migration_flags_given) +
                          ": migration is not built yet, so virtiofsd-cxx offers no migration "
                          "to the front-end. Remove the --migration-* flags.");
-    }
-    if (o.security_label) {
-        errors.push_back(
-            "--security-label (or -o security_label) is not built yet: security "
-            "labels sent by the guest on create cannot be stored. Remove it.");
     }
     return errors;
 }

@@ -28,11 +28,21 @@ using vfs::wire::Error;
 using vfs::wire::Result;
 using vfs::wire::Status;
 
-// Who is asking, from the request's fuse_in_header.
+// A security label to store with a new inode (--security-label, FUSE_SECURITY_CTX): the
+// xattr name and value the guest sent, decoded and bounds-checked by the FUSE server.
+struct SecurityLabel {
+    std::string_view name;
+    const void* value = nullptr;
+    size_t size = 0;
+};
+
+// Who is asking, from the request's fuse_in_header; for CREATE, MKDIR, MKNOD and SYMLINK
+// also the label the new inode must get before it is visible (null: none).
 struct RequestContext {
     uint32_t uid = 0;
     uint32_t gid = 0;
     uint32_t pid = 0;
+    const SecurityLabel* label = nullptr;
 };
 
 struct CreateResult {

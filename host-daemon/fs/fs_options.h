@@ -6,8 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "fs/xattr_map.h"
 
 namespace vfs::host {
 
@@ -39,6 +42,10 @@ struct FsOptions {
     // -o timeout= (C virtiofsd): entry and attribute timeout in seconds, replacing the
     // cache mode's. Unset: the cache mode decides.
     std::optional<double> entry_attr_timeout_s;
+    // --xattrmap: how xattr names are renamed between guest and host (null: unchanged).
+    std::shared_ptr<const XattrMap> xattrmap;
+    // --security-label: store the label the guest sends with a create (FUSE_SECURITY_CTX).
+    bool security_label = false;
 };
 
 // Timeouts and open behaviour derived from the cache mode.

@@ -24,6 +24,7 @@
 #include "fs/credentials.h"
 #include "fs/killpriv.h"
 #include "fs/names.h"
+#include "fs/xattr_names.h"
 #include "util/proc_self_fd.h"
 
 namespace vfs::host {
@@ -425,10 +426,18 @@ Result<fuse_entry_out> PassthroughFs::mknod(const RequestContext& ctx, uint64_t 
     // drops CAP_MKNOD and the host kernel refuses them (EPERM).
     auto e = entry_ref(parent, name, EEXIST, EEXIST);
     if (!e) return Error{e.error()};
+    const mode_t m = (mode & S_IFMT) | (mode & 07777 & ~umask);
+    if (ctx.label) {
+        const mode_t type = (mode & S_IFMT) ? (mode & S_IFMT) : S_IFREG;
+        auto made = labelled_node(ctx, *e, type, false, [&](int dir, const char* tmp) {
+            return mknodat(dir, tmp, m, rdev);
+        });
+        if (!made) return Error{made.error()};
+        return lookup_child(*e->parent, e->name.view());
+    }
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
-        const mode_t m = (mode & S_IFMT) | (mode & 07777 & ~umask);
         if (mknodat(e->parent_fd.get(), e->name.c_str(), m, rdev) != 0) return errno_error();
     }
     return lookup_child(*e->parent, e->name.view());
@@ -438,6 +447,13 @@ Result<fuse_entry_out> PassthroughFs::mkdir(const RequestContext& ctx, uint64_t 
                                             std::string_view name, uint32_t mode, uint32_t umask) {
     auto e = entry_ref(parent, name, EEXIST, EEXIST);
     if (!e) return Error{e.error()};
+    if (ctx.label) {
+        auto made = labelled_node(ctx, *e, S_IFDIR, false, [&](int dir, const char* tmp) {
+            return mkdirat(dir, tmp, mode & 07777 & ~umask);
+        });
+        if (!made) return Error{made.error()};
+        return lookup_child(*e->parent, e->name.view());
+    }
     {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
@@ -454,6 +470,7 @@ Result<fuse_entry_out> PassthroughFs::symlink(const RequestContext& ctx, uint64_
     // The target is stored, never resolved on the host, so any text is allowed.
     if (target.empty() || target.size() >= PATH_MAX || target.find('\0') != std::string_view::npos)
         return Error{target.empty() ? ENOENT : ENAMETOOLONG};
+    if (ctx.label) return Error{EOPNOTSUPP};  // see labelled_create.cpp
     std::string t(target);
     {
         CreateCredentials creds(ctx);
@@ -552,7 +569,15 @@ Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t p
     if (!e) return Error{e.error()};
     const int host_flags = (open_flags_for_host(flags) & ~O_DIRECTORY) | O_CLOEXEC;
     int fd = -1;
-    {
+    if (ctx.label) {
+        auto made = labelled_node(ctx, *e, S_IFREG, true, [&](int dir, const char* tmp) {
+            return openat(dir, tmp, host_flags | O_CREAT | O_EXCL | O_NOFOLLOW,
+                          mode & 07777 & ~umask);
+        });
+        // The outcome as openat's below gives it, so both take the same EEXIST path.
+        errno = made ? 0 : made.error();
+        if (made) fd = made->release();
+    } else {
         CreateCredentials creds(ctx);
         if (!creds.ok()) return Error{EPERM};
         // Always O_EXCL: O_CREAT opens only a file we create here, so a FIFO or device
@@ -772,8 +797,9 @@ Status PassthroughFs::setxattr(uint64_t nodeid, std::string_view name, const voi
                                size_t size, uint32_t flags, uint32_t setxattr_flags) {
     auto fd = xattr_fd(nodeid, EPERM);
     if (!fd) return Error{fd.error()};
-    std::string n(name);
-    if (fsetxattr(fd->get(), n.c_str(), value, size, static_cast<int>(flags)) != 0)
+    auto n = host_xattr_name(name);
+    if (!n) return Error{n.error()};
+    if (fsetxattr(fd->get(), n->c_str(), value, size, static_cast<int>(flags)) != 0)
         return errno_error();
     if ((setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) && name == "system.posix_acl_access")
         if (const int e = kill_sgid_after_acl(fd->get()); e != 0) return Error{e};
@@ -784,8 +810,10 @@ Result<size_t> PassthroughFs::getxattr(uint64_t nodeid, std::string_view name, v
                                        size_t cap) {
     auto fd = xattr_fd(nodeid, ENODATA);
     if (!fd) return Error{fd.error()};
-    std::string n(name);
-    const ssize_t r = fgetxattr(fd->get(), n.c_str(), cap ? buf : nullptr, cap);
+    auto n = host_xattr_name(name);
+    // A name the map refuses reads as absent, as virtiofsd answers.
+    if (!n) return Error{n.error() == EPERM ? ENODATA : n.error()};
+    const ssize_t r = fgetxattr(fd->get(), n->c_str(), cap ? buf : nullptr, cap);
     if (r < 0) return errno_error();
     return static_cast<size_t>(r);
 }
@@ -796,6 +824,7 @@ Result<size_t> PassthroughFs::listxattr(uint64_t nodeid, char* buf, size_t cap) 
         if (fd.error() == ENODATA) return size_t{0};  // a symlink or special file: none
         return Error{fd.error()};
     }
+    if (opts_.xattrmap) return mapped_listxattr(fd->get(), *opts_.xattrmap, buf, cap);
     const ssize_t r = flistxattr(fd->get(), cap ? buf : nullptr, cap);
     if (r < 0) return errno_error();
     return static_cast<size_t>(r);
@@ -804,8 +833,9 @@ Result<size_t> PassthroughFs::listxattr(uint64_t nodeid, char* buf, size_t cap) 
 Status PassthroughFs::removexattr(uint64_t nodeid, std::string_view name) {
     auto fd = xattr_fd(nodeid, EPERM);
     if (!fd) return Error{fd.error()};
-    std::string n(name);
-    if (fremovexattr(fd->get(), n.c_str()) != 0) return errno_error();
+    auto n = host_xattr_name(name);
+    if (!n) return Error{n.error()};
+    if (fremovexattr(fd->get(), n->c_str()) != 0) return errno_error();
     return {};
 }
 

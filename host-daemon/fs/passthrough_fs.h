@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "fs/file_handles.h"
@@ -95,6 +96,13 @@ class PassthroughFs final : public Filesystem {
     };
     Result<EntryRef> entry_ref(uint64_t parent, std::string_view name, int dot_errno,
                                int dotdot_errno) const;
+    // --security-label (labelled_create.cpp): `make` (under the guest's ids) makes a node
+    // of `type` at a temporary name in e's directory (returning an fd if make_opens, else
+    // 0; -1 with errno), which is labelled with ctx.label and renamed to e's name. The
+    // node's fd; on failure nothing is left behind.
+    Result<UniqueFd> labelled_node(const RequestContext& ctx, const EntryRef& e, mode_t type,
+                                   bool make_opens,
+                                   const std::function<int(int, const char*)>& make);
     // CREATE of a name that exists: opened as OPEN would, regular files only.
     Result<CreateResult> open_existing(const EntryRef& e, int host_flags);
     // The reply to CREATE/TMPFILE: the new entry and a handle owning `file`.
@@ -107,6 +115,8 @@ class PassthroughFs final : public Filesystem {
     // A real fd to reach a node's xattrs through; `refused` answers for symlinks and
     // special files. ENOSYS without --xattr (the guest then stops asking).
     Result<UniqueFd> xattr_fd(uint64_t nodeid, int refused) const;
+    // The host's name for a guest's xattr name under --xattrmap (xattr_names.cpp).
+    Result<std::string> host_xattr_name(std::string_view name) const;
     Result<InodeFd> path_fd(const Inode& inode) const;
     // A lookup's entry; *held, if given, gets the inode reference it counted.
     Result<fuse_entry_out> lookup_child(const Inode& parent, std::string_view name,

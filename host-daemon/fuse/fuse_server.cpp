@@ -225,7 +225,10 @@ uint32_t FuseServer::dispatch(QueueContext* ctx, RequestSlot& slot, RequestState
         return req.wants_reply() ? error_reply(w, unique, EIO) : 0;
     }
     const uint32_t minor = session_.proto().minor;
-    const RequestContext rc{h.uid, h.gid, h.pid};
+    RequestContext rc{h.uid, h.gid, h.pid};
+    SecurityLabel label;
+    if (Status s = take_security_label(req, r, &label, &rc); !s)
+        return error_reply(w, unique, s.error());
 
     // KILLPRIV_V2 flags only count when it was negotiated; the filesystem decides
     // whether the file may change (a read-only share refuses).

@@ -61,6 +61,11 @@ class FuseServer final : public RequestHandler {
     uint32_t do_readdir(RequestState& st, vfs::wire::SgWriter& w, bool plus);
     uint32_t do_getxattr(RequestState& st, vfs::wire::SgWriter& w, bool list);
     uint32_t do_batch_forget(RequestState& st, vfs::wire::SgReader& r);
+    // --security-label (security_label.cpp): the label of a CREATE, MKDIR, MKNOD or
+    // SYMLINK from its extensions into *label, and rc->label set to it; EINVAL if malformed.
+    vfs::wire::Status take_security_label(const vfs::wire::ParsedRequest& req,
+                                          vfs::wire::SgReader& r, SecurityLabel* label,
+                                          RequestContext* rc) const;
     // DAX (dax_requests.cpp).
     void dax_on_init(const fuse_init_in& in, NegotiatedInit& n);
     uint32_t do_setupmapping(RequestState& st, vfs::wire::SgWriter& w);

@@ -36,6 +36,9 @@ vfs::wire::Result<NegotiatedInit> negotiate_init(const fuse_init_in& in, uint32_
     // clear suid/sgid (fuse_server.cpp). v1 is never offered: it would make the guest
     // skip clearing on every write, while the root daemon's writes keep the bits.
     if (opts.killpriv_v2) want |= FUSE_HANDLE_KILLPRIV_V2;
+    // Security labels only from 7.38 guests, whose labels arrive as counted extensions
+    // (total_extlen); 7.36/7.37 kernels append them as an uncounted argument instead.
+    if (opts.security_label && n.proto.minor >= 38) want |= FUSE_SECURITY_CTX;
     n.flags = offered & want;
 
     fuse_init_out& o = n.out;

@@ -44,10 +44,16 @@ fi
 grep -q -- "nosuchcap" <<<"$out" || fail "--modcaps=+nosuchcap message: $out"
 
 # An unbuilt feature: non-zero, naming the flag.
-if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --security-label 2>&1); then
-    fail "--security-label exited 0"
+if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --uid-map=:0:100000:65536: 2>&1); then
+    fail "--uid-map exited 0"
 fi
-grep -q -- "--security-label" <<<"$out" || fail "--security-label message: $out"
+grep -q -- "--uid-map" <<<"$out" || fail "--uid-map message: $out"
+
+# An --xattrmap rule that does not parse: non-zero, naming the rule and where.
+if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --xattrmap=:prefix:all:a 2>&1); then
+    fail "--xattrmap=:prefix:all:a exited 0"
+fi
+grep -q -- "rule 1" <<<"$out" || fail "--xattrmap message: $out"
 
 # A bad compat value: non-zero.
 "$daemon" --socket-path="$work/s" -o source="$work",cache=bogus 2>/dev/null &&

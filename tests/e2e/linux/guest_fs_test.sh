@@ -91,6 +91,30 @@ if [ "$script" = netfs_killed ]; then
   exit 0
 fi
 
+# xattrmap: the daemon runs with virtiofsd's ":map::user.virtiofs.:" (every name under
+# user.virtiofs. on the host); root in the guest uses trusted.* and security.* names, which
+# the host then holds as user.virtiofs.* (run_linux_e2e.py checks).
+if [ "$script" = xattrmap ]; then
+  mkdir -p "$W" && echo x >"$W/xm"
+  t_trusted() {
+    vfs-probe setxattr "$W/xm" trusted.foo bar && expect bar vfs-probe getxattr "$W/xm" trusted.foo
+  }
+  check xattrmap_trusted t_trusted
+  t_security() {
+    vfs-probe setxattr "$W/xm" security.selinux system_u:object_r:e2e_t:s0 &&
+      expect system_u:object_r:e2e_t:s0 vfs-probe getxattr "$W/xm" security.selinux
+  }
+  check xattrmap_security t_security
+  t_list() {
+    vfs-probe setxattr "$W/xm" trusted.gone x && vfs-probe removexattr "$W/xm" trusted.gone &&
+      expect "security.selinux
+trusted.foo" sh -c "vfs-probe listxattr '$W/xm' | sort"
+  }
+  check xattrmap_list t_list
+  echo "E2E-PHASE done"
+  exit 0
+fi
+
 mkdir -p "$W"
 check mkdir_work test -d "$W"
 

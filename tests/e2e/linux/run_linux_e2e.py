@@ -107,6 +107,14 @@ def host_checks(share, probe, script):
     def probe_verify(path, size, seed):
         return subprocess.run([probe, "verify", os.path.join(w, path), str(size), str(seed)]).returncode == 0
 
+    if script == "xattrmap":
+        xm = os.path.join(w, "xm")
+        check("host_xattrmap_trusted", lambda: os.getxattr(xm, "user.virtiofs.trusted.foo") == b"bar")
+        check("host_xattrmap_security", lambda: os.getxattr(
+            xm, "user.virtiofs.security.selinux") == b"system_u:object_r:e2e_t:s0")
+        check("host_xattrmap_names", lambda: sorted(os.listxattr(xm)) == [
+            "user.virtiofs.security.selinux", "user.virtiofs.trusted.foo"])
+        return results
     if script not in ("full", "basic"):
         return results  # other scripts (netfs_killed) leave nothing to check
     check("host_a_txt", lambda: read("a.txt", "rb") == b"hel" + b"\0" * (100000 - 3))
@@ -290,7 +298,7 @@ def main():
     ap.add_argument("--probe", required=True)
     ap.add_argument("--cache", default="auto")
     ap.add_argument("--queues", type=int, default=1)
-    ap.add_argument("--script", default="full", choices=["full", "basic"])
+    ap.add_argument("--script", default="full", choices=["full", "basic", "xattrmap"])
     ap.add_argument("--compare-with", choices=["rust"])
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--kernel-cache", help="default: $VFS_CACHE/kernel")

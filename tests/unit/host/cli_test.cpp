@@ -339,8 +339,6 @@ TEST(CliCommandLines, HelpAndVersionExitZero) {
 // Each flag whose feature is not built yet is refused, and the message names it.
 TEST(CliUnbuiltFeatures, RefusedByName) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
-        {{"--xattrmap=:map::user.virtiofs.:"}, "--xattrmap"},
-        {{"-o", "xattrmap=:map::user.virtiofs.:"}, "xattrmap"},
         {{"--uid-map=:0:100000:65536:"}, "--uid-map"},
         {{"--gid-map=:0:100000:65536:"}, "--gid-map"},
         {{"--translate-uid=guest:0:1000:1"}, "--translate-uid"},
@@ -349,8 +347,6 @@ TEST(CliUnbuiltFeatures, RefusedByName) {
         {{"--migration-on-error=guest-error"}, "--migration-on-error"},
         {{"--migration-verify-handles"}, "--migration-verify-handles"},
         {{"--migration-confirm-paths"}, "--migration-confirm-paths"},
-        {{"--security-label"}, "--security-label"},
-        {{"-o", "security_label"}, "security_label"},
     };
     for (const auto& [extra, name] : cases) {
         std::vector<std::string> args{"--socket-path=/tmp/s", "--shared-dir=/srv"};
@@ -378,10 +374,38 @@ TEST(CliRemoteLocks, PosixLockAndFlockAreAcceptedAndReachTheFilesystem) {
 }
 
 TEST(CliUnbuiltFeatures, AllAreReportedAtOnce) {
-    const std::string msg =
-        refused({"--socket-path=/s", "--shared-dir=/d", "--xattrmap=:x:", "--security-label"});
-    EXPECT_NE(msg.find("--xattrmap"), std::string::npos);
-    EXPECT_NE(msg.find("--security-label"), std::string::npos);
+    const std::string msg = refused({"--socket-path=/s", "--shared-dir=/d",
+                                     "--uid-map=:0:1:1:", "--translate-uid=guest:0:1:1"});
+    EXPECT_NE(msg.find("--uid-map"), std::string::npos);
+    EXPECT_NE(msg.find("--translate-uid"), std::string::npos);
+}
+
+// --xattrmap and --security-label are built: both forms reach the filesystem and imply
+// --xattr; a rule that does not parse is a start-up error naming the rule and position.
+TEST(CliXattrMap, AcceptedInBothFormsAndImpliesXattr) {
+    for (const auto& extra : std::vector<std::vector<std::string>>{
+             {"--xattrmap=:map::user.virtiofs.:"}, {"-o", "xattrmap=:map::user.virtiofs.:"}}) {
+        std::vector<std::string> args{"--socket-path=/s", "--shared-dir=/d"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const FsOptions f = filesystem_options(accepted(args));
+        ASSERT_TRUE(f.xattrmap) << extra.back();
+        EXPECT_EQ(f.xattrmap->map_client("trusted.a").host_name, "user.virtiofs.trusted.a");
+        EXPECT_TRUE(f.xattr);
+    }
+    for (const auto& extra :
+         std::vector<std::vector<std::string>>{{"--security-label"}, {"-o", "security_label"}}) {
+        std::vector<std::string> args{"--socket-path=/s", "--shared-dir=/d"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const FsOptions f = filesystem_options(accepted(args));
+        EXPECT_TRUE(f.security_label) << extra.back();
+        EXPECT_TRUE(f.xattr);
+    }
+}
+
+TEST(CliXattrMap, BadRulesAreRefusedWithTheirPosition) {
+    const std::string msg = refused(
+        {"--socket-path=/s", "--shared-dir=/d", "--xattrmap=:ok:all::: :prefix:nowhere:::"});
+    EXPECT_NE(msg.find("rule 2 (character 19): unknown scope 'nowhere'"), std::string::npos) << msg;
 }
 
 TEST(CliBadCommandLines, BadValuesFail) {

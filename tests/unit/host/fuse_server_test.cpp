@@ -252,6 +252,27 @@ TEST(FuseSession, PosixAclNeedsSetxattrExt) {
     EXPECT_FALSE(n->flags & (FUSE_POSIX_ACL | FUSE_SETXATTR_EXT));
 }
 
+// --security-label: FUSE_SECURITY_CTX only for 7.38+ guests, whose labels come as counted
+// extensions; a 7.36/7.37 kernel appends them in a form the request parser does not read.
+TEST(FuseSession, SecurityCtxOnlyWithTheOptionAndCountedExtensions) {
+    fuse_init_in in{};
+    in.major = FUSE_KERNEL_VERSION;
+    in.minor = 38;
+    in.flags = FUSE_INIT_EXT;
+    in.flags2 = static_cast<uint32_t>(FUSE_SECURITY_CTX >> 32);
+    FsOptions opts;
+    auto n = negotiate_init(in, sizeof(in), opts);
+    ASSERT_TRUE(n.ok());
+    EXPECT_FALSE(n->flags & FUSE_SECURITY_CTX);
+    opts.security_label = true;
+    n = negotiate_init(in, sizeof(in), opts);
+    EXPECT_TRUE(n->flags & FUSE_SECURITY_CTX);
+    EXPECT_TRUE(n->out.flags2 & (FUSE_SECURITY_CTX >> 32));
+    in.minor = 37;
+    n = negotiate_init(in, sizeof(in), opts);
+    EXPECT_FALSE(n->flags & FUSE_SECURITY_CTX);
+}
+
 // A second INIT on virtio-fs is a guest that rebooted without unmounting: the old
 // session's inodes and handles go, and the new mount works.
 TEST_F(FuseServerTest, InitAfterAHardRebootStartsAFreshSession) {

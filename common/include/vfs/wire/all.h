@@ -6,6 +6,7 @@
 #include "vfs/wire/fuse_opcodes.h"
 #include "vfs/wire/fuse_reply.h"
 #include "vfs/wire/fuse_request.h"
+#include "vfs/wire/fuse_secctx.h"
 #include "vfs/wire/result.h"
 #include "vfs/wire/sg.h"
 #include "vfs/wire/virtio_features.h"
