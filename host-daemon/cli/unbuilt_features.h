@@ -1,5 +1,5 @@
-// Flags whose feature virtiofsd-cxx does not have yet (xattr mapping, ID mapping,
-// migration, security labels). They parse, so
+// Flags whose feature virtiofsd-cxx does not have yet (xattr mapping, migration,
+// security labels). They parse, so
 // the command lines of both virtiofsd implementations are understood, and are then
 // refused here with a message that names the flag and says what to do instead: never
 // silently ignored.

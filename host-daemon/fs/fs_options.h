@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "fs/id_translation.h"
+
 namespace vfs::host {
 
 enum class CacheMode { kNever, kMetadata, kAuto, kAlways };
@@ -39,6 +41,8 @@ struct FsOptions {
     // -o timeout= (C virtiofsd): entry and attribute timeout in seconds, replacing the
     // cache mode's. Unset: the cache mode decides.
     std::optional<double> entry_attr_timeout_s;
+    // --translate-uid/--translate-gid: applied to credentials, chown and attributes.
+    IdTranslations ids;
 };
 
 // Timeouts and open behaviour derived from the cache mode.
