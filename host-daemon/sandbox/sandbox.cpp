@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -10,7 +11,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <grp.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -110,8 +110,7 @@ class MapWriter {
         std::string msg;
         char buf[512];
         ssize_t n;
-        while ((n = ::read(result_.get(), buf, sizeof(buf))) > 0 ||
-               (n < 0 && errno == EINTR))
+        while ((n = ::read(result_.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
             if (n > 0) msg.append(buf, static_cast<size_t>(n));
         reap();
         if (!msg.empty()) return "--uid-map/--gid-map: " + msg;

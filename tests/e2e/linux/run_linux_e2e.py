@@ -59,6 +59,10 @@ def prepare_share(share, probe):
     os.makedirs(hostdir)
     for i in range(5000):
         open(os.path.join(hostdir, f"h{i:05d}"), "w").close()
+    owned = os.path.join(share, "host-owned-101000")
+    open(owned, "w").close()
+    if os.geteuid() == 0:
+        os.chown(owned, 101000, 101000)
 
 
 def hold_host_locks(share):
@@ -107,6 +111,16 @@ def host_checks(share, probe, script):
     def probe_verify(path, size, seed):
         return subprocess.run([probe, "verify", os.path.join(w, path), str(size), str(seed)]).returncode == 0
 
+    if script == "idmap":
+        def owner(path):
+            st = os.lstat(os.path.join(w, path))
+            return (st.st_uid, st.st_gid)
+        # map:1000:101000:1 for uids and gids: the guest's 1000 is stored as 101000.
+        check("host_idmap_file_owner", lambda: owner("by1000") == (101000, 101000))
+        check("host_idmap_dir_owner", lambda: owner("dir1000") == (101000, 101000))
+        check("host_idmap_chown_owner", lambda: owner("chowned") == (101000, 101000))
+        check("host_idmap_no_forbidden_file", lambda: not os.path.exists(os.path.join(w, "by5000")))
+        return results
     if script not in ("full", "basic"):
         return results  # other scripts (netfs_killed) leave nothing to check
     check("host_a_txt", lambda: read("a.txt", "rb") == b"hel" + b"\0" * (100000 - 3))
@@ -290,7 +304,7 @@ def main():
     ap.add_argument("--probe", required=True)
     ap.add_argument("--cache", default="auto")
     ap.add_argument("--queues", type=int, default=1)
-    ap.add_argument("--script", default="full", choices=["full", "basic"])
+    ap.add_argument("--script", default="full", choices=["full", "basic", "idmap"])
     ap.add_argument("--compare-with", choices=["rust"])
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--kernel-cache", help="default: $VFS_CACHE/kernel")

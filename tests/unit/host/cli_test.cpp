@@ -362,9 +362,9 @@ TEST(CliUnbuiltFeatures, RefusedByName) {
 // Id mapping is built: the rules reach the filesystem, and a bad one is a start-up error
 // naming the flag and the rule.
 TEST(CliIdMapping, TranslationRulesReachTheFilesystem) {
-    const FsOptions f = filesystem_options(
-        accepted({"--socket-path=/s", "--shared-dir=/d", "--translate-uid=map:1000:101000:1",
-                  "--translate-uid", "forbid-guest:0:1000", "--translate-gid=squash-guest:0:5:10"}));
+    const FsOptions f = filesystem_options(accepted(
+        {"--socket-path=/s", "--shared-dir=/d", "--translate-uid=map:1000:101000:1",
+         "--translate-uid", "forbid-guest:0:1000", "--translate-gid=squash-guest:0:5:10"}));
     EXPECT_EQ(f.ids.uid.to_host(1000), 101000u);
     EXPECT_FALSE(f.ids.uid.to_host(0));
     EXPECT_EQ(f.ids.uid.to_guest(101000), 1000u);
@@ -390,9 +390,9 @@ TEST(CliIdMapping, BadRulesAndMapsAreNamed) {
     msg = with({"--gid-map=:0:100000:65536:", "--sandbox=none"});
     EXPECT_NE(msg.find("--sandbox=namespace"), std::string::npos) << msg;
     // Accepted with the namespace sandbox (the default); the sandbox gets the ranges.
-    const auto maps = cli::sandbox_id_maps(
-        accepted({"--socket-path=/s", "--shared-dir=/d", "--uid-map=:0:100000:65536:",
-                  "--uid-map=:65536:1000:1:"}));
+    const auto maps =
+        cli::sandbox_id_maps(accepted({"--socket-path=/s", "--shared-dir=/d",
+                                       "--uid-map=:0:100000:65536:", "--uid-map=:65536:1000:1:"}));
     ASSERT_EQ(maps.uid.size(), 2u);
     EXPECT_EQ(maps.uid[1].outside, 1000u);
     EXPECT_TRUE(maps.gid.empty());
