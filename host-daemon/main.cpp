@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "cli/capabilities.h"
+#include "cli/id_options.h"
 #include "cli/logging.h"
 #include "cli/options.h"
 #include "cli/process_setup.h"
@@ -181,6 +182,7 @@ int main(int argc, char** argv) {
     sandbox_request.mode = sandbox_mode(opt.sandbox);
     sandbox_request.shared_dir = opt.fs.shared_dir;
     sandbox_request.listener_fd = server.listener_fd();
+    sandbox_request.id_maps = cli::sandbox_id_maps(opt);
     if (opt.fd < 0) sandbox_request.socket_path = opt.socket_path;
     auto confined = sandbox::enter(sandbox_request);
     if (const auto* err = std::get_if<std::string>(&confined)) {

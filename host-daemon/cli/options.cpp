@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/compat_options.h"
+#include "cli/id_options.h"
 #include "cli/unbuilt_features.h"
 #include "sandbox/capabilities.h"
 
@@ -223,28 +224,34 @@ CommandLine::CommandLine(Options& o) {
            "dac_read_search with file handles), e.g. -mknod or +sys_admin:-chown")
         ->option_text("<CAPS>");
 
-    // Translations: --xattrmap is built (parsed in parse_options); the ID ones are not yet
-    // and are refused after parsing.
+    // Translations: --xattrmap and the ID rules are parsed and checked in parse_options.
     app.add_option_function<std::string>(
            "--xattrmap", [&o](const std::string& map) { o.xattrmap = map; },
            "Rules that rename extended attributes between guest and host, in virtiofsd's "
            "language, e.g. :map::user.virtiofs.: (implies --xattr)")
         ->option_text("<RULES>");
     app.add_option("--uid-map", o.uid_map,
-                   "Map host UIDs into the sandbox's user namespace (:inside:host:count:, "
-                   "repeatable). Not built yet: refused")
+                   "Map host UIDs into the sandbox's user namespace, given as "
+                   ":namespace_uid:host_uid:count: (repeatable; --sandbox=namespace). E.g. "
+                   ":0:100000:65536: makes host 100000-165535 the namespace's 0-65535, and "
+                   "the daemon its root. Root writes the map itself; unprivileged, "
+                   "newuidmap does")
         ->allow_extra_args(false)
         ->option_text("<MAP>");
-    app.add_option("--gid-map", o.gid_map, "Like --uid-map, for GIDs. Not built yet: refused")
+    app.add_option("--gid-map", o.gid_map, "Like --uid-map, for GIDs (newgidmap unprivileged)")
         ->allow_extra_args(false)
         ->option_text("<MAP>");
     app.add_option("--translate-uid", o.translate_uid,
-                   "Translate UIDs between guest and host in the daemon "
-                   "(type:from:to:count, repeatable). Not built yet: refused")
+                   "Translate UIDs between guest and host in the daemon, given as "
+                   "<type>:<source base>:<target base>:<count> (repeatable). Types: guest "
+                   "(guest->host 1:1), host (host->guest 1:1), squash-guest (guest range -> "
+                   "one host id), squash-host (host range -> one guest id), map "
+                   "(map:<guest base>:<host base>:<count>, both ways), forbid-guest "
+                   "(forbid-guest:<guest base>:<count>: EPERM). Unmapped ids stay the same. "
+                   "Not with --posix-acl")
         ->allow_extra_args(false)
         ->option_text("<RULE>");
-    app.add_option("--translate-gid", o.translate_gid,
-                   "Like --translate-uid, for GIDs. Not built yet: refused")
+    app.add_option("--translate-gid", o.translate_gid, "Like --translate-uid, for GIDs")
         ->allow_extra_args(false)
         ->option_text("<RULE>");
     app.add_flag("--security-label", o.security_label,
@@ -371,6 +378,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
         o.fs.xattrmap = std::make_shared<const XattrMap>(std::move(std::get<XattrMap>(map)));
     }
     o.fs.security_label = o.security_label;
+    if (auto err = apply_id_options(o)) return failure(*err + "\n");
     if (o.modcaps) {
         auto changes = sandbox::parse_modcaps(*o.modcaps);
         if (const auto* err = std::get_if<std::string>(&changes)) return failure(*err + "\n");

@@ -37,11 +37,13 @@ struct Options {
     // Recognised but not built yet: parse_options() refuses any of these when set.
     bool security_label = false;                     // --security-label, -o security_label
     std::optional<std::string> xattrmap;             // --xattrmap, -o xattrmap=
+    std::vector<std::string> migration_flags_given;  // names of --migration-* flags used
+
+    // Id mapping: cli/id_options.h checks them and puts the translation in fs.ids.
     std::vector<std::string> uid_map;                // --uid-map
     std::vector<std::string> gid_map;                // --gid-map
     std::vector<std::string> translate_uid;          // --translate-uid
     std::vector<std::string> translate_gid;          // --translate-gid
-    std::vector<std::string> migration_flags_given;  // names of --migration-* flags used
 
     // Confinement (sandbox/): virtiofsd's defaults.
     Sandbox sandbox = Sandbox::kNamespace;  // --sandbox, -o sandbox=

@@ -1,5 +1,4 @@
-// Flags whose feature virtiofsd-cxx does not have yet (ID mapping,
-// migration). They parse, so
+// Flags whose feature virtiofsd-cxx does not have yet (migration). They parse, so
 // the command lines of both virtiofsd implementations are understood, and are then
 // refused here with a message that names the flag and says what to do instead: never
 // silently ignored.

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fs/xattr_map.h"
+#include "fs/id_translation.h"
 
 namespace vfs::host {
 
@@ -46,6 +47,8 @@ struct FsOptions {
     std::shared_ptr<const XattrMap> xattrmap;
     // --security-label: store the label the guest sends with a create (FUSE_SECURITY_CTX).
     bool security_label = false;
+    // --translate-uid/--translate-gid: applied to credentials, chown and attributes.
+    IdTranslations ids;
 };
 
 // Timeouts and open behaviour derived from the cache mode.

@@ -59,9 +59,13 @@ Result<UniqueFd> PassthroughFs::labelled_node(const RequestContext& ctx, const E
     int made = -1;
     for (int attempt = 0; attempt < 8 && made < 0; ++attempt) {
         tmp = temporary_name();
-        // The guest's ids when we are root, as every create (passthrough_fs.cpp).
+        // The guest's ids (as --translate-uid/gid map them) when we are root, as every
+        // create (passthrough_fs.cpp); a forbidden id is refused.
+        const auto uid = opts_.ids.uid.to_host(ctx.uid);
+        const auto gid = opts_.ids.gid.to_host(ctx.gid);
+        if (!uid || !gid) return Error{EPERM};
         std::optional<ScopedFsCredentials> creds;
-        if (geteuid() == 0) creds.emplace(ctx.uid, ctx.gid);
+        if (geteuid() == 0) creds.emplace(*uid, *gid);
         if (creds && !creds->ok()) return Error{EPERM};
         made = make(dir, tmp.c_str());
         if (made < 0 && errno != EEXIST) return errno_error();

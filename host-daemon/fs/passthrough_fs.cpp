@@ -48,16 +48,21 @@ struct FdName {
     char buf[16];
 };
 
-// Files a guest creates get the guest's uid/gid when we are root; an unprivileged
-// daemon creates everything as itself.
+// Files a guest creates get the guest's uid/gid (as --translate-uid/gid map them to the
+// host) when we are root; an unprivileged daemon creates everything as itself. An id the
+// rules forbid is refused either way (EPERM through ok()).
 class CreateCredentials {
   public:
-    explicit CreateCredentials(const RequestContext& ctx) {
-        if (geteuid() == 0) creds_.emplace(ctx.uid, ctx.gid);
+    CreateCredentials(const RequestContext& ctx, const IdTranslations& ids) {
+        const auto uid = ids.uid.to_host(ctx.uid);
+        const auto gid = ids.gid.to_host(ctx.gid);
+        forbidden_ = !uid || !gid;
+        if (!forbidden_ && geteuid() == 0) creds_.emplace(*uid, *gid);
     }
-    bool ok() const { return !creds_ || creds_->ok(); }
+    bool ok() const { return !forbidden_ && (!creds_ || creds_->ok()); }
 
   private:
+    bool forbidden_ = false;
     std::optional<ScopedFsCredentials> creds_;
 };
 
@@ -216,8 +221,9 @@ Result<fuse_attr> PassthroughFs::stat_inode(int fd, const InodeKey* parent, uint
     a.ctimensec = stx.stx_ctime.tv_nsec;
     a.mode = stx.stx_mode;
     a.nlink = stx.stx_nlink;
-    a.uid = stx.stx_uid;
-    a.gid = stx.stx_gid;
+    // Every attribute reply is filled here: the one place host ids become the guest's.
+    a.uid = opts_.ids.uid.to_guest(stx.stx_uid);
+    a.gid = opts_.ids.gid.to_guest(stx.stx_gid);
     a.rdev = static_cast<uint32_t>(makedev(stx.stx_rdev_major, stx.stx_rdev_minor));
     a.blksize = stx.stx_blksize;
     const uint64_t mnt = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
@@ -347,6 +353,11 @@ Result<fuse_attr_out> PassthroughFs::setattr(const RequestContext&, uint64_t nod
         h = handles_.get(in.fh);
         if (!h || h->inode.get() != &i) return Error{EBADF};
     }
+    // The guest's ids as the host stores them; a forbidden one is refused before any change.
+    const auto host_uid = opts_.ids.uid.to_host(in.uid);
+    const auto host_gid = opts_.ids.gid.to_host(in.gid);
+    if (((in.valid & FATTR_UID) && !host_uid) || ((in.valid & FATTR_GID) && !host_gid))
+        return Error{EPERM};
     auto ifd = path_fd(i);
     if (!ifd) return Error{ifd.error()};
     FdName n(ifd->get());
@@ -357,8 +368,8 @@ Result<fuse_attr_out> PassthroughFs::setattr(const RequestContext&, uint64_t nod
         if (r != 0) return errno_error();
     }
     if (in.valid & (FATTR_UID | FATTR_GID)) {
-        const uid_t uid = (in.valid & FATTR_UID) ? in.uid : static_cast<uid_t>(-1);
-        const gid_t gid = (in.valid & FATTR_GID) ? in.gid : static_cast<gid_t>(-1);
+        const uid_t uid = (in.valid & FATTR_UID) ? *host_uid : static_cast<uid_t>(-1);
+        const gid_t gid = (in.valid & FATTR_GID) ? *host_gid : static_cast<gid_t>(-1);
         if (fchownat(ifd->get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
             return errno_error();
     }
@@ -436,7 +447,7 @@ Result<fuse_entry_out> PassthroughFs::mknod(const RequestContext& ctx, uint64_t 
         return lookup_child(*e->parent, e->name.view());
     }
     {
-        CreateCredentials creds(ctx);
+        CreateCredentials creds(ctx, opts_.ids);
         if (!creds.ok()) return Error{EPERM};
         if (mknodat(e->parent_fd.get(), e->name.c_str(), m, rdev) != 0) return errno_error();
     }
@@ -455,7 +466,7 @@ Result<fuse_entry_out> PassthroughFs::mkdir(const RequestContext& ctx, uint64_t 
         return lookup_child(*e->parent, e->name.view());
     }
     {
-        CreateCredentials creds(ctx);
+        CreateCredentials creds(ctx, opts_.ids);
         if (!creds.ok()) return Error{EPERM};
         if (mkdirat(e->parent_fd.get(), e->name.c_str(), mode & 07777 & ~umask) != 0)
             return errno_error();
@@ -473,7 +484,7 @@ Result<fuse_entry_out> PassthroughFs::symlink(const RequestContext& ctx, uint64_
     if (ctx.label) return Error{EOPNOTSUPP};  // see labelled_create.cpp
     std::string t(target);
     {
-        CreateCredentials creds(ctx);
+        CreateCredentials creds(ctx, opts_.ids);
         if (!creds.ok()) return Error{EPERM};
         if (symlinkat(t.c_str(), e->parent_fd.get(), e->name.c_str()) != 0) return errno_error();
     }
@@ -578,7 +589,7 @@ Result<CreateResult> PassthroughFs::create(const RequestContext& ctx, uint64_t p
         errno = made ? 0 : made.error();
         if (made) fd = made->release();
     } else {
-        CreateCredentials creds(ctx);
+        CreateCredentials creds(ctx, opts_.ids);
         if (!creds.ok()) return Error{EPERM};
         // Always O_EXCL: O_CREAT opens only a file we create here, so a FIFO or device
         // node already at the name is never opened (it could block the worker or reach a
@@ -626,7 +637,7 @@ Result<CreateResult> PassthroughFs::tmpfile(const RequestContext& ctx, uint64_t 
     if (!pfd) return Error{pfd.error()};
     int fd = -1;
     {
-        CreateCredentials creds(ctx);
+        CreateCredentials creds(ctx, opts_.ids);
         if (!creds.ok()) return Error{EPERM};
         int f = open_flags_for_host(flags) & ~(O_DIRECTORY | O_ACCMODE);
         f |= ((flags & O_ACCMODE) == O_RDONLY ? O_RDWR : (flags & O_ACCMODE)) | O_TMPFILE;

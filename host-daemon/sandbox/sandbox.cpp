@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -19,6 +20,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "util/proc_self_fd.h"
 #include "util/unique_fd.h"
@@ -38,7 +40,7 @@ bool write_file(const char* path, const std::string& text) {
 }
 
 // The caller's ids, mapped to themselves: files keep their owners, and the daemon is
-// just the caller inside (virtiofsd does the same; --uid-map/--gid-map are not built).
+// just the caller inside (virtiofsd does the same without --uid-map/--gid-map).
 std::optional<std::string> map_own_ids(uid_t uid, gid_t gid) {
     // An unprivileged process may write gid_map only after giving up setgroups(2).
     if (!write_file("/proc/self/setgroups", "deny\n")) return failed("deny setgroups");
@@ -46,6 +48,103 @@ std::optional<std::string> map_own_ids(uid_t uid, gid_t gid) {
         return failed("write uid_map");
     if (!write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1\n"))
         return failed("write gid_map");
+    return std::nullopt;
+}
+
+bool maps_inside(const std::vector<IdMapRange>& ranges, uint32_t id) {
+    for (const auto& r : ranges)
+        if (id >= r.inside && id - r.inside < r.count) return true;
+    return false;
+}
+bool maps_outside(const std::vector<IdMapRange>& ranges, uint32_t id) {
+    for (const auto& r : ranges)
+        if (id >= r.outside && id - r.outside < r.count) return true;
+    return false;
+}
+
+// The daemon needs an identity inside: namespace root if the maps give one, else its own.
+std::optional<std::string> check_maps_hold_the_daemon(const IdMaps& m, uid_t uid, gid_t gid) {
+    const bool uid_ok = m.uid.empty() || maps_inside(m.uid, 0) || maps_outside(m.uid, uid);
+    const bool gid_ok = m.gid.empty() || maps_inside(m.gid, 0) || maps_outside(m.gid, gid);
+    if (uid_ok && gid_ok) return std::nullopt;
+    return std::string(uid_ok ? "--gid-map" : "--uid-map") +
+           ": the maps give the daemon no id inside the namespace: map namespace id 0 (the "
+           "daemon then runs as it), or the daemon's own host id " +
+           std::to_string(uid_ok ? gid : uid);
+}
+
+// A process forked before the user namespace is made, so that it stays in the host's: it
+// writes the namespace's maps once told to, and reports how that went.
+class MapWriter {
+  public:
+    static std::variant<MapWriter, std::string> start(const IdMaps& maps, uid_t uid, gid_t gid) {
+        int go[2], result[2];
+        if (::pipe2(go, O_CLOEXEC) != 0) return failed("pipe");
+        if (::pipe2(result, O_CLOEXEC) != 0) {
+            ::close(go[0]);
+            ::close(go[1]);
+            return failed("pipe");
+        }
+        fflush(nullptr);
+        const pid_t pid = ::fork();
+        if (pid < 0) return failed("fork the id map writer");
+        if (pid == 0) {
+            ::close(go[1]);
+            ::close(result[0]);
+            char byte;
+            if (::read(go[0], &byte, 1) != 1) ::_exit(0);  // the namespace was never made
+            const auto err = write_id_maps(::getppid(), maps, uid, gid);
+            const std::string msg = err ? *err : "";
+            [[maybe_unused]] const ssize_t n = ::write(result[1], msg.data(), msg.size());
+            ::_exit(0);
+        }
+        ::close(go[0]);
+        ::close(result[1]);
+        return MapWriter(pid, go[1], result[0]);
+    }
+
+    // Called once the caller is in its new user namespace.
+    std::optional<std::string> write_maps() {
+        if (::write(go_.get(), "g", 1) != 1) return failed("start the id map writer");
+        go_.reset();
+        std::string msg;
+        char buf[512];
+        ssize_t n;
+        while ((n = ::read(result_.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+            if (n > 0) msg.append(buf, static_cast<size_t>(n));
+        reap();
+        if (!msg.empty()) return "--uid-map/--gid-map: " + msg;
+        return std::nullopt;
+    }
+
+    ~MapWriter() {
+        go_.reset();  // EOF: a writer never started exits
+        reap();
+    }
+    MapWriter(MapWriter&& o) noexcept
+        : pid_(std::exchange(o.pid_, -1)), go_(std::move(o.go_)), result_(std::move(o.result_)) {}
+    MapWriter& operator=(MapWriter&&) = delete;
+
+  private:
+    MapWriter(pid_t pid, int go, int result) : pid_(pid), go_(go), result_(result) {}
+    void reap() {
+        if (pid_ <= 0) return;
+        while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+    }
+    pid_t pid_;
+    UniqueFd go_;
+    UniqueFd result_;
+};
+
+// With maps of its own, the daemon becomes the namespace's root where that is mapped
+// (gid first: after the uid change the right to change it may be gone), and drops the
+// host's supplementary groups, which would still open group-owned host files.
+std::optional<std::string> take_mapped_identity(const IdMaps& m) {
+    if (maps_inside(m.gid, 0) && ::setresgid(0, 0, 0) != 0) return failed("become gid 0 inside");
+    (void)::setgroups(0, nullptr);  // refused after a "deny" (newgidmap): nothing to drop then
+    if (maps_inside(m.uid, 0) && ::setresuid(0, 0, 0) != 0) return failed("become uid 0 inside");
     return std::nullopt;
 }
 
@@ -133,13 +232,26 @@ std::optional<std::string> pivot_into(const std::string& dir) {
 std::variant<Confined, std::string> enter_namespace(const std::string& dir, const Request& req) {
     const uid_t uid = ::geteuid();
     const gid_t gid = ::getegid();
+    const IdMaps& maps = req.id_maps;
+    std::optional<MapWriter> writer;
+    if (!maps.empty()) {
+        if (auto err = check_maps_hold_the_daemon(maps, uid, gid)) return *err;
+        auto w = MapWriter::start(maps, uid, gid);
+        if (auto* err = std::get_if<std::string>(&w)) return *err;
+        writer.emplace(std::move(std::get<MapWriter>(w)));
+    }
     // The pid namespace applies to children only, so it is made here and the child forked
     // into it. Unprivileged, the user namespace must come with it (it owns the others).
-    if (::unshare(CLONE_NEWPID | (uid == 0 ? 0 : CLONE_NEWUSER)) != 0)
-        return failed(uid == 0 ? "unshare the pid namespace"
-                               : "unshare user and pid namespaces (unprivileged user "
-                                 "namespaces may be disabled; run as root or pass "
-                                 "--sandbox=none)");
+    const bool new_user = uid != 0 || writer;
+    if (::unshare(CLONE_NEWPID | (new_user ? CLONE_NEWUSER : 0)) != 0)
+        return failed(!new_user ? "unshare the pid namespace"
+                                : "unshare user and pid namespaces (unprivileged user "
+                                  "namespaces may be disabled; run as root or pass "
+                                  "--sandbox=none)");
+    if (writer) {
+        if (auto err = writer->write_maps()) return *err;
+        writer.reset();
+    }
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return failed("pipe");
     fflush(nullptr);
@@ -155,7 +267,9 @@ std::variant<Confined, std::string> enter_namespace(const std::string& dir, cons
     // is 0, so the race with a parent already gone cannot be checked that way; the pipe
     // would show it, but a lost daemon still ends when its front-end goes.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (uid != 0) {
+    if (!maps.empty()) {
+        if (auto err = take_mapped_identity(maps)) return *err;
+    } else if (uid != 0) {
         if (auto err = map_own_ids(uid, gid)) return *err;
     }
     // The mount namespace is the child's alone: pivot_root would move the parent too.

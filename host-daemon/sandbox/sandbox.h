@@ -2,7 +2,8 @@
 // virtiofsd does, so that a compromised daemon sees nothing of the host but the share.
 //
 // namespace (the default): new pid, mount and network namespaces (plus a user namespace
-// with the caller's ids mapped 1:1 when not root). The process forks: the child, pid 1
+// with the caller's ids mapped 1:1 when not root, or with --uid-map/--gid-map's ranges:
+// sandbox/id_map.h). The process forks: the child, pid 1
 // of the new pid namespace, bind-mounts the share onto itself, makes it the root with
 // pivot_root and detaches the old root, so its mount table holds the share and nothing
 // of the host's; the parent stays outside, forwards SIGTERM/SIGINT/SIGHUP to the child,
@@ -16,6 +17,8 @@
 #include <string>
 #include <variant>
 
+#include "sandbox/id_map.h"
+
 namespace vfs::host::sandbox {
 
 enum class Mode { kNone, kNamespace, kChroot };
@@ -28,6 +31,8 @@ struct Request {
     int listener_fd = -1;
     // The socket file the parent removes when the child accepted (empty: none, --fd).
     std::string socket_path;
+    // --uid-map/--gid-map (namespace only): a user namespace with these ranges, root or not.
+    IdMaps id_maps;
 };
 
 // What the serving process runs with once confined.

@@ -10,6 +10,8 @@ kver=$(basename "$(ls -d "$kroot"/lib/modules/*/ | head -n1)")
 mods=$kroot/lib/modules/$kver/kernel
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
+# mktemp -d is 0700: the guest's "/" must let non-root users (the idmap script) through.
+chmod 0755 "$stage"
 mkdir -p "$stage"/{bin,dev,proc,sys,mnt,tmp,lib/modules}
 cp /bin/busybox "$stage/bin/busybox"
 cp "$probe" "$stage/bin/vfs-probe"

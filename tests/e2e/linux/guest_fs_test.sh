@@ -2,7 +2,7 @@
 # Runs inside the e2e guest against the virtio-fs mount. Prints one line per check,
 #   E2E-CHECK <name> PASS   or   E2E-CHECK <name> FAIL <why>
 # and leaves files behind that the host then checks byte for byte (run_linux_e2e.py).
-#   usage: guest_fs_test.sh MOUNT full|basic|netfs_killed CACHE_MODE
+#   usage: guest_fs_test.sh MOUNT full|basic|netfs_killed|idmap CACHE_MODE
 # netfs_killed (tests/e2e/sshfs): the share sits on a network file system that the host
 # kills while this loops I/O; it reports the errno the I/O then failed with.
 M=$1 script=$2 cache=$3
@@ -117,6 +117,37 @@ fi
 
 mkdir -p "$W"
 check mkdir_work test -d "$W"
+
+# idmap (issue 16): the daemon runs with --translate-uid/gid=map:1000:101000:1 and
+# forbid-guest:5000:1. Guest user 1000's files are host 101000's (the host checks that)
+# and show as 1000 here; 5000 may neither create nor be chowned to.
+if [ "$script" = idmap ]; then
+  chmod 777 "$W"
+  check idmap_user_creates vfs-probe as 1000 1000 sh -c "echo u >'$W/by1000' && mkdir '$W/dir1000'"
+  drop_caches
+  check idmap_owner_round_trips expect 1000:1000 stat -c %u:%g "$W/by1000"
+  check idmap_dir_owner expect 1000:1000 stat -c %u:%g "$W/dir1000"
+  check idmap_host_file_shows_guest_id expect 1000:1000 stat -c %u:%g "$M/host-owned-101000"
+  echo c >"$W/chowned"
+  check idmap_chown sh -c "chown 1000:1000 '$W/chowned' && test \$(stat -c %u:%g '$W/chowned') = 1000:1000"
+  t_forbidden_chown() {
+    out=$(chown 5000 "$W/chowned" 2>&1) && { echo "chown to 5000 succeeded"; return 1; }
+    case "$out" in *"not permitted"*) ;; *) echo "not EPERM: $out"; return 1 ;; esac
+    drop_caches
+    expect 1000:1000 stat -c %u:%g "$W/chowned"
+  }
+  check idmap_forbidden_chown_eperm t_forbidden_chown
+  t_forbidden_create() {
+    out=$(vfs-probe as 5000 5000 sh -c "echo x >'$W/by5000'" 2>&1) && { echo "created"; return 1; }
+    case "$out" in *"not permitted"*) ;; *) echo "not EPERM: $out"; return 1 ;; esac
+    test ! -e "$W/by5000"
+  }
+  check idmap_forbidden_create_eperm t_forbidden_create
+  check idmap_unmapped_id_unchanged sh -c "chown 2000:2000 '$W/chowned' && test \$(stat -c %u:%g '$W/chowned') = 2000:2000"
+  chown 1000:1000 "$W/chowned"
+  echo "E2E-PHASE done"
+  exit 0
+fi
 
 # --- files: create, write, append, read back, truncate ------------------------------
 t_create() { echo hello >"$W/a.txt" && expect hello cat "$W/a.txt"; }

@@ -1,6 +1,7 @@
 // vfs-probe: the syscalls a guest test needs that busybox lacks (xattrs, renameat2, mmap,
-// locks, copy_file_range, SEEK_DATA) plus deterministic pattern files the host can check
-// byte for byte. Built static so it runs in the busybox initramfs of the e2e guest.
+// locks, copy_file_range, SEEK_DATA, running as another user) plus deterministic pattern
+// files the host can check byte for byte. Built static so it runs in the busybox initramfs
+// of the e2e guest.
 //
 // Every command prints nothing on success and "error: ..." with exit 1 on failure.
 #include <fcntl.h>
@@ -275,6 +276,15 @@ int cmd_fsync(char** a) {
     return 0;
 }
 
+// as UID GID PROG ARGS...: runs PROG as that user (busybox's setpriv cannot change ids).
+int cmd_as(char** a) {
+    const auto gid = static_cast<gid_t>(num(a[1]));
+    const auto uid = static_cast<uid_t>(num(a[0]));
+    if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) fail("change ids");
+    execvp(a[2], a + 2);
+    fail("exec");
+}
+
 // --- benchmarks: the thesis's workloads, timed inside the guest ----------------------
 // Each prints one line: BENCH {"op":...,"bs":...,"bytes":...,"ops":...,"seconds":...}
 
@@ -423,6 +433,7 @@ const Command kCommands[] = {
     {"bench-read", 3, cmd_bench_read},
     {"bench-files", 2, cmd_bench_files},
     {"fsync", 1, cmd_fsync},
+    {"as", 3, cmd_as},
 };
 
 }  // namespace

@@ -59,6 +59,10 @@ def prepare_share(share, probe):
     os.makedirs(hostdir)
     for i in range(5000):
         open(os.path.join(hostdir, f"h{i:05d}"), "w").close()
+    owned = os.path.join(share, "host-owned-101000")
+    open(owned, "w").close()
+    if os.geteuid() == 0:
+        os.chown(owned, 101000, 101000)
 
 
 def hold_host_locks(share):
@@ -114,6 +118,15 @@ def host_checks(share, probe, script):
             xm, "user.virtiofs.security.selinux") == b"system_u:object_r:e2e_t:s0")
         check("host_xattrmap_names", lambda: sorted(os.listxattr(xm)) == [
             "user.virtiofs.security.selinux", "user.virtiofs.trusted.foo"])
+    if script == "idmap":
+        def owner(path):
+            st = os.lstat(os.path.join(w, path))
+            return (st.st_uid, st.st_gid)
+        # map:1000:101000:1 for uids and gids: the guest's 1000 is stored as 101000.
+        check("host_idmap_file_owner", lambda: owner("by1000") == (101000, 101000))
+        check("host_idmap_dir_owner", lambda: owner("dir1000") == (101000, 101000))
+        check("host_idmap_chown_owner", lambda: owner("chowned") == (101000, 101000))
+        check("host_idmap_no_forbidden_file", lambda: not os.path.exists(os.path.join(w, "by5000")))
         return results
     if script not in ("full", "basic"):
         return results  # other scripts (netfs_killed) leave nothing to check
@@ -298,7 +311,7 @@ def main():
     ap.add_argument("--probe", required=True)
     ap.add_argument("--cache", default="auto")
     ap.add_argument("--queues", type=int, default=1)
-    ap.add_argument("--script", default="full", choices=["full", "basic", "xattrmap"])
+    ap.add_argument("--script", default="full", choices=["full", "basic", "xattrmap", "idmap"])
     ap.add_argument("--compare-with", choices=["rust"])
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--kernel-cache", help="default: $VFS_CACHE/kernel")

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/capabilities.h"
+#include "cli/id_options.h"
 #include "cli/option_values.h"
 #include "cli/options.h"
 #include "cli/process_setup.h"
@@ -339,10 +340,6 @@ TEST(CliCommandLines, HelpAndVersionExitZero) {
 // Each flag whose feature is not built yet is refused, and the message names it.
 TEST(CliUnbuiltFeatures, RefusedByName) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
-        {{"--uid-map=:0:100000:65536:"}, "--uid-map"},
-        {{"--gid-map=:0:100000:65536:"}, "--gid-map"},
-        {{"--translate-uid=guest:0:1000:1"}, "--translate-uid"},
-        {{"--translate-gid=host:0:1000:1"}, "--translate-gid"},
         {{"--migration-mode=file-handles"}, "--migration-mode"},
         {{"--migration-on-error=guest-error"}, "--migration-on-error"},
         {{"--migration-verify-handles"}, "--migration-verify-handles"},
@@ -356,6 +353,45 @@ TEST(CliUnbuiltFeatures, RefusedByName) {
             << "message for " << extra.back() << " does not name it: " << msg;
         EXPECT_NE(msg.find("not built yet"), std::string::npos) << msg;
     }
+}
+
+// Id mapping is built: the rules reach the filesystem, and a bad one is a start-up error
+// naming the flag and the rule.
+TEST(CliIdMapping, TranslationRulesReachTheFilesystem) {
+    const FsOptions f = filesystem_options(accepted(
+        {"--socket-path=/s", "--shared-dir=/d", "--translate-uid=map:1000:101000:1",
+         "--translate-uid", "forbid-guest:0:1000", "--translate-gid=squash-guest:0:5:10"}));
+    EXPECT_EQ(f.ids.uid.to_host(1000), 101000u);
+    EXPECT_FALSE(f.ids.uid.to_host(0));
+    EXPECT_EQ(f.ids.uid.to_guest(101000), 1000u);
+    EXPECT_EQ(f.ids.gid.to_host(9), 5u);
+    EXPECT_TRUE(filesystem_options(accepted({"--socket-path=/s", "--shared-dir=/d"})).ids.empty());
+}
+
+TEST(CliIdMapping, BadRulesAndMapsAreNamed) {
+    const std::vector<std::string> base{"--socket-path=/s", "--shared-dir=/d"};
+    auto with = [&](std::vector<std::string> extra) {
+        auto args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return refused(args);
+    };
+    std::string msg = with({"--translate-gid=map:1:x:1"});
+    EXPECT_NE(msg.find("--translate-gid 'map:1:x:1': field 3 'x'"), std::string::npos) << msg;
+    msg = with({"--translate-uid=map:1:2:3", "--translate-uid=guest:2:9:1"});
+    EXPECT_NE(msg.find("overlap"), std::string::npos) << msg;
+    msg = with({"--translate-uid=map:1:2:3", "--posix-acl"});
+    EXPECT_NE(msg.find("--posix-acl"), std::string::npos) << msg;
+    msg = with({"--uid-map=:0:100000:65536"});
+    EXPECT_NE(msg.find("--uid-map ':0:100000:65536'"), std::string::npos) << msg;
+    msg = with({"--gid-map=:0:100000:65536:", "--sandbox=none"});
+    EXPECT_NE(msg.find("--sandbox=namespace"), std::string::npos) << msg;
+    // Accepted with the namespace sandbox (the default); the sandbox gets the ranges.
+    const auto maps =
+        cli::sandbox_id_maps(accepted({"--socket-path=/s", "--shared-dir=/d",
+                                       "--uid-map=:0:100000:65536:", "--uid-map=:65536:1000:1:"}));
+    ASSERT_EQ(maps.uid.size(), 2u);
+    EXPECT_EQ(maps.uid[1].outside, 1000u);
+    EXPECT_TRUE(maps.gid.empty());
 }
 
 // Remote locks are built: -o posix_lock / -o flock reach the filesystem (default off, as
