@@ -44,7 +44,8 @@ Status DaxMappings::setup(DataFile file, uint64_t foffset, uint64_t len, uint64_
                           bool writable) {
     if (Status s = check_range(window_size_, foffset, len, moffset); !s)
         return refuse(s.error(), "SETUPMAPPING range refused (alignment, window, overflow)");
-    if (!file.allows(writable ? DataAccess::kWrite : DataAccess::kRead))
+    // A read mapping may carry a write grant (see fuse/dax_grant.cpp), never the reverse.
+    if (!file.allows(DataAccess::kWrite) && (writable || !file.allows(DataAccess::kRead)))
         return refuse(EBADF, "SETUPMAPPING without a grant for its access");
     memory::FileId id;
     if (!memory::file_id_of(file.fd(), &id)) return refuse(EBADF, "SETUPMAPPING: fstat failed");
