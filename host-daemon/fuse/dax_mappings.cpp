@@ -93,7 +93,12 @@ Status DaxMappings::setup(DataFile file, uint64_t foffset, uint64_t len, uint64_
         }
     }
     files_.add(id);  // before the map: the front-end reports it as memory at once
+    const uint64_t reports = files_.reports();
     Status m = mapper_.map(file.fd(), foffset, moffset, len, writable);
+    // The guest may touch the range once we answer: not before the front-end's memory
+    // layout has it (see WindowFiles::wait_reported).
+    if (m && !files_.wait_reported(reports))
+        spdlog::debug("dax: the front-end did not report the mapping at {:#x} as memory", moffset);
     std::lock_guard lock(mu_);
     if (!m) {
         files_.remove(id);
