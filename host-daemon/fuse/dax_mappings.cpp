@@ -44,7 +44,8 @@ Status DaxMappings::setup(DataFile file, uint64_t foffset, uint64_t len, uint64_
                           bool writable) {
     if (Status s = check_range(window_size_, foffset, len, moffset); !s)
         return refuse(s.error(), "SETUPMAPPING range refused (alignment, window, overflow)");
-    if (!file.allows(writable ? DataAccess::kWrite : DataAccess::kRead))
+    // A read mapping may carry a write grant (see fuse/dax_grant.cpp), never the reverse.
+    if (!file.allows(DataAccess::kWrite) && (writable || !file.allows(DataAccess::kRead)))
         return refuse(EBADF, "SETUPMAPPING without a grant for its access");
     memory::FileId id;
     if (!memory::file_id_of(file.fd(), &id)) return refuse(EBADF, "SETUPMAPPING: fstat failed");
@@ -92,7 +93,12 @@ Status DaxMappings::setup(DataFile file, uint64_t foffset, uint64_t len, uint64_
         }
     }
     files_.add(id);  // before the map: the front-end reports it as memory at once
+    const uint64_t reports = files_.reports();
     Status m = mapper_.map(file.fd(), foffset, moffset, len, writable);
+    // The guest may touch the range once we answer: not before the front-end's memory
+    // layout has it (see WindowFiles::wait_reported).
+    if (m && !files_.wait_reported(reports))
+        spdlog::debug("dax: the front-end did not report the mapping at {:#x} as memory", moffset);
     std::lock_guard lock(mu_);
     if (!m) {
         files_.remove(id);

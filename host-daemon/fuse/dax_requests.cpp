@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "fs/killpriv.h"
+#include "fuse/dax_grant.h"
 #include "fuse/fuse_server.h"
 
 namespace vfs::host {
@@ -46,7 +47,7 @@ uint32_t FuseServer::do_setupmapping(RequestState& st, vfs::wire::SgWriter& w) {
         return dax_error(w, h.unique, s.error());
     }
     const RequestContext rc{h.uid, h.gid, h.pid};
-    auto file = fs_.map_file(rc, h.nodeid, in.fh, write ? DataAccess::kWrite : DataAccess::kRead);
+    auto file = dax_grant(fs_, rc, h.nodeid, in.fh, write);
     if (!file) {
         (void)dax_->refuse(file.error(), "SETUPMAPPING: the file cannot be mapped");
         return dax_error(w, h.unique, file.error());

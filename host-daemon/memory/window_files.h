@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -54,9 +56,43 @@ class WindowFiles {
         return counts_.size();
     }
 
+    // The front-end reported a region whose fd is one of these files: the memory layout
+    // with the mapping is in effect (see wait_reported()). The connection thread.
+    void reported() {
+        {
+            std::lock_guard lock(mu_);
+            ++reports_;
+            reporting_ = Reporting::kYes;
+        }
+        cv_.notify_all();
+    }
+    uint64_t reports() const {
+        std::lock_guard lock(mu_);
+        return reports_;
+    }
+    // Waits until a report after `before`. QEMU 11.1.3 acks a SHMEM_MAP before it commits
+    // the new memory layout, and reports the mapping (ADD_MEM_REG) from that commit: a
+    // guest told "mapped" at the ack can read the window before its mapping is there
+    // (a polling guest read stale bytes). A front-end that never reports one (the
+    // in-process tools/frontend maps at once) is learned on the first timeout; a report
+    // coming later still turns the wait back on. False on a timeout.
+    bool wait_reported(uint64_t before) {
+        std::unique_lock lock(mu_);
+        if (reporting_ == Reporting::kNo) return reports_ > before;
+        const auto timeout = reporting_ == Reporting::kYes ? std::chrono::milliseconds(5000)
+                                                           : std::chrono::milliseconds(500);
+        if (cv_.wait_for(lock, timeout, [&] { return reports_ > before; })) return true;
+        if (reporting_ == Reporting::kUnknown) reporting_ = Reporting::kNo;
+        return false;
+    }
+
   private:
+    enum class Reporting : unsigned char { kUnknown, kYes, kNo };
     mutable std::mutex mu_;
+    std::condition_variable cv_;
     std::map<FileId, uint32_t> counts_;
+    uint64_t reports_ = 0;
+    Reporting reporting_ = Reporting::kUnknown;
 };
 
 }  // namespace vfs::host::memory

@@ -90,9 +90,10 @@ memory::GuestRegion guest_region(const MemoryRegion& r) {
 // range, and nothing the device serves needs to reach it.
 Result<std::shared_ptr<const memory::MemoryMap>> add_region(
     const std::shared_ptr<const memory::MemoryMap>& map, const MemoryRegion& r, int fd,
-    const memory::WindowFiles* window_files) {
+    memory::WindowFiles* window_files) {
     const memory::GuestRegion desc = guest_region(r);
     if (window_files && window_files->holds(fd)) {
+        window_files->reported();
         spdlog::debug(
             "vhost-user: region gpa {:#x} size {:#x} is a shared-memory mapping: not mapped",
             r.guest_phys_addr, r.memory_size);

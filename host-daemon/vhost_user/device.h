@@ -87,7 +87,7 @@ class Device {
     virtual std::span<const uint64_t> shmem_regions() const { return {}; }
     // Files the device has mapped into its shared memory: the front-end reports each
     // mapping as a memory region, which the protocol layer then records without mapping.
-    virtual const memory::WindowFiles* window_files() const { return nullptr; }
+    virtual memory::WindowFiles* window_files() const { return nullptr; }
     // What the front-end acked (SET_PROTOCOL_FEATURES), for devices whose behaviour
     // depends on it.
     virtual void set_protocol_features(uint64_t acked) { (void)acked; }

@@ -61,7 +61,7 @@ class VirtioFsDevice final : public vhost_user::Device {
     void set_backend_channel(UniqueFd channel) override;
     void reset() override;
     std::span<const uint64_t> shmem_regions() const override;
-    const memory::WindowFiles* window_files() const override { return cfg_.window_files; }
+    memory::WindowFiles* window_files() const override { return cfg_.window_files; }
     void set_protocol_features(uint64_t acked) override;
 
     // Whether the front-end gave a backend channel (SET_BACKEND_REQ_FD).

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/fuse.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -21,6 +22,7 @@ namespace {
 
 using vfs::frontend::Frontend;
 using vfs::frontend::FrontendOptions;
+using vfs::frontend::QemuShmemRules;
 
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kWindow = 16 * kMiB;
@@ -51,6 +53,7 @@ class Dax : public ::testing::Test {
         FrontendOptions o;
         o.num_queues = 4;
         o.shmem = shmem;
+        o.qemu_shmem_rules = rules_;
         auto f = Frontend::connect(socket_, o);
         ASSERT_TRUE(f);
         fe_ = std::move(*f);
@@ -205,6 +208,7 @@ class Dax : public ::testing::Test {
     }
 
     std::string dir_, socket_, share_;
+    QemuShmemRules rules_ = QemuShmemRules::kOn;  // the window refuses what QEMU 11.1.3 does
     DaemonProcess daemon_;
     std::unique_ptr<Frontend> fe_;
 };
@@ -306,6 +310,8 @@ TEST_F(Dax, HostileMappingsAreRefusedAndNoMapReachesTheFrontend) {
 }
 
 TEST_F(Dax, ReadOnlyShareRefusesWriteMappingsWithErofs) {
+    // A front-end that honours the read-only flag maps a read-only share's files.
+    rules_ = QemuShmemRules::kOff;
     start({"--dax-window=16M", "--readonly"});
     ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
     const uint64_t data = lookup("data");
@@ -314,6 +320,65 @@ TEST_F(Dax, ReadOnlyShareRefusesWriteMappingsWithErofs) {
     EXPECT_EQ(setup(data, kOwnFile, 0, kRange, 0, false), 0) << daemon_.log();
     EXPECT_EQ(frontend_maps(), 1u);
     EXPECT_EQ(fe_->dax_window()->base()[1], pattern(1));
+    expect_serving();
+}
+
+// QEMU 11.1.3 maps every range read-write (dax_window.h): a read mapping must carry a fd
+// open O_RDWR, whether the guest sent fh = -1 or a handle it opened read-only.
+TEST_F(Dax, ReadMappingsCarryAReadWriteFdAsQemu1113MapsThemReadWrite) {
+    start();
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t data = lookup("data");
+    ASSERT_EQ(setup(data, kOwnFile, 0, kRange, 0, false), 0) << daemon_.log();
+    EXPECT_EQ(fe_->dax_window()->base()[9], pattern(9));
+    const uint64_t ro_fh = open(data, O_RDONLY);
+    ASSERT_EQ(setup(data, ro_fh, kRange, kRange, kRange, false), 0) << daemon_.log();
+    EXPECT_EQ(fe_->dax_window()->base()[kRange + 3], pattern(kRange + 3));
+    // The read-only to read-write upgrade in place, as the unikernel and Linux do it.
+    ASSERT_EQ(setup(data, kOwnFile, 0, kRange, 0, true), 0) << daemon_.log();
+    const auto c = fe_->dax_window()->counters();
+    EXPECT_EQ(c.maps, 3u);
+    EXPECT_EQ(c.refused, 0u);
+    expect_serving();
+}
+
+// Where no write mapping would be granted, the read-only fd goes, and QEMU 11.1.3 refuses
+// it: a read-only share, and a suid file (a store through the mapping would keep the bit).
+TEST_F(Dax, ReadMappingsWithoutWriteAccessStayReadOnlyAndQemu1113RefusesThem) {
+    start({"--dax-window=16M", "--readonly"});
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    EXPECT_EQ(setup(lookup("data"), kOwnFile, 0, kRange, 0, false), EIO) << daemon_.log();
+    EXPECT_EQ(fe_->dax_window()->counters().refused, 1u);
+    expect_serving();
+}
+
+TEST_F(Dax, ASuidFilesReadMappingKeepsTheReadOnlyFdAndTheBit) {
+    start();
+    ASSERT_EQ(::chmod((share_ + "/other").c_str(), 04755), 0);
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    EXPECT_EQ(setup(lookup("other"), kOwnFile, 0, kRange, 0, false), EIO) << daemon_.log();
+    EXPECT_EQ(fe_->dax_window()->counters().refused, 1u);
+    struct stat st {};
+    ASSERT_EQ(::stat((share_ + "/other").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 04755u);
+    expect_serving();
+}
+
+// QEMU 11.1.3 ftruncate()s an empty file to the mapping's end: the daemon never sends one.
+// A range past a non-empty file's end is the front-end's call (QEMU 11.1.3 refuses it).
+TEST_F(Dax, AnEmptyFileIsNeverMappedAndPastTheEndIsTheFrontendsCall) {
+    start();
+    const std::string empty = share_ + "/empty";
+    ::close(::open(empty.c_str(), O_CREAT | O_WRONLY, 0644));
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t node = lookup("empty");
+    EXPECT_EQ(setup(node, kOwnFile, 0, kRange, 0, false), ENXIO);
+    EXPECT_EQ(setup(node, kOwnFile, 0, kRange, 0, true), ENXIO);
+    EXPECT_EQ(fe_->dax_window()->counters().refused, 0u);  // never sent
+    EXPECT_EQ(std::filesystem::file_size(empty), 0u);
+    EXPECT_EQ(setup(lookup("data"), kOwnFile, kFileBytes - kRange / 2, kRange, 0, false), EIO);
+    EXPECT_EQ(fe_->dax_window()->counters().refused, 1u);
+    EXPECT_EQ(frontend_maps(), 0u);
     expect_serving();
 }
 

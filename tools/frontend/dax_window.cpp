@@ -1,7 +1,9 @@
 #include "dax_window.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 namespace vfs::frontend {
 
@@ -12,6 +14,25 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMaxWindow = 16ull << 30;
 
+// What QEMU 11.1.3 refuses of a map the generic checks passed (0: nothing). Its
+// vhost-user shared-memory mapping sets RAM_READONLY_FD for a read-only map, never
+// RAM_READONLY, so qemu_ram_mmap() maps every range PROT_READ|PROT_WRITE, MAP_SHARED: a fd
+// not open O_RDWR fails there with EACCES ("unable to map backing store for guest RAM").
+// Before that, qemu_ram_alloc_from_fd() refuses a range past a non-empty file's end
+// ("backing store size ... is too small"), and an empty file it ftruncate()s to the
+// range's end: refused here, so a test sees the host file keep its size.
+int qemu_refuses(const vu::ShmemMap& m, int fd) {
+    const int fl = ::fcntl(fd, F_GETFL);
+    if (fl < 0) return errno;
+    if ((fl & O_ACCMODE) != O_RDWR) return EACCES;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return errno;
+    if (!S_ISREG(st.st_mode)) return 0;  // QEMU sizes other fds its own way
+    const auto size = static_cast<uint64_t>(st.st_size);
+    if (size == 0 || m.fd_offset > size || m.len > size - m.fd_offset) return EINVAL;
+    return 0;
+}
+
 // Back to reserved address space: no access, no memory behind it.
 bool reserve(void* at, uint64_t len) {
     const int fixed = at ? MAP_FIXED : 0;
@@ -21,11 +42,12 @@ bool reserve(void* at, uint64_t len) {
 
 }  // namespace
 
-vfs::wire::Result<std::unique_ptr<DaxWindow>> DaxWindow::create(uint64_t size) {
+vfs::wire::Result<std::unique_ptr<DaxWindow>> DaxWindow::create(uint64_t size,
+                                                                QemuShmemRules rules) {
     if (size == 0 || size % kPage != 0 || size > kMaxWindow) return vfs::wire::Error{EINVAL};
     void* p = ::mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return vfs::wire::Error{errno};
-    return std::unique_ptr<DaxWindow>(new DaxWindow(static_cast<uint8_t*>(p), size));
+    return std::unique_ptr<DaxWindow>(new DaxWindow(static_cast<uint8_t*>(p), size, rules));
 }
 
 DaxWindow::~DaxWindow() {
@@ -63,6 +85,11 @@ uint64_t DaxWindow::map(const vu::ShmemMap& m, int fd) {
     if (it != live_.end() && it->first < end) return refuse(EEXIST);
     if (it != live_.begin() && std::prev(it)->first + std::prev(it)->second > m.shm_offset)
         return refuse(EEXIST);
+    if (rules_ == QemuShmemRules::kOn) {
+        if (const int err = qemu_refuses(m, fd); err != 0) return refuse(err);
+    }
+    // Mapped as the flags say (QEMU 11.1.3 maps read-write): a guest store through a
+    // read-only mapping faults here, so tests see what the backend asked for.
     const int prot = PROT_READ | ((m.flags & vu::kShmemMapFlagWrite) ? PROT_WRITE : 0);
     void* at = base_ + m.shm_offset;
     if (::mmap(at, m.len, prot, MAP_SHARED | MAP_FIXED, fd, static_cast<off_t>(m.fd_offset)) ==

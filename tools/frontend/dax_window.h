@@ -8,6 +8,12 @@
 // a live mapping, an unmap must name one whole mapping. A refusal is a non-zero reply;
 // nothing is mapped then.
 //
+// With QemuShmemRules (the default) also what QEMU 11.1.3 refuses beyond that (see
+// qemu_refuses() in dax_window.cpp): a fd not open read-write (it maps every range
+// PROT_READ|PROT_WRITE, MAP_SHARED, whatever the flags say) and a range past the file's
+// end (or any range of an empty file, which QEMU would extend to the range's end).
+// Without them it is a front-end that honours the read-only flag and maps past EOF.
+//
 // Use: the hosted guest and tests read and write base()[0, size()) like the guest's view of
 // the device's BAR. Touching a range that is not mapped faults (SIGSEGV), and a mapped
 // range past the end of its file raises SIGBUS, as in a real VM.
@@ -31,10 +37,13 @@ struct DaxWindowCounters {
     uint64_t live = 0;     // mappings now
 };
 
+enum class QemuShmemRules : bool { kOff, kOn };
+
 class DaxWindow {
   public:
     // Reserves size bytes (a non-zero multiple of 4 KiB, at most 16 GiB).
-    static vfs::wire::Result<std::unique_ptr<DaxWindow>> create(uint64_t size);
+    static vfs::wire::Result<std::unique_ptr<DaxWindow>> create(
+        uint64_t size, QemuShmemRules rules = QemuShmemRules::kOn);
     ~DaxWindow();
     DaxWindow(const DaxWindow&) = delete;
     DaxWindow& operator=(const DaxWindow&) = delete;
@@ -51,13 +60,15 @@ class DaxWindow {
     bool is_mapped(uint64_t offset, uint64_t len) const;
 
   private:
-    DaxWindow(uint8_t* base, uint64_t size) : base_(base), size_(size) {}
+    DaxWindow(uint8_t* base, uint64_t size, QemuShmemRules rules)
+        : base_(base), size_(size), rules_(rules) {}
     uint64_t map(const vfs::host::vhost_user::ShmemMap& m, int fd);
     uint64_t unmap(const vfs::host::vhost_user::ShmemMap& m);
     uint64_t refuse(int err);
 
     uint8_t* const base_;
     const uint64_t size_;
+    const QemuShmemRules rules_;
     mutable std::mutex mu_;
     std::map<uint64_t, uint64_t> live_;  // offset -> len, disjoint
     DaxWindowCounters counters_;

@@ -84,7 +84,7 @@ Status Frontend::handshake() {
             if (cfg.nregions > vu::kMaxShmemRegions) return Error{EPROTO};
             neg_.shmem_size = cfg.nregions > 0 ? cfg.memory_sizes[0] : 0;
             if (neg_.shmem_size != 0) {
-                auto w = DaxWindow::create(neg_.shmem_size);
+                auto w = DaxWindow::create(neg_.shmem_size, opts_.qemu_shmem_rules);
                 if (!w) return Error{w.error()};
                 window_ = std::move(*w);
             }

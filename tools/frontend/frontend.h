@@ -36,6 +36,9 @@ struct FrontendOptions {
     // window with GET_SHMEM_CONFIG and serve the backend's SHMEM_MAP/UNMAP in it
     // (dax_window()). Without it, backend requests are recorded and refused.
     bool shmem = false;
+    // The window also refuses what QEMU 11.1.3 refuses (a fd not open read-write, a range
+    // past the file's end; see dax_window.h). Off: a front-end that honours the flags.
+    QemuShmemRules qemu_shmem_rules = QemuShmemRules::kOn;
     // false: no rings of our own (queue() is unusable); the caller brings its rings and
     // notifiers to attach_queue(), as the hosted guest's driver does.
     bool own_queues = true;

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 namespace vfs::host {
@@ -40,7 +42,16 @@ class RecordingMapper final : public DaxMapper {
             fail_next = false;
             return Error{EIO};
         }
+        if (report_late) {
+            reporter = std::thread([files = report_late] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                files->reported();
+            });
+        }
         return {};
+    }
+    ~RecordingMapper() override {
+        if (reporter.joinable()) reporter.join();
     }
     Status unmap(uint64_t moffset, uint64_t len) override {
         calls.push_back({false, moffset, len, false});
@@ -56,6 +67,9 @@ class RecordingMapper final : public DaxMapper {
 
     bool ready_ = true;
     bool fail_next = false;
+    // As QEMU 11.1.3: the mapping is reported as a memory region only after the ack.
+    memory::WindowFiles* report_late = nullptr;
+    std::thread reporter;
     std::vector<Call> calls;
 };
 
@@ -110,6 +124,25 @@ TEST_F(DaxTable, MapsAndRemovesExactRanges) {
     EXPECT_EQ(mapper_.unmaps(), 2u);
     EXPECT_FALSE(files_.holds(fd_));
     EXPECT_EQ(table_.counters().live, 0u);
+}
+
+// The guest is answered once the front-end's memory layout has the mapping, not at the ack.
+TEST_F(DaxTable, SetupReturnsOnlyAfterTheFrontendReportsTheMapping) {
+    files_.reported();  // this front-end reports window regions
+    mapper_.report_late = &files_;
+    ASSERT_TRUE(table_.setup(grant(), 0, kRange, 0, false));
+    EXPECT_EQ(files_.reports(), 2u);
+    mapper_.reporter.join();
+}
+
+// A read mapping may carry a write grant (QEMU 11.1.3 needs a read-write fd); a write
+// mapping never carries a read grant.
+TEST_F(DaxTable, AReadMappingMayCarryAWriteGrantNeverTheReverse) {
+    ASSERT_TRUE(table_.setup(grant(DataAccess::kWrite), 0, kRange, 0, false));
+    EXPECT_FALSE(mapper_.calls.back().writable);
+    auto s = table_.setup(grant(DataAccess::kRead), kRange, kRange, kRange, true);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error(), EBADF);
 }
 
 TEST_F(DaxTable, OverlappedMappingsAreUnmappedFirst) {
