@@ -7,6 +7,7 @@ set(VFS_GUEST_FS_STACK_SOURCES
   drivers/virtio_9p/p9_device.cpp
   drivers/virtio_fs/fs_device.cpp
   lib/p9/client.cpp
+  lib/ukfuse/dax_file_write.cpp
   lib/ukfuse/dax_manager.cpp
   lib/ukfuse/dentry_cache.cpp
   lib/ukfuse/node_table.cpp

@@ -7,16 +7,17 @@
 
 namespace vfs::guest::bench {
 
-// Before the clock: size a write run's file, then map every range of it (kMapAll) or
-// empty the window (kEmptyWindow).
+// Before the clock: size a write run's file (to 0 for kGrowFile), then map every range of
+// it (kMapAll) or empty the window (kEmptyWindow, kGrowFile).
 int dax_prepare(int fd, bool write, uint64_t bytes, DaxPrep prep) {
     vfslib::OpenFile* f = vfslib::fd_get(fd);
     ukfuse::DaxManager* dax = f && f->mount->session ? f->mount->session->dax() : nullptr;
     if (!dax) return -ENODEV;
     if (write) {
-        if (int r = vfs_ftruncate(fd, static_cast<int64_t>(bytes)); r < 0) return r;
+        const uint64_t size = prep == DaxPrep::kGrowFile ? 0 : bytes;
+        if (int r = vfs_ftruncate(fd, static_cast<int64_t>(size)); r < 0) return r;
     }
-    if (prep == DaxPrep::kEmptyWindow) {
+    if (prep == DaxPrep::kEmptyWindow || prep == DaxPrep::kGrowFile) {
         auto s = dax->unmap_all();
         return s ? 0 : -s.error();
     }

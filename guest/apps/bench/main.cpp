@@ -84,6 +84,7 @@ void run_io_point(const Params& p, bench::Io op, uint64_t size, uint8_t* buf, ui
     for (uint32_t r = 0; r < p.reps; ++r) {
         const bench::DaxPrep prep = p.dax == Params::Dax::kMapped ? bench::DaxPrep::kMapAll
                                     : p.dax == Params::Dax::kLazy ? bench::DaxPrep::kEmptyWindow
+                                    : p.dax == Params::Dax::kGrow ? bench::DaxPrep::kGrowFile
                                                                   : bench::DaxPrep::kNone;
         const int64_t ns = bench::run_io(op, path, buf, scratch, size, count, &ok, prep);
         rep_line(bench::io_name(op), "buffer", size, r, ns);
@@ -169,6 +170,7 @@ int app_main(int argc, char** argv) {
         g_backend, p.tag, p.machine, p.qemu,
         p.dax == Params::Dax::kMapped ? "mapped"
         : p.dax == Params::Dax::kLazy ? "lazy"
+        : p.dax == Params::Dax::kGrow ? "grow"
                                       : "never",
         static_cast<unsigned long>(p.multiplier), static_cast<unsigned long>(p.fixed_bytes),
         static_cast<unsigned long>(p.scale), p.reps, p.file_reps, kClockOrigin,

@@ -56,6 +56,8 @@ Params parse_params(int argc, char** argv) {
         p.dax = Params::Dax::kMapped;
     else if (apps::same(dax, "lazy") || apps::same(dax, "1"))
         p.dax = Params::Dax::kLazy;
+    else if (apps::same(dax, "grow"))
+        p.dax = Params::Dax::kGrow;
     p.first_byte = apps::arg_str(argc, argv, "first_byte", p.first_byte);
     return p;
 }

@@ -31,7 +31,9 @@ struct Params {
     // dax=lazy: DAX with the window emptied before the clock, so SETUPMAPPING (and, when
     // the file outgrows the window, eviction) happens inside the timed region. With DAX,
     // a write run's file is sized before the clock (ftruncate), so writes stay in place.
-    enum class Dax { kNever, kMapped, kLazy } dax = Dax::kNever;
+    // dax=grow: as lazy, but a sequential write run's file is emptied (ftruncate to 0)
+    // instead, so every write extends the file, as into a new file.
+    enum class Dax { kNever, kMapped, kLazy, kGrow } dax = Dax::kNever;
     const char* first_byte = "hello.txt";  // below the mount: timed as the first byte read
 };
 

@@ -74,6 +74,7 @@ int64_t run_io(Io op, const char* path, uint8_t* buf, uint8_t* scratch, uint64_t
     const int flags = write ? VFS_O_WRONLY | VFS_O_CREAT : VFS_O_RDONLY;
     const int fd = vfs_open(path, flags, 0644);
     if (fd < 0) return fd;
+    if (dax == DaxPrep::kGrowFile && op != Io::kSeqWrite) dax = DaxPrep::kEmptyWindow;
     if (dax != DaxPrep::kNone) {
         if (int r = dax_prepare(fd, write, count * buf_len, dax); r < 0) {
             vfs_close(fd);

@@ -19,10 +19,12 @@ const char* file_op_name(FileOp op);
 // buf: the pattern (buf_len bytes), scratch: as large, both device-reachable.
 // *check_ok is cleared when the contents are wrong.
 // What DAX work happens before the clock (see Params::dax).
-enum class DaxPrep { kNone, kMapAll, kEmptyWindow };
+enum class DaxPrep { kNone, kMapAll, kEmptyWindow, kGrowFile };
 // Before the clock: size a write run's file, then map every range of it (kMapAll) or empty
-// the window (kEmptyWindow). -ENODEV where the mount has no DAX window (dax_prepare.cpp;
-// bench-native, with no window at all, has its own).
+// the window (kEmptyWindow); kGrowFile empties the window and the file (a sequential write
+// run then extends the file with every write; run_io uses kEmptyWindow for the others). -ENODEV
+// where the mount has no DAX window (dax_prepare.cpp; bench-native, with no window at all, has its
+// own).
 int dax_prepare(int fd, bool write, uint64_t bytes, DaxPrep prep);
 
 int64_t run_io(Io op, const char* path, uint8_t* buf, uint8_t* scratch, uint64_t buf_len,

@@ -172,6 +172,9 @@ class Session {
     // The file's size for DAX accesses: as of the last reply if nothing changed it since,
     // else (or with fresh) from a GETATTR.
     Result<uint64_t> file_size(uint64_t nodeid, uint64_t fh, bool fresh = false);
+    // What file_size says next without a GETATTR: the size our own write just left (a
+    // FUSE WRITE drops the cached attributes; the rest of them stay dropped).
+    void note_size(uint64_t nodeid, uint64_t size);
     // FUSE_SETUPMAPPING (flags READ, and WRITE if write) and FUSE_REMOVEMAPPING.
     Status setupmapping(uint64_t nodeid, uint64_t fh, uint64_t foffset, uint64_t len,
                         uint64_t moffset, bool write);

@@ -61,6 +61,13 @@ Result<uint64_t> Session::file_size(uint64_t nodeid, uint64_t fh, bool fresh) {
     return a->size;
 }
 
+void Session::note_size(uint64_t nodeid, uint64_t size) {
+    if (Node* n = nodes_.find(nodeid)) {
+        n->attr.size = size;
+        n->size_known = true;
+    }
+}
+
 Status Session::setupmapping(uint64_t nodeid, uint64_t fh, uint64_t foffset, uint64_t len,
                              uint64_t moffset, bool write) {
     fuse_setupmapping_in in{};

@@ -3,6 +3,7 @@
 
 #include <linux/fuse.h>
 
+#include "lib/ukfuse/dax_file_write.h"
 #include "lib/vfs/vfs.h"
 
 namespace vfs::guest::vfslib {
@@ -28,36 +29,38 @@ int64_t dax_pread(OpenFile* f, void* buf, uint64_t len, uint64_t off) {
     return static_cast<int64_t>(*r + (rest ? *rest : 0));
 }
 
+namespace {
+
+// FUSE WRITE on the open file's handle, for what dax_file_write does not store in the window.
+class HandleWriter final : public ukfuse::DaxFuseWriter {
+  public:
+    HandleWriter(ukfuse::Session* s, const OpenFile* f) : s_(s), f_(f) {}
+    wire::Result<uint64_t> fuse_write(uint64_t off, const void* buf, uint64_t len) override {
+        return s_->write(f_->nodeid, f_->handle.fh, off, buf, len);
+    }
+
+  private:
+    ukfuse::Session* s_;
+    const OpenFile* f_;
+};
+
+}  // namespace
+
 int64_t dax_pwrite(OpenFile* f, const void* buf, uint64_t len, uint64_t off) {
     ukfuse::Session* s = f->mount->session;
     ukfuse::DaxManager* d = s->dax();
-    // O_APPEND: the server's handle appends wherever we say, so a file grown first by
-    // SETATTR would get the bytes at its new end. FUSE WRITE, as Linux sends appends.
+    // O_APPEND: the server's handle appends wherever we say; FUSE WRITE, as Linux sends
+    // appends.
     if (!d || f->dir || (f->flags & VFS_O_APPEND)) return kDaxNotServed;
-    const uint64_t end = off + len;  // bad_range() has ruled out overflow
     auto size = s->file_size(f->nodeid, f->handle.fh);
     if (!size) return kDaxNotServed;
-    const uint64_t grown = end > *size ? end : *size;
-    if (end > *size) {
-        // Never shrink what another writer grew: ask before extending.
-        auto fresh = s->file_size(f->nodeid, f->handle.fh, true);
-        if (!fresh) return kDaxNotServed;
-        if (end > *fresh) {
-            fuse_setattr_in in{};
-            in.valid = FATTR_SIZE | FATTR_FH;
-            in.fh = f->handle.fh;
-            in.size = end;
-            auto a = s->setattr(f->nodeid, in);
-            if (!a) return kDaxNotServed;  // FUSE WRITE then says why, or extends itself
-            if (a->size < end) return kDaxNotServed;
-        }
-    }
-    auto r = d->write(f->nodeid, ukfuse::kDaxInodeFh, off, buf, len, grown);
-    if (!r) return kDaxNotServed;
-    if (*r == len) return static_cast<int64_t>(len);
-    auto rest = s->write(f->nodeid, f->handle.fh, off + *r, static_cast<const uint8_t*>(buf) + *r,
-                         len - *r);
-    return static_cast<int64_t>(*r + (rest ? *rest : 0));
+    uint64_t sz = *size;
+    HandleWriter fuse(s, f);
+    auto r = ukfuse::dax_file_write(*d, fuse, f->nodeid, off, buf, len, &sz);
+    if (!r) return -static_cast<int64_t>(r.error());
+    // Sequential growth then costs one FUSE WRITE per call, no GETATTR.
+    s->note_size(f->nodeid, sz);
+    return static_cast<int64_t>(*r);
 }
 
 }  // namespace vfs::guest::vfslib

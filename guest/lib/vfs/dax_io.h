@@ -1,9 +1,9 @@
 // File data through a mount's DAX window (ukfuse::DaxManager): what vfs_pread/vfs_pwrite
 // do first when DAX is on. Accesses stay inside the file's size: a read is clamped to it
 // (asking the server again when it would pass the size we know, in case another writer
-// grew the file); a write past it extends the file first with SETATTR, as Linux does,
-// then stores through the window. Whatever the window cannot serve (no free range, a
-// refused mapping) is left to FUSE READ/WRITE.
+// grew the file); a write that would extend the file goes as FUSE WRITE, as Linux's
+// (ukfuse/dax_file_write.h says why), and writes inside it through the window. Whatever
+// the window cannot serve (no free range, a refused mapping) is left to FUSE READ/WRITE.
 #pragma once
 
 #include <stdint.h>

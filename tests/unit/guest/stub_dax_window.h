@@ -1,6 +1,7 @@
 // A DaxWindow over plain memory for the DAX manager's tests: SETUPMAPPING copies the file
 // range into the window, REMOVEMAPPING copies a writable range back (as the host page
-// cache would have it) and poisons the window. It checks what a daemon and QEMU check
+// cache would have it) and poisons the window; host_write() is a write on the host, seen
+// through every mapping of it. It checks what a daemon and QEMU check
 // (alignment, bounds, whole-mapping unmaps, batch size) and what only a stub can: that
 // no byte of a read-only mapping was changed.
 #pragma once
@@ -86,6 +87,24 @@ class StubDaxWindow final : public ukfuse::DaxWindow {
             s = Slot{};
         }
         return {};
+    }
+
+    // A write on the host (a FUSE WRITE, another writer): the file grows as pwrite grows
+    // it, and every mapping of the bytes written shows them at once (the window maps the
+    // host's page cache).
+    void host_write(uint64_t nodeid, uint64_t off, const void* buf, uint64_t len) {
+        auto& f = files_[nodeid];
+        if (f.size() < off + len) f.resize(off + len);
+        std::memcpy(&f[off], buf, len);
+        for (uint64_t i = 0; i < slots_.size(); ++i) {
+            const Slot& s = slots_[i];
+            if (!s.used || s.nodeid != nodeid) continue;
+            const uint64_t lo = std::max(off, s.foffset);
+            const uint64_t hi = std::min(off + len, s.foffset + s.len);
+            if (lo < hi)
+                std::memcpy(&mem_[i * kRange + (lo - s.foffset)],
+                            static_cast<const uint8_t*>(buf) + (lo - off), hi - lo);
+        }
     }
 
     uint32_t mapped_slots() const {
