@@ -2,17 +2,6 @@
 
 namespace vfs::host::cli {
 
-namespace {
-
-std::string join_flags(const std::vector<std::string>& flags) {
-    std::string out;
-    for (const auto& f : flags)
-        out += (out.empty() ? "" : ", ") + f;
-    return out;
-}
-
-}  // namespace
-
 std::vector<std::string> unbuilt_feature_errors(const Options& o) {
     std::vector<std::string> errors;
     if (o.xattrmap) {
@@ -33,11 +22,6 @@ std::vector<std::string> unbuilt_feature_errors(const Options& o) {
             " is not built yet: IDs cannot be translated between guest and "
             "host. Remove --translate-uid/--translate-gid; guest and host IDs "
             "are then the same.");
-    }
-    if (!o.migration_flags_given.empty()) {
-        errors.push_back(join_flags(o.migration_flags_given) +
-                         ": migration is not built yet, so virtiofsd-cxx offers no migration "
-                         "to the front-end. Remove the --migration-* flags.");
     }
     if (o.security_label) {
         errors.push_back(

@@ -325,7 +325,24 @@ TEST(CliCommandLines, PrintCapabilitiesNeedsNothingElse) {
     const std::string json = vhost_user_capabilities_json();
     EXPECT_NE(json.find("\"type\": \"fs\""), std::string::npos);
     EXPECT_NE(json.find("separate-options"), std::string::npos);
-    EXPECT_EQ(json.find("migrate-precopy"), std::string::npos) << "no migration is built";
+    EXPECT_NE(json.find("migrate-precopy"), std::string::npos) << "migration is built";
+}
+
+TEST(CliCommandLines, MigrationOptionsParse) {
+    const Options d = accepted({"--socket-path=/tmp/s", "--shared-dir=/srv"});
+    EXPECT_EQ(d.migration.mode, vfs::host::migration::Mode::kFindPaths);
+    EXPECT_EQ(d.migration.on_error, vfs::host::migration::OnError::kAbort);
+    EXPECT_FALSE(d.migration.verify_handles);
+    EXPECT_FALSE(d.migration.confirm_paths);
+    const Options o = accepted({"--socket-path=/tmp/s", "--shared-dir=/srv",
+                                "--migration-mode=file-handles", "--migration-on-error=guest-error",
+                                "--migration-verify-handles", "--migration-confirm-paths"});
+    EXPECT_EQ(o.migration.mode, vfs::host::migration::Mode::kFileHandles);
+    EXPECT_EQ(o.migration.on_error, vfs::host::migration::OnError::kGuestError);
+    EXPECT_TRUE(o.migration.verify_handles);
+    EXPECT_TRUE(o.migration.confirm_paths);
+    EXPECT_FALSE(parse({"--socket-path=/tmp/s", "--shared-dir=/srv", "--migration-mode=paths"})
+                     .options);
 }
 
 TEST(CliCommandLines, HelpAndVersionExitZero) {
@@ -345,10 +362,6 @@ TEST(CliUnbuiltFeatures, RefusedByName) {
         {{"--gid-map=:0:100000:65536:"}, "--gid-map"},
         {{"--translate-uid=guest:0:1000:1"}, "--translate-uid"},
         {{"--translate-gid=host:0:1000:1"}, "--translate-gid"},
-        {{"--migration-mode=file-handles"}, "--migration-mode"},
-        {{"--migration-on-error=guest-error"}, "--migration-on-error"},
-        {{"--migration-verify-handles"}, "--migration-verify-handles"},
-        {{"--migration-confirm-paths"}, "--migration-confirm-paths"},
         {{"--security-label"}, "--security-label"},
         {{"-o", "security_label"}, "security_label"},
     };
