@@ -22,6 +22,7 @@
 #include "fs/passthrough_fs.h"
 #include "fs/read_only_fs.h"
 #include "fuse/fuse_server.h"
+#include "migration/state_transfer.h"
 #include "sandbox/capabilities.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp_filter.h"
@@ -225,6 +226,7 @@ int main(int argc, char** argv) {
             "handles, no CAP_DAC_READ_SEARCH, or FUSE); inodes are held by O_PATH fds",
             opt.fs.shared_dir);
     if (!drop_privileges(opt, (*passthrough)->uses_file_handles())) return 1;
+    PassthroughFs& passthrough_fs = **passthrough;  // migration saves and restores its tables
     std::unique_ptr<Filesystem> fs = std::move(*passthrough);
     if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
     // DAX, with --dax-window: the window's mapper, the files mapped and the mapping table.
@@ -249,6 +251,10 @@ int main(int argc, char** argv) {
         dc.window_files = &window_files;
     }
     dc.thread_pool_size = opt.thread_pool_size;
+    // Migration: DEVICE_STATE is offered except with a DAX window, whose mappings live in
+    // the front-end and are not part of the state.
+    migration::StateTransfer state_transfer(passthrough_fs, handler.session(), opt.migration);
+    if (!dax) dc.device_state = &state_transfer;
     virtio_fs::VirtioFsDevice device(dc);  // declared before the backend, so it outlives it
     vhost_user::Backend backend(device);
 

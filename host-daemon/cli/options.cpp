@@ -256,17 +256,26 @@ CommandLine::CommandLine(Options& o) {
         ->option_text("<RULE>");
     app.add_flag("--security-label", o.security_label,
                  "Store the security label the guest sends on create (implies --xattr)");
-    for (const char* name : {"--migration-mode", "--migration-on-error"}) {
-        app.add_option_function<std::string>(
-               name, [&o, name](const std::string&) { o.migration_flags_given.push_back(name); },
-               "Migration setting. Not built yet: refused")
-            ->option_text("<MODE>");
-    }
-    for (const char* name : {"--migration-verify-handles", "--migration-confirm-paths"}) {
-        app.add_flag_function(
-            name, [&o, name](std::int64_t) { o.migration_flags_given.push_back(name); },
-            "Migration setting. Not built yet: refused");
-    }
+    // Migration (QEMU's DEVICE_STATE transfer, docs/migration.md), virtiofsd's options.
+    static const std::map<std::string, migration::Mode> kMigrationModes{
+        {"find-paths", migration::Mode::kFindPaths},
+        {"file-handles", migration::Mode::kFileHandles}};
+    static const std::map<std::string, migration::OnError> kMigrationOnError{
+        {"abort", migration::OnError::kAbort}, {"guest-error", migration::OnError::kGuestError}};
+    add_word_option(app, "--migration-mode", o.migration.mode, kMigrationModes,
+                    "How the source names each inode for the destination: its path inside "
+                    "the share (find-paths), or its file handle (file-handles: both ends on "
+                    "one file system, needs CAP_DAC_READ_SEARCH) [default: find-paths]");
+    add_word_option(app, "--migration-on-error", o.migration.on_error, kMigrationOnError,
+                    "An inode or open file that cannot be migrated fails the migration "
+                    "(abort), or answers EIO to the guest afterwards (guest-error) [default: "
+                    "abort]");
+    app.add_flag("--migration-verify-handles", o.migration.verify_handles,
+                 "find-paths: the source sends file handles too, and the destination checks "
+                 "it opened the very same inodes");
+    app.add_flag("--migration-confirm-paths", o.migration.confirm_paths,
+                 "find-paths: the source opens every path again before sending it and checks "
+                 "it still leads to the same inode");
 
     // Logging and the process.
     add_word_option(app, "--log-level", o.log_level, log_level_words(),

@@ -17,6 +17,7 @@
 
 #include "cli/option_values.h"
 #include "fs/fs_options.h"
+#include "migration/migration_options.h"
 
 namespace vfs::host::cli {
 
@@ -33,6 +34,7 @@ struct Options {
     unsigned num_queues = 65;        // queues offered: hiprio + request queues
     unsigned thread_pool_size = 0;   // --thread-pool-size, -o max_idle_threads (no pool)
     uint64_t dax_window = 0;         // --dax-window: DAX window bytes; 0 = no DAX
+    migration::Options migration;    // --migration-mode, -on-error, -verify-handles, -confirm-paths
 
     // Recognised but not built yet: parse_options() refuses any of these when set.
     bool security_label = false;                     // --security-label, -o security_label

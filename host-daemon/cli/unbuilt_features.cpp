@@ -2,25 +2,10 @@
 
 namespace vfs::host::cli {
 
-namespace {
-
-std::string join_flags(const std::vector<std::string>& flags) {
-    std::string out;
-    for (const auto& f : flags)
-        out += (out.empty() ? "" : ", ") + f;
-    return out;
-}
-
-}  // namespace
-
-std::vector<std::string> unbuilt_feature_errors(const Options& o) {
-    std::vector<std::string> errors;
-    if (!o.migration_flags_given.empty()) {
-        errors.push_back(join_flags(o.migration_flags_given) +
-                         ": migration is not built yet, so virtiofsd-cxx offers no migration "
-                         "to the front-end. Remove the --migration-* flags.");
-    }
-    return errors;
+// Every virtiofsd 1.13 option is built now. This stays the one place where a flag that
+// parses but has no feature behind it is refused by name.
+std::vector<std::string> unbuilt_feature_errors(const Options&) {
+    return {};
 }
 
 }  // namespace vfs::host::cli

@@ -1,7 +1,7 @@
-// Flags whose feature virtiofsd-cxx does not have yet (migration). They parse, so
-// the command lines of both virtiofsd implementations are understood, and are then
-// refused here with a message that names the flag and says what to do instead: never
-// silently ignored.
+// Flags whose feature virtiofsd-cxx does not have yet (none at present). Such flags
+// parse, so the command lines of both virtiofsd implementations are understood, and are
+// then refused here with a message that names the flag and says what to do instead:
+// never silently ignored.
 #pragma once
 
 #include <string>

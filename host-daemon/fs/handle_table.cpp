@@ -1,5 +1,7 @@
 #include "fs/handle_table.h"
 
+#include <algorithm>
+
 namespace vfs::host {
 
 uint64_t HandleTable::add(HandleRef h) {
@@ -27,6 +29,19 @@ HandleRef HandleTable::remove(uint64_t fh, bool dir) {
 void HandleTable::clear() {
     std::lock_guard lock(mu_);
     handles_.clear();
+}
+
+uint64_t HandleTable::next_fh() const {
+    std::lock_guard lock(mu_);
+    return next_;
+}
+
+bool HandleTable::restore(uint64_t fh, HandleRef h, uint64_t next_fh) {
+    std::lock_guard lock(mu_);
+    if (fh == 0 || handles_.count(fh)) return false;
+    next_ = std::max({next_, next_fh, fh + 1});
+    handles_.emplace(fh, std::move(h));
+    return true;
 }
 
 size_t HandleTable::size() const {

@@ -45,6 +45,17 @@ class HandleTable {
     // nullptr, and the table unchanged, if it is unknown or of the other kind.
     HandleRef remove(uint64_t fh, bool dir);
     size_t size() const;
+
+    // Migration (migration/): every handle under the table's lock, the next fh, and a
+    // handle put back under its own fh (false if taken or 0).
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+        std::lock_guard lock(mu_);
+        for (const auto& [fh, h] : handles_)
+            fn(fh, h);
+    }
+    uint64_t next_fh() const;
+    bool restore(uint64_t fh, HandleRef h, uint64_t next_fh);
     // Drops every handle (their fds close once no request still uses them).
     void clear();
 

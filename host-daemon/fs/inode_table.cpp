@@ -2,6 +2,7 @@
 
 #include <linux/fuse.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace vfs::host {
@@ -86,6 +87,20 @@ void InodeTable::clear_except_root() {
     by_key_.clear();
     by_id_[FUSE_ROOT_ID] = root;
     by_key_[root->key] = FUSE_ROOT_ID;
+}
+
+uint64_t InodeTable::next_id() const {
+    std::shared_lock lock(mu_);
+    return next_id_;
+}
+
+bool InodeTable::restore(InodeRef inode, bool index_key, uint64_t next_id) {
+    std::unique_lock lock(mu_);
+    if (inode->nodeid <= FUSE_ROOT_ID || by_id_.count(inode->nodeid)) return false;
+    if (index_key && !by_key_.count(inode->key)) by_key_[inode->key] = inode->nodeid;
+    next_id_ = std::max({next_id_, next_id, inode->nodeid + 1});
+    by_id_[inode->nodeid] = std::move(inode);
+    return true;
 }
 
 size_t InodeTable::size() const {

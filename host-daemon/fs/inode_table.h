@@ -76,6 +76,19 @@ class InodeTable {
     void forget(uint64_t nodeid, uint64_t n);
 
     size_t size() const;
+
+    // Migration (migration/): every inode but the root, under the table's lock; the next
+    // id to hand out; and an inode put back with its own id, which must be free and not
+    // the root (false otherwise). `index_key` false keeps it out of the key index (an
+    // inode lost in a migration, or a second one for a key already taken).
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+        std::shared_lock lock(mu_);
+        for (const auto& [id, inode] : by_id_)
+            if (id != 1) fn(inode);
+    }
+    uint64_t next_id() const;
+    bool restore(InodeRef inode, bool index_key, uint64_t next_id);
     // Forgets every inode but the root, whatever its lookup count.
     void clear_except_root();
 

@@ -152,6 +152,7 @@ Result<InodeRef> PassthroughFs::dir_inode(uint64_t nodeid) const {
 
 Result<InodeFd> PassthroughFs::path_fd(const Inode& inode) const {
     if (inode.fd.valid()) return InodeFd::borrowed(inode.fd.get());
+    if (!inode.handle) return Error{EIO};  // lost in a migration (guest-error)
     auto fd = file_handles_.open(*inode.handle, O_PATH);
     if (!fd) return Error{fd.error()};
     return InodeFd::owned(std::move(*fd));
@@ -196,6 +197,7 @@ Result<UniqueFd> PassthroughFs::reopen(const Inode& inode, int flags) const {
     // never a path the guest chose. A symlink inode is refused, so the reopen can never
     // follow one.
     if (inode.type == S_IFLNK) return Error{ELOOP};
+    if (!inode.fd.valid() && !inode.handle) return Error{EIO};  // lost in a migration
     if (!inode.fd.valid()) return file_handles_.open(*inode.handle, flags & ~O_NOFOLLOW);
     FdName n(inode.fd.get());
     int fd = openat(proc_self_fd_.get(), n.buf, (flags & ~O_NOFOLLOW) | O_CLOEXEC);
@@ -975,6 +977,7 @@ Result<DataFile> PassthroughFs::data_file(uint64_t fh, DataAccess access) {
     auto h = handles_.get(fh);
     // Only a sync may name a directory (FSYNCDIR); data moves to and from files only.
     if (!h || (h->is_dir && access != DataAccess::kSync)) return Error{EBADF};
+    if (!h->fd.valid()) return Error{EIO};  // lost in a migration (guest-error)
     const int fd = h->fd.get();
     const bool direct = h->direct;
     return DataFile(fd, direct, access, std::move(h));

@@ -21,6 +21,10 @@
 
 namespace vfs::host {
 
+namespace migration {
+class FsAccess;
+}
+
 class PassthroughFs final : public Filesystem {
   public:
     // Opens the shared directory; fails if it is missing or not a directory.
@@ -83,6 +87,7 @@ class PassthroughFs final : public Filesystem {
     const PosixLocks& posix_locks() const { return posix_locks_; }
 
   private:
+    friend class migration::FsAccess;  // saves and restores the tables (migration/)
     explicit PassthroughFs(const FsOptions& opts);
     // A new handle owning `fd` on `inode`; EMFILE when the fd budget is spent.
     Result<uint64_t> add_handle(UniqueFd fd, InodeRef inode, bool dir);

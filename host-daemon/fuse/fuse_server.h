@@ -32,6 +32,8 @@ class FuseServer final : public RequestHandler {
     std::unique_ptr<QueueHandler> start_queue(uint32_t queue_index, uint32_t slot_count) override;
 
     const Session& session() const { return session_; }
+    // Migration restores a session without INIT (migration/state_load.h).
+    Session& session() { return session_; }
 
   private:
     class Queue;

@@ -73,6 +73,8 @@ bool has_own_reply(uint32_t request) {
         case Request::kGetInflightFd:
         case Request::kGetMaxMemSlots:
         case Request::kGetStatus:
+        case Request::kSetDeviceStateFd:
+        case Request::kCheckDeviceState:
         case Request::kGetShmemConfig:
             return true;
         default:
@@ -152,8 +154,8 @@ const Backend::Handler Backend::kHandlers[] = {
     &Backend::set_status,             // SET_STATUS
     &Backend::get_status,             // GET_STATUS
     nullptr,                          // GET_SHARED_OBJECT
-    nullptr,                          // SET_DEVICE_STATE_FD
-    nullptr,                          // CHECK_DEVICE_STATE
+    &Backend::set_device_state_fd,    // SET_DEVICE_STATE_FD (only with DEVICE_STATE acked)
+    &Backend::check_device_state,     // CHECK_DEVICE_STATE
     &Backend::get_shmem_config,       // GET_SHMEM_CONFIG (only with SHMEM acked)
 };
 
@@ -556,6 +558,50 @@ void Backend::reset_state() {
     // device again, but not the protocol features, which belong to the connection.
     acked_features_ = 0;
     status_ = 0;
+}
+
+// Both answer with their own u64 (never a REPLY_ACK), so a refusal is a failure value in
+// the reply and the connection serves on: QEMU then fails the migration, and the source
+// resumes.
+Status Backend::set_device_state_fd(Message& m, Reply& r) {
+    const auto p = payload_as<DeviceStateParams>(m.payload);
+    UniqueFd fd = std::move(m.fds[0]);
+    DeviceStateHandler* state = device_.device_state();
+    int err = 0;
+    if (!(acked_protocol_features_ & protocol_feature::kDeviceState) || !state) {
+        spdlog::error("vhost-user: SET_DEVICE_STATE_FD without the DEVICE_STATE protocol feature");
+        err = EINVAL;
+    } else if (p.direction > 1 || p.phase != kStatePhaseStopped) {
+        spdlog::error("vhost-user: SET_DEVICE_STATE_FD: direction {} phase {} not served",
+                      p.direction, p.phase);
+        err = EINVAL;
+    } else if (std::any_of(vrings_.get(), vrings_.get() + num_queues_,
+                           [](const Vring& v) { return v.started; })) {
+        spdlog::error("vhost-user: SET_DEVICE_STATE_FD while a ring runs");
+        err = EBUSY;
+    } else if (Status s =
+                   state->begin_transfer(static_cast<StateDirection>(p.direction), std::move(fd));
+               !s) {
+        err = s.error();
+    }
+    if (!err)
+        spdlog::info("vhost-user: device state {} started", p.direction == 0 ? "save" : "load");
+    // The front-end's own pipe is used: no fd comes back.
+    r.set(uint64_t{kDeviceStateNoFd | (err ? 1u : 0u)});
+    return {};
+}
+
+Status Backend::check_device_state(Message&, Reply& r) {
+    DeviceStateHandler* state = device_.device_state();
+    Status s = Error{EINVAL};
+    if ((acked_protocol_features_ & protocol_feature::kDeviceState) && state)
+        s = state->finish_transfer();
+    if (!s)
+        spdlog::error("vhost-user: device state transfer failed: {}", strerror(s.error()));
+    else
+        spdlog::info("vhost-user: device state transfer done");
+    r.set(uint64_t{s ? 0u : 1u});
+    return {};
 }
 
 }  // namespace vfs::host::vhost_user

@@ -33,7 +33,7 @@ inline constexpr uint64_t kOfferedProtocolFeatures =
     protocol_feature::kResetDevice | protocol_feature::kStatus;
 // Protocol features a device may add (Device::protocol_features); others are dropped.
 inline constexpr uint64_t kDeviceProtocolFeatures =
-    protocol_feature::kConfig | protocol_feature::kShmem;
+    protocol_feature::kConfig | protocol_feature::kShmem | protocol_feature::kDeviceState;
 
 class Backend {
   public:
@@ -100,6 +100,8 @@ class Backend {
     Status set_status(Message&, Reply&);
     Status get_status(Message&, Reply&);
     Status get_shmem_config(Message&, Reply&);
+    Status set_device_state_fd(Message&, Reply&);
+    Status check_device_state(Message&, Reply&);
 
     // Tells the front-end of a refused message where it can hear it (see the top); an
     // error if it cannot, which closes the connection.

@@ -22,6 +22,7 @@
 #include "memory/window_files.h"
 #include "util/event_notifier.h"
 #include "util/unique_fd.h"
+#include "vhost_user/device_state.h"
 #include "vfs/wire/result.h"
 #include "vfs/wire/virtqueue_device.h"
 #include "vhost_user/messages.h"
@@ -91,6 +92,9 @@ class Device {
     // What the front-end acked (SET_PROTOCOL_FEATURES), for devices whose behaviour
     // depends on it.
     virtual void set_protocol_features(uint64_t acked) { (void)acked; }
+    // Migration of the back-end's state (protocol feature DEVICE_STATE, which a device
+    // offers through protocol_features()): nullptr when the device has none to move.
+    virtual DeviceStateHandler* device_state() { return nullptr; }
 };
 
 }  // namespace vfs::host::vhost_user

@@ -149,6 +149,10 @@ Status validate(const Header& h, const uint8_t* payload, uint32_t nfds) {
             return validate_single_region(h, payload, nfds, 0, 1);
         case Request::kSetBackendReqFd:
             return exact(h, 0, nfds, 1);
+        case Request::kSetDeviceStateFd:
+            return exact(h, sizeof(DeviceStateParams), nfds, 1);
+        case Request::kCheckDeviceState:
+            return exact(h, 0, nfds, 0);
         case Request::kGetConfig:
         case Request::kSetConfig:
             return validate_config(h, payload, nfds);

@@ -110,7 +110,8 @@ inline constexpr uint64_t kResetDevice = 1ull << 13;
 inline constexpr uint64_t kInbandNotifications = 1ull << 14;
 inline constexpr uint64_t kConfigureMemSlots = 1ull << 15;
 inline constexpr uint64_t kStatus = 1ull << 16;
-inline constexpr uint64_t kShmem = 1ull << 22;  // GET_SHMEM_CONFIG, BACKEND_SHMEM_MAP/UNMAP
+inline constexpr uint64_t kDeviceState = 1ull << 19;  // SET_DEVICE_STATE_FD, CHECK_DEVICE_STATE
+inline constexpr uint64_t kShmem = 1ull << 22;        // GET_SHMEM_CONFIG, BACKEND_SHMEM_MAP/UNMAP
 }  // namespace protocol_feature
 
 struct Header {
@@ -194,6 +195,15 @@ struct ShmemMap {
 };
 static_assert(sizeof(ShmemMap) == 40);
 inline constexpr uint64_t kShmemMapFlagWrite = 1ull << 0;  // read-write; 0 is read-only
+
+// SET_DEVICE_STATE_FD (with the front-end's pipe end): which way and in which phase. The
+// reply's u64: bits 0-7 an error (0 = success), kDeviceStateNoFd when no fd comes back.
+struct DeviceStateParams {
+    uint32_t direction = 0;  // 0 save (back-end writes), 1 load (back-end reads)
+    uint32_t phase = 0;      // 0: the device is stopped
+};
+static_assert(sizeof(DeviceStateParams) == 8);
+inline constexpr uint64_t kDeviceStateNoFd = 1ull << 8;
 
 // The u64 payload of SET_VRING_KICK/CALL/ERR: a queue index and a "no fd" flag.
 inline constexpr uint64_t kVringIndexMask = 0xff;

@@ -28,6 +28,7 @@ uint64_t VirtioFsDevice::protocol_features() const {
     // A DAX window is offered only when asked for: without one, nothing changes for
     // vhost-user-fs-pci, which has no window.
     if (shmem_sizes_[0] != 0) f |= vhost_user::protocol_feature::kShmem;
+    if (cfg_.device_state) f |= vhost_user::protocol_feature::kDeviceState;
     return f;
 }
 

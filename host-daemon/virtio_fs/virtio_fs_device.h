@@ -37,6 +37,8 @@ struct DeviceConfig {
     // --thread-pool-size: threads per request queue for blocking requests (0: none). The
     // high-priority queue (0) gets none: FORGET and INTERRUPT never block.
     unsigned thread_pool_size = 0;
+    // Migration (DEVICE_STATE offered when set): saves and loads the back-end's state.
+    vhost_user::DeviceStateHandler* device_state = nullptr;
 };
 
 // Virtio features offered: the ring features the queue workers implement.
@@ -63,6 +65,7 @@ class VirtioFsDevice final : public vhost_user::Device {
     std::span<const uint64_t> shmem_regions() const override;
     memory::WindowFiles* window_files() const override { return cfg_.window_files; }
     void set_protocol_features(uint64_t acked) override;
+    vhost_user::DeviceStateHandler* device_state() override { return cfg_.device_state; }
 
     // Whether the front-end gave a backend channel (SET_BACKEND_REQ_FD).
     bool has_backend_channel() const { return has_backend_channel_; }

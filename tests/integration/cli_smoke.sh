@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs the built virtiofsd-cxx binary the way QEMU, libvirt and users do at start-up:
-# --print-capabilities, --version, a missing shared directory, a bad --modcaps, an unbuilt
-# flag, and a real start (default sandbox and seccomp) that listens, chgrps its socket and
+# --print-capabilities, --version, a missing shared directory, a bad --modcaps, bad
+# --translate-uid and --xattrmap rules, and a real start (default sandbox and seccomp) that listens, chgrps its socket and
 # exits cleanly on SIGTERM.
 # Usage: cli_smoke.sh PATH/TO/virtiofsd-cxx
 set -u
@@ -43,11 +43,11 @@ if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --modcaps=-chown
 fi
 grep -q -- "nosuchcap" <<<"$out" || fail "--modcaps=+nosuchcap message: $out"
 
-# An unbuilt feature: non-zero, naming the flag.
-if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --uid-map=:0:100000:65536: 2>&1); then
-    fail "--uid-map exited 0"
+# A --translate-uid rule that does not parse: non-zero, naming the flag.
+if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --translate-uid=map:1000:x:1 2>&1); then
+    fail "--translate-uid=map:1000:x:1 exited 0"
 fi
-grep -q -- "--uid-map" <<<"$out" || fail "--uid-map message: $out"
+grep -q -- "--translate-uid" <<<"$out" || fail "--translate-uid message: $out"
 
 # An --xattrmap rule that does not parse: non-zero, naming the rule and where.
 if out=$("$daemon" --socket-path="$work/s" --shared-dir="$work" --xattrmap=:prefix:all:a 2>&1); then

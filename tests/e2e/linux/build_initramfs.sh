@@ -33,5 +33,6 @@ done
 install -m 0755 "$here/guest_init.sh" "$stage/init"
 install -m 0755 "$here/guest_fs_test.sh" "$stage/bin/guest_fs_test.sh"
 install -m 0755 "$here/guest_bench.sh" "$stage/bin/guest_bench.sh"
+install -m 0755 "$here/guest_migrate.sh" "$stage/bin/guest_migrate.sh"
 (cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$out.tmp"
 mv "$out.tmp" "$out"

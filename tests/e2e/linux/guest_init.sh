@@ -3,6 +3,7 @@
 #   vfs.tag=TAG        virtio-fs tag to mount at /mnt (or vfs.fstype=9p with a 9p tag)
 #   vfs.script=NAME    full | basic (the e2e checks) | demo (list, read, write back)
 #                      | shell (an interactive busybox shell, for tools/demo --linux)
+#                      | migrate (tests/e2e/migration: writes through a live migration)
 #                      | bench (tools/guest-bench; vfs.bench_size=BYTES vfs.bench_files=N
 #                        vfs.bench_repeat=R vfs.bench_bs=4096,1048576 vfs.bench_seq_only=1)
 #   vfs.cache=MODE     the daemon's cache mode, which the test script adapts to
@@ -45,6 +46,9 @@ elif [ "$script" = bench ]; then
     sh /bin/guest_bench.sh /mnt "${bench_size:-33554432}" "${bench_files:-1000}" \
       "$(echo "${bench_bs:-}" | tr , ' ')" "${bench_seq_only:-0}"
   done
+  echo "E2E-END"
+elif [ "$script" = migrate ]; then
+  sh /bin/guest_migrate.sh /mnt
   echo "E2E-END"
 elif [ "$script" = demo ]; then
   echo "guest\$ ls -l /mnt" && ls -l /mnt

@@ -33,7 +33,9 @@ class FakeDevice final : public Device {
 
     uint32_t num_queues() const override { return 3; }
     uint64_t features() const override { return kFeatures; }
-    uint64_t protocol_features() const override { return protocol_feature::kConfig; }
+    uint64_t protocol_features() const override {
+        return protocol_feature::kConfig | (with_state ? protocol_feature::kDeviceState : 0);
+    }
     vfs::wire::Status read_config(uint32_t offset, std::span<uint8_t> out) const override {
         for (size_t i = 0; i < out.size(); ++i)
             out[i] = static_cast<uint8_t>((offset + i) ^ 0x5a);
@@ -70,6 +72,29 @@ class FakeDevice final : public Device {
         std::lock_guard<std::mutex> lock(mu);
         channel_valid = channel.valid();
     }
+    DeviceStateHandler* device_state() override { return with_state ? &state : nullptr; }
+
+    // Writes "state" on save (the pipe holds it), records a load; the check reports
+    // what the test told it to.
+    struct FakeState final : DeviceStateHandler {
+        vfs::wire::Status begin_transfer(StateDirection dir, UniqueFd fd) override {
+            dirs.push_back(dir);
+            if (dir == StateDirection::kSave && ::write(fd.get(), "state", 5) != 5)
+                return vfs::wire::Error{EIO};
+            begun = true;
+            return {};
+        }
+        vfs::wire::Status finish_transfer() override {
+            if (!begun) return vfs::wire::Error{EINVAL};
+            begun = false;
+            return fail_check ? vfs::wire::Status{vfs::wire::Error{EIO}} : vfs::wire::Status{};
+        }
+        std::vector<StateDirection> dirs;
+        bool begun = false;
+        bool fail_check = false;
+    };
+    bool with_state = false;
+    FakeState state;
 
     struct Started {
         uint32_t index, size;
@@ -367,6 +392,101 @@ TEST_F(BackendTest, CallAndErrFdsMustBeEventfds) {
         ASSERT_TRUE(ack.has_value());
         EXPECT_EQ(*ack, static_cast<uint64_t>(EINVAL));
     }
+}
+
+}  // namespace
+}  // namespace vfs::host::vhost_user
+
+namespace vfs::host::vhost_user {
+namespace {
+
+class DeviceStateTest : public BackendTest {
+  protected:
+    void SetUp() override {
+        device_.with_state = true;
+        BackendTest::SetUp();
+    }
+    // SET_DEVICE_STATE_FD with one end of a new pipe; returns the reply's u64 and keeps the
+    // other end in `other`.
+    std::optional<uint64_t> set_state_fd(uint32_t dir, uint32_t phase, UniqueFd* other) {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) != 0) return std::nullopt;
+        const int give = dir == 0 ? p[1] : p[0];
+        other->reset(dir == 0 ? p[0] : p[1]);
+        const DeviceStateParams params{dir, phase};
+        const Header h{static_cast<uint32_t>(Request::kSetDeviceStateFd), kVersion, sizeof(params)};
+        std::optional<uint64_t> r;
+        if (client_->connection().send(h, &params, &give, 1)) {
+            auto m = receive();
+            if (m && m->hdr.size == sizeof(uint64_t)) r = payload_as<uint64_t>(m->payload);
+        }
+        ::close(give);
+        return r;
+    }
+    std::optional<uint64_t> check() {
+        uint64_t v = 0;
+        if (!client_->call(Request::kCheckDeviceState, nullptr, 0, &v, sizeof(v))) return {};
+        return v;
+    }
+    void ack_device_state() {
+        const uint64_t pf = protocol_feature::kReplyAck | protocol_feature::kDeviceState;
+        ASSERT_TRUE(client_->send_obj(Request::kSetProtocolFeatures, pf));
+        client_->set_reply_ack(true);
+        ASSERT_TRUE(client_->send(Request::kSetOwner));
+    }
+};
+
+TEST_F(DeviceStateTest, OfferedOnlyWhenTheDeviceHasState) {
+    auto pf = client_->get_u64(Request::kGetProtocolFeatures);
+    ASSERT_TRUE(pf);
+    EXPECT_TRUE(*pf & protocol_feature::kDeviceState);
+}
+
+TEST_F(DeviceStateTest, SaveAndLoadUseTheFrontEndsPipeAndTheCheckReports) {
+    ack_device_state();
+    UniqueFd read_end;
+    EXPECT_EQ(set_state_fd(0, 0, &read_end), kDeviceStateNoFd) << "success, no fd back";
+    char buf[8] = {};
+    EXPECT_EQ(::read(read_end.get(), buf, sizeof(buf)), 5);
+    EXPECT_EQ(check(), 0u);
+    UniqueFd write_end;
+    EXPECT_EQ(set_state_fd(1, 0, &write_end), kDeviceStateNoFd);
+    device_.state.fail_check = true;
+    EXPECT_EQ(check(), 1u) << "a failed transfer is a non-zero check";
+    EXPECT_EQ(check(), 1u) << "a check with no transfer begun fails too";
+    ASSERT_EQ(device_.state.dirs.size(), 2u);
+    EXPECT_EQ(device_.state.dirs[1], StateDirection::kLoad);
+}
+
+TEST_F(DeviceStateTest, RefusalsAreFailureRepliesAndTheConnectionServesOn) {
+    UniqueFd other;
+    // Not acked yet: refused in the reply.
+    auto r = set_state_fd(0, 0, &other);
+    ASSERT_TRUE(r);
+    EXPECT_NE(*r & 0xff, 0u);
+    EXPECT_TRUE(*r & kDeviceStateNoFd) << "never an fd with an error";
+    ack_device_state();
+    r = set_state_fd(0, 1, &other);  // a phase the spec does not define
+    ASSERT_TRUE(r);
+    EXPECT_NE(*r & 0xff, 0u);
+    r = set_state_fd(2, 0, &other);  // no such direction
+    ASSERT_TRUE(r);
+    EXPECT_NE(*r & 0xff, 0u);
+    // While a ring runs the device state cannot be taken.
+    ASSERT_TRUE(client_->send_obj(Request::kSetFeatures,
+                                  FakeDevice::kFeatures | feature::kProtocolFeatures));
+    share_memory();
+    describe_ring(1, 0);
+    UniqueFd kick(::eventfd(0, EFD_CLOEXEC));
+    const int k = kick.get();
+    ASSERT_TRUE(client_->send_obj(Request::kSetVringKick, uint64_t{1}, &k, 1));
+    r = set_state_fd(0, 0, &other);
+    ASSERT_TRUE(r);
+    EXPECT_NE(*r & 0xff, 0u);
+    EXPECT_TRUE(device_.state.dirs.empty()) << "the device never saw a refused transfer";
+    ASSERT_TRUE(client_->get_vring_base(1));
+    EXPECT_EQ(set_state_fd(0, 0, &other), kDeviceStateNoFd) << "stopped: served";
+    EXPECT_EQ(check(), 0u);
 }
 
 }  // namespace
