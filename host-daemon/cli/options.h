@@ -36,10 +36,9 @@ struct Options {
     uint64_t dax_window = 0;         // --dax-window: DAX window bytes; 0 = no DAX
     migration::Options migration;    // --migration-mode, -on-error, -verify-handles, -confirm-paths
 
-    // Recognised but not built yet: parse_options() refuses any of these when set.
-    bool security_label = false;                     // --security-label, -o security_label
-    std::optional<std::string> xattrmap;             // --xattrmap, -o xattrmap=
-    std::vector<std::string> migration_flags_given;  // names of --migration-* flags used
+    // Labels and xattr names: parse_options() puts them in fs.
+    bool security_label = false;          // --security-label, -o security_label
+    std::optional<std::string> xattrmap;  // --xattrmap, -o xattrmap=
 
     // Id mapping: cli/id_options.h checks them and puts the translation in fs.ids.
     std::vector<std::string> uid_map;                // --uid-map

@@ -146,7 +146,7 @@ Result<InodeRef> make_inode(PassthroughFs& fs, const InodeRecord& rec, UniqueFd 
     i->nlookup = rec.nlookup;
     if (FsAccess::uses_file_handles(fs)) {
         if (auto h = FsAccess::file_handles(fs).encode(fd.get(), key->mnt_id)) {
-            i->handle = *h;
+            i->handle = std::make_unique<const FileHandle>(*h);
             fd.reset();
         }
     }
