@@ -57,6 +57,12 @@ EXPECTED_FAILURES = {
         "host_symlink": "follows from guest_symlink_readlink: readlink fails with EPERM",
         "guest_seek_data": "sshfs has no SEEK_DATA/SEEK_HOLE: the whole file is data, so "
                            "SEEK_DATA from 0 returns 0, not the first written block",
+        # Measured in the fresh-clone run of session 4, once issue 13's checks joined the
+        # full script.
+        "guest_mknod_devices": "sftp has no mknod: sshfs makes only regular files and "
+                               "refuses device nodes with EPERM",
+        "guest_symlink_utimes_nofollow": "sftp's SETSTAT follows the link and sshfs has no "
+                                         "lsetstat, so a symlink's own times are not set",
     },
 }
 # Modes in which the daemon must refuse to start, and what its log must then say.
