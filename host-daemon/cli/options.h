@@ -41,10 +41,10 @@ struct Options {
     std::optional<std::string> xattrmap;  // --xattrmap, -o xattrmap=
 
     // Id mapping: cli/id_options.h checks them and puts the translation in fs.ids.
-    std::vector<std::string> uid_map;                // --uid-map
-    std::vector<std::string> gid_map;                // --gid-map
-    std::vector<std::string> translate_uid;          // --translate-uid
-    std::vector<std::string> translate_gid;          // --translate-gid
+    std::vector<std::string> uid_map;        // --uid-map
+    std::vector<std::string> gid_map;        // --gid-map
+    std::vector<std::string> translate_uid;  // --translate-uid
+    std::vector<std::string> translate_gid;  // --translate-gid
 
     // Confinement (sandbox/): virtiofsd's defaults.
     Sandbox sandbox = Sandbox::kNamespace;  // --sandbox, -o sandbox=

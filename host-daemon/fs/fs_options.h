@@ -10,8 +10,8 @@
 #include <optional>
 #include <string>
 
-#include "fs/xattr_map.h"
 #include "fs/id_translation.h"
+#include "fs/xattr_map.h"
 
 namespace vfs::host {
 

@@ -22,9 +22,9 @@
 #include "memory/window_files.h"
 #include "util/event_notifier.h"
 #include "util/unique_fd.h"
-#include "vhost_user/device_state.h"
 #include "vfs/wire/result.h"
 #include "vfs/wire/virtqueue_device.h"
+#include "vhost_user/device_state.h"
 #include "vhost_user/messages.h"
 
 namespace vfs::host::vhost_user {
