@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "backends.h"
-#include "daemon_process.h"
+#include "daemon_with_frontend.h"
 #include "frontend.h"
 #include "raw_fuse.h"
 
@@ -66,17 +66,8 @@ class IdMapping : public ::testing::Test {
         if (!dir_.empty()) std::filesystem::remove_all(dir_);
     }
     void start(std::vector<std::string> extra) {
-        std::vector<std::string> argv{VFS_DAEMON_PATH, "--socket-path=" + socket_,
-                                      "--shared-dir=" + share_, "--num-queues=2"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        ASSERT_TRUE(daemon_.spawn(argv, dir_ + "/daemon.log"));
-        ASSERT_TRUE(daemon_.wait_for_socket(socket_)) << daemon_.log();
-        FrontendOptions o;
-        o.num_queues = 2;
-        auto f = Frontend::connect(socket_, o);
-        ASSERT_TRUE(f) << strerror(f.error());
-        fe_ = std::move(*f);
-        ASSERT_TRUE(fe_->setup()) << daemon_.log();
+        spawn_daemon_and_connect(daemon_, socket_, share_, dir_ + "/daemon.log", extra, &fe_);
+        if (HasFatalFailure()) return;
         ASSERT_TRUE(fe_->fuse_init(kQ)) << daemon_.log();
     }
     std::vector<uint8_t> call(const std::vector<uint8_t>& req, int want = 0) {

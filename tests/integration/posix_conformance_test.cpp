@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "backends.h"
-#include "daemon_process.h"
+#include "daemon_with_frontend.h"
 #include "frontend.h"
 #include "raw_fuse.h"
 
@@ -49,19 +49,9 @@ class PosixConformance : public ::testing::Test {
         ASSERT_FALSE(dir_.empty());
         share_ = dir_ + "/share";
         std::filesystem::create_directory(share_);
-        const std::string sock = dir_ + "/vhost.sock";
-        std::vector<std::string> args = {VFS_DAEMON_PATH, "--socket-path=" + sock,
-                                         "--shared-dir=" + share_, "--log-level=debug",
-                                         "--num-queues=2"};
-        args.insert(args.end(), extra.begin(), extra.end());
-        ASSERT_TRUE(daemon_.spawn(args, dir_ + "/daemon.log"));
-        ASSERT_TRUE(daemon_.wait_for_socket(sock)) << daemon_.log();
-        FrontendOptions o;
-        o.num_queues = 2;
-        auto f = Frontend::connect(sock, o);
-        ASSERT_TRUE(f) << strerror(f.error());
-        fe_ = std::move(*f);
-        ASSERT_TRUE(fe_->setup());
+        extra.push_back("--log-level=debug");
+        spawn_daemon_and_connect(daemon_, dir_ + "/vhost.sock", share_, dir_ + "/daemon.log", extra,
+                                 &fe_);
     }
     void TearDown() override {
         fe_.reset();

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon_process.h"
+#include "daemon_with_frontend.h"
 #include "frontend.h"
 
 namespace vfs::test {
@@ -103,19 +103,11 @@ class XattrMapDaemon : public ::testing::Test {
         ASSERT_FALSE(dir_.empty());
         share_ = dir_ + "/share";
         std::filesystem::create_directory(share_);
-        const std::string sock = dir_ + "/vhost.sock";
-        std::vector<std::string> argv{VFS_DAEMON_PATH, "--socket-path=" + sock,
-                                      "--shared-dir=" + share_, "--log-level=debug",
-                                      "--num-queues=2"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        ASSERT_TRUE(daemon_.spawn(argv, dir_ + "/daemon.log"));
-        ASSERT_TRUE(daemon_.wait_for_socket(sock)) << daemon_.log();
-        FrontendOptions o;
-        o.num_queues = 2;
-        auto f = Frontend::connect(sock, o);
-        ASSERT_TRUE(f) << strerror(f.error());
-        fe_ = std::move(*f);
-        ASSERT_TRUE(fe_->setup());
+        std::vector<std::string> args = extra;
+        args.push_back("--log-level=debug");
+        spawn_daemon_and_connect(daemon_, dir_ + "/vhost.sock", share_, dir_ + "/daemon.log", args,
+                                 &fe_);
+        if (HasFatalFailure()) return;
         fuse_init_in in{};
         in.major = FUSE_KERNEL_VERSION;
         in.minor = FUSE_KERNEL_MINOR_VERSION;
