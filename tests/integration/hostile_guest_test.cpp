@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon_process.h"
+#include "daemon_with_frontend.h"
 #include "frontend.h"
 #include "raw_fuse.h"
 
@@ -95,18 +95,9 @@ class HostileGuest : public ::testing::TestWithParam<const char*> {
         ASSERT_EQ(::symlink("../canary", (share_ + "/esc").c_str()), 0);
         ASSERT_EQ(::symlink((dir_ + "/canary").c_str(), (share_ + "/abs").c_str()), 0);
         ASSERT_EQ(::symlink("../outside", (share_ + "/dirl").c_str()), 0);
-        const std::string sock = dir_ + "/vhost.sock";
-        std::vector<std::string> argv = {VFS_DAEMON_PATH, "--socket-path=" + sock,
-                                         "--shared-dir=" + share_, "--num-queues=2",
-                                         std::string("--sandbox=") + sandbox};
-        ASSERT_TRUE(daemon_.spawn(argv, dir_ + "/daemon.log"));
-        ASSERT_TRUE(daemon_.wait_for_socket(sock)) << daemon_.log();
-        FrontendOptions o;
-        o.num_queues = 2;
-        auto f = Frontend::connect(sock, o);
-        ASSERT_TRUE(f) << strerror(f.error());
-        fe_ = std::move(*f);
-        ASSERT_TRUE(fe_->setup()) << daemon_.log();
+        spawn_daemon_and_connect(daemon_, dir_ + "/vhost.sock", share_, dir_ + "/daemon.log",
+                                 {std::string("--sandbox=") + sandbox}, &fe_);
+        if (HasFatalFailure()) return;
         ASSERT_TRUE(fe_->fuse_init(kQ)) << daemon_.log();
         server_ = server_pid();
         ASSERT_GT(server_, 0);
