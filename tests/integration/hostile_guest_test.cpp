@@ -27,7 +27,6 @@ namespace vfs::test {
 namespace {
 
 using vfs::frontend::Frontend;
-using vfs::frontend::FrontendOptions;
 using namespace vfs::slowfs;
 namespace fs = std::filesystem;
 

@@ -22,7 +22,6 @@ namespace vfs::test {
 namespace {
 
 using vfs::frontend::Frontend;
-using vfs::frontend::FrontendOptions;
 using namespace vfs::slowfs;
 
 constexpr uint32_t kQ = 1;

@@ -24,7 +24,6 @@ namespace vfs::test {
 namespace {
 
 using vfs::frontend::Frontend;
-using vfs::frontend::FrontendOptions;
 
 constexpr uint32_t kQ = 1;
 constexpr uint32_t kCap = 8192;
