@@ -32,7 +32,8 @@ errno_of() {
   case "$1" in
     *"not connected"*) echo ENOTCONN ;;
     *"connection abort"*) echo ECONNABORTED ;;
-    *"I/O error"*) echo EIO ;;
+    # busybox prints strerror's text: glibc says "Input/output error", others "I/O error".
+    *"I/O error"* | *"Input/output error"*) echo EIO ;;
     *"Stale file handle"*) echo ESTALE ;;
     *) echo "OTHER" ;;
   esac
