@@ -91,10 +91,15 @@ def main():
     os.makedirs(share)
     sock = os.path.join(workdir, "vfs.sock")
     if args.daemon == "cxx":
+        if not args.daemon_bin:
+            sys.exit("run_pjdfstest: --daemon cxx needs --daemon-bin")
         cmd = [args.daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}",
                "--cache=never", "--xattr", *args.daemon_arg]
     else:
-        cmd = [peers.rust_virtiofsd(), f"--socket-path={sock}", f"--shared-dir={share}",
+        rust = peers.rust_virtiofsd()
+        if rust is None:
+            sys.exit("run_pjdfstest: Rust virtiofsd 1.13 is not available (tools/peers)")
+        cmd = [rust, f"--socket-path={sock}", f"--shared-dir={share}",
                "--cache=never", "--xattr", *args.daemon_arg]
     print("[pjd] " + " ".join(cmd), flush=True)
     daemon = guest_vm.start_daemon(cmd, sock, os.path.join(workdir, "daemon.log"))
