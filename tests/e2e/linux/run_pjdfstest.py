@@ -83,6 +83,8 @@ def main():
     ap.add_argument("--out", help="JSON of every file's counts and failures")
     ap.add_argument("--daemon-arg", action="append", default=[])
     args = ap.parse_args()
+    if args.daemon == "cxx" and not args.daemon_bin:
+        ap.error("--daemon cxx needs --daemon-bin")
 
     workdir = tempfile.mkdtemp(prefix="vfs-pjd-")
     vmlinuz, base = guest_vm.prepare_boot(args.probe, workdir)
@@ -91,8 +93,6 @@ def main():
     os.makedirs(share)
     sock = os.path.join(workdir, "vfs.sock")
     if args.daemon == "cxx":
-        if not args.daemon_bin:
-            sys.exit("run_pjdfstest: --daemon cxx needs --daemon-bin")
         cmd = [args.daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}",
                "--cache=never", "--xattr", *args.daemon_arg]
     else:
