@@ -3,10 +3,12 @@
 # appending numbered lines to them, through whatever migration the host runs, until the
 # host creates MNT/stop. Prints MIG-TICK as it goes, and at the end MIG-DONE with the line
 # count, the number of failed writes and the guest's checksum of each file.
-# It also reads MNT/blobs/b0, b1, ... one per line written, each once, into the page cache
-# (FUSE READs: the daemon writes guest RAM), and at the end prints each one's checksum as
-# the page cache holds it (MIG-BLOB): a blob read while RAM was being copied and not
-# marked in the dirty log arrives stale on the destination.
+# It also reads MNT/blobs/b0, b1, ... one per line written into the page cache (FUSE READs:
+# the daemon writes guest RAM), over and over (the cache dropped after each round, so the
+# daemon keeps refilling the same pages), until the host creates MNT/on-destination after
+# the migration; at the end it prints each blob's checksum as the page cache holds it
+# (MIG-BLOB): a page the daemon filled after QEMU copied it, and did not mark in the dirty
+# log, arrives stale on the destination.
 #   usage: guest_migrate.sh MNT
 mnt=$1
 # Opened before the migration and never reopened: the destination must serve these fds.
@@ -14,14 +16,21 @@ exec 3>>"$mnt/log-a.txt"
 exec 4>>"$mnt/renamed-src.txt"
 nblobs=$(ls "$mnt/blobs" 2>/dev/null | wc -l)
 echo "MIG-OPEN blobs=$nblobs"
-i=0 errs=0
+i=0 errs=0 reads=0 frozen=0
 while [ ! -e "$mnt/stop" ]; do
   i=$((i + 1))
   echo "a $i" >&3 || errs=$((errs + 1))
   echo "r $i" >&4 || errs=$((errs + 1))
-  k=$((i - 1))
-  if [ "$k" -lt "$nblobs" ]; then
-    cat "$mnt/blobs/b$k" >/dev/null || errs=$((errs + 1))
+  if [ "$frozen" = 0 ] && [ "$nblobs" -gt 0 ]; then
+    if [ -e "$mnt/on-destination" ]; then
+      frozen=1
+      echo "MIG-FROZEN line=$i reads=$reads"
+    else
+      k=$((reads % nblobs))
+      [ "$k" -eq 0 ] && [ "$reads" -gt 0 ] && echo 1 >/proc/sys/vm/drop_caches
+      cat "$mnt/blobs/b$k" >/dev/null || errs=$((errs + 1))
+      reads=$((reads + 1))
+    fi
   fi
   [ $((i % 20)) -eq 0 ] && echo "MIG-TICK $i errs=$errs"
   usleep 20000
