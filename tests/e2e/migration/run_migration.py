@@ -195,7 +195,15 @@ def run(args, work):
         before = last_tick(serial_lines(src_serial))
         log(f"guest at line {before}; migrating")
         qmp = Qmp(src_qmp)
-        Qmp(dst_qmp)  # the destination's monitor answers: it is waiting for the stream
+        dst_qmp_conn = Qmp(dst_qmp)  # it answers: it is waiting for the stream
+        # The return path: the source hears of a destination that fails to load (our
+        # daemon's CHECK_DEVICE_STATE failing), fails the migration and resumes the guest;
+        # without it the source reports "completed" and stays paused.
+        for q in (qmp, dst_qmp_conn):
+            r = q.cmd("migrate-set-capabilities",
+                      capabilities=[{"capability": "return-path", "state": True}])
+            if "return" not in r:
+                raise RuntimeError(f"migrate-set-capabilities refused: {r}")
         # RAM copied at 16 MiB/s: the first pass (~90 MiB of non-zero pages) takes several
         # seconds, so the guest's READs land on pages QEMU has already sent, which only the
         # daemon's dirty log brings across again.
