@@ -285,7 +285,8 @@ TEST_F(BackendTest, RefusedMessagesGetAFailureAckAndTheConnectionServesOn) {
     EXPECT_EQ(acked(Request::kSetFeatures, uint64_t{1} << 63), uint64_t{EINVAL});
     EXPECT_EQ(backend_->acked_features(), FakeDevice::kFeatures | feature::kProtocolFeatures);
     EXPECT_EQ(acked(Request::kSetVringNum, VringState{3, 8}), uint64_t{EINVAL});
-    EXPECT_EQ(acked_raw(Request::kGetInflightFd, nullptr, 0), uint64_t{ENOSYS});
+    const uint64_t rarp = 0;
+    EXPECT_EQ(acked(Request::kSendRarp, rarp), uint64_t{ENOSYS});
     const Header unknown{99, kVersion | kFlagNeedReply, 0};
     ASSERT_TRUE(client_->connection().send(unknown, nullptr));
     auto r = receive();
