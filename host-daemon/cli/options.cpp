@@ -395,15 +395,6 @@ ParseResult parse_options(int argc, const char* const* argv) {
     if (cl.socket_alias_used) {
         r.warnings.push_back("--socket is deprecated: use --socket-path");
     }
-    for (const char* flag : {"--migration-mode", "--migration-on-error",
-                             "--migration-verify-handles", "--migration-confirm-paths"})
-        if (cl.app.count(flag) != 0) {
-            r.warnings.push_back(
-                std::string(flag) +
-                ": the device state is served, but QEMU refuses to migrate until dirty-page "
-                "logging (VHOST_F_LOG_ALL) is built; see docs/migration.md");
-            break;
-        }
     if (o.dax_window != 0 && cl.app.count("--num-queues") == 0)
         r.warnings.push_back(
             "--dax-window without --num-queues: 65 queues are announced (64 request "

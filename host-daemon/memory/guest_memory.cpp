@@ -68,6 +68,19 @@ uint8_t* MemoryMap::translate_uva(uint64_t uva, uint64_t len) const {
     return nullptr;
 }
 
+bool MemoryMap::gpa_of(const uint8_t* p, uint64_t len, uint64_t* gpa) const {
+    if (len == 0) return false;
+    const auto at = reinterpret_cast<uintptr_t>(p);
+    for (const auto& r : by_gpa_) {
+        const auto base = reinterpret_cast<uintptr_t>(r->host());
+        if (r->host() && range_within(at, len, base, r->desc().memory_size)) {
+            *gpa = r->desc().guest_phys_addr + (at - base);
+            return true;
+        }
+    }
+    return false;
+}
+
 namespace {
 
 // Two inclusive-end ranges overlap; sizes are non-zero and ends do not wrap (is_valid).

@@ -88,6 +88,10 @@ class MemoryMap {
     uint8_t* translate_gpa(uint64_t gpa, uint64_t len) const;
     // The same for a front-end virtual address (ring addresses in SET_VRING_ADDR).
     uint8_t* translate_uva(uint64_t uva, uint64_t len) const;
+    // The way back, for the dirty log: the guest-physical address of host [p, p+len), or
+    // false unless the whole range lies in one mapped region. A linear scan, used only
+    // while a migration logs.
+    bool gpa_of(const uint8_t* p, uint64_t len, uint64_t* gpa) const;
 
     // A copy with one more region. EINVAL if it overlaps an existing one in guest-physical
     // or front-end virtual space; ENOSPC past kMaxRegions.

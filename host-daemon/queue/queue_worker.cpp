@@ -322,11 +322,55 @@ void QueueWorker::take_offloaded() {
 
 void QueueWorker::publish_used() {
     if (abandoned()) return;  // the ring may be someone else's by now
-    if (dq_.flush()) cfg_.call->signal();
+    const bool wants_call = dq_.flush();
+    // After the writes (elements, idx, and the flags or avail_event set since the last
+    // publish): a page marked before it is written could be copied before the write.
+    if (logging()) log_used_ring();
+    if (wants_call) cfg_.call->signal();
+}
+
+const memory::DirtyLog* QueueWorker::current_log() {
+    const uint64_t g = cfg_.dirty_log->generation();
+    if (g != log_generation_) {
+        log_generation_ = g;
+        log_ = cfg_.dirty_log->get();
+    }
+    return log_.get();
+}
+
+void QueueWorker::log_chain_writes(const RequestSlot& slot) {
+    const memory::DirtyLog* log = current_log();
+    if (!log || !slot.memory) return;
+    // The whole writable part, not just the reply's length: a failed READ may have filled
+    // some of its buffers before the error, and an extra page costs a resend, a missed
+    // one the data.
+    const vfs::wire::Segment* w = slot.chain.writable();
+    for (uint32_t i = 0; i < slot.chain.n_writable; ++i) {
+        uint64_t gpa = 0;
+        if (slot.memory->gpa_of(w[i].data, w[i].len, &gpa)) log->mark(gpa, w[i].len);
+    }
+    marked_since_signal_ = true;
+}
+
+void QueueWorker::log_used_ring() {
+    const memory::DirtyLog* log = current_log();
+    uint64_t gpa = 0;
+    if (log && cfg_.used_log && cfg_.used_log->get(&gpa)) {
+        log->mark(gpa, vfs::wire::used_ring_bytes(cfg_.size));
+        marked_since_signal_ = true;
+    }
+    if (marked_since_signal_) {
+        marked_since_signal_ = false;
+        cfg_.dirty_log->log_call().signal();
+    }
 }
 
 void QueueWorker::complete(RequestSlot& slot, uint32_t written) {
     if (abandoned()) return;
+    // Every writer of this request's guest buffers (the reply writer, inline and io_uring
+    // READs, a pool thread) is done by now: one place marks them all, before the used
+    // entry is pushed.
+    if (logging()) log_chain_writes(slot);
     // The handler promised never to report more than the chain's writable bytes; clamp so
     // a handler bug can never claim bytes the guest did not give us.
     const uint64_t cap = slot.chain.writable_bytes;

@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "memory/dirty_log.h"
 #include "memory/guest_memory.h"
 #include "queue/io_engine.h"
 #include "queue/request_handler.h"
@@ -64,6 +65,11 @@ struct QueueWorkerConfig {
     EventNotifier* call = nullptr;
     EventNotifier* err = nullptr;
     memory::MemoryHandle* memory = nullptr;
+    // The migration's dirty log and where the used ring is logged (both optional): while
+    // the log is active, every page the worker's requests wrote is marked when the request
+    // completes (before its used entry exists), and the used ring after each publish.
+    memory::DirtyLogHandle* dirty_log = nullptr;
+    const memory::UsedRingLog* used_log = nullptr;
     RequestHandler* handler = nullptr;  // asked for this queue's QueueHandler at start()
     // How long the worker sleeps before re-scanning the ring without a kick (0: sleep
     // until woken). A kick can be lost where the platform drops the guest's fence (QEMU
@@ -120,6 +126,13 @@ class QueueWorker final : private QueueContext {
     void complete(RequestSlot& slot, uint32_t written) override;
     IoEngine& io() override { return *io_; }
     void mark_broken(const char* why) override;
+    bool logging() const { return cfg_.dirty_log && cfg_.dirty_log->active(); }
+    // The current log (refreshed when the connection replaced it), or nullptr.
+    const memory::DirtyLog* current_log();
+    // Marks the chain's writable buffers: every byte a reply or a READ may have written.
+    void log_chain_writes(const RequestSlot& slot);
+    // Marks the used ring (elements, idx, flags, avail_event) at its log address.
+    void log_used_ring();
     bool can_offload() const override { return pool_ != nullptr; }
     void offload(RequestSlot& slot) override;
     void wait_offloaded() override;
@@ -131,6 +144,9 @@ class QueueWorker final : private QueueContext {
     UniqueFd control_;  // eventfd: enable/stop requests from the connection
     std::shared_ptr<const memory::MemoryMap> mem_;
     uint64_t mem_generation_ = 0;
+    std::shared_ptr<const memory::DirtyLog> log_;
+    uint64_t log_generation_ = UINT64_MAX;
+    bool marked_since_signal_ = false;  // for SET_LOG_FD's eventfd
 
     std::vector<RequestSlot> slots_;
     std::unique_ptr<vfs::wire::Segment[]> seg_storage_;

@@ -58,8 +58,8 @@ Status adopt_notifier_fd(const UniqueFd& fd, const char* request) {
 }
 
 // Requests whose answer is a reply of their own, whatever features were negotiated (the
-// spec's list; SET_LOG_BASE replies only under LOG_SHMFD, never offered): a REPLY_ACK
-// cannot stand in for it.
+// spec's list): a REPLY_ACK cannot stand in for it. SET_LOG_BASE replies only under
+// LOG_SHMFD, and its handler then always answers (a u64 status, as libvhost-user's).
 bool has_own_reply(uint32_t request) {
     switch (static_cast<Request>(request)) {
         case Request::kGetFeatures:
@@ -118,8 +118,8 @@ const Backend::Handler Backend::kHandlers[] = {
     &Backend::set_owner,              // SET_OWNER
     &Backend::reset_owner,            // RESET_OWNER
     &Backend::set_mem_table,          // SET_MEM_TABLE
-    nullptr,                          // SET_LOG_BASE: LOG_SHMFD not offered
-    nullptr,                          // SET_LOG_FD
+    &Backend::set_log_base,           // SET_LOG_BASE (only with LOG_SHMFD acked)
+    &Backend::set_log_fd,             // SET_LOG_FD
     &Backend::set_vring_num,          // SET_VRING_NUM
     &Backend::set_vring_addr,         // SET_VRING_ADDR
     &Backend::set_vring_base,         // SET_VRING_BASE
@@ -252,6 +252,12 @@ Status Backend::set_features(Message& m, Reply&) {
     const auto v = payload_as<uint64_t>(m.payload);
     if (v & ~offered_features()) return refuse(EINVAL, "SET_FEATURES acks features never offered");
     acked_features_ = v;
+    // QEMU sets and clears LOG_ALL on running rings as a migration starts and ends.
+    const bool log_all = (v & feature::kLogAll) != 0;
+    if (log_all != dirty_log_.logging())
+        spdlog::info("vhost-user: dirty-page logging {}{}", log_all ? "on" : "off",
+                     log_all && !dirty_log_.get() ? " (no log yet)" : "");
+    dirty_log_.set_logging(log_all);
     spdlog::info("vhost-user: features set {:#x}", v);
     return {};
 }
@@ -316,6 +322,54 @@ Status Backend::set_mem_table(Message& m, Reply&) {
     return {};
 }
 
+// Under LOG_SHMFD the request has a reply of its own: a u64, 0 for success, else the errno
+// of the refusal (the connection serves on; a front-end that checks it learns why). QEMU
+// sends a new log whenever guest memory grows during a migration: it replaces the old.
+Status Backend::set_log_base(Message& m, Reply& r) {
+    if (!(acked_protocol_features_ & protocol_feature::kLogShmfd))
+        return refuse(EINVAL, "SET_LOG_BASE without the LOG_SHMFD protocol feature");
+    const auto p = payload_as<LogParams>(m.payload);
+    int err = 0;
+    if (m.nfds != 1) {
+        spdlog::error("vhost-user: SET_LOG_BASE without the log's fd");
+        err = EINVAL;
+    } else if (auto log = memory::DirtyLog::map(m.fds[0].get(), p.mmap_size, p.mmap_offset); !log) {
+        spdlog::error("vhost-user: SET_LOG_BASE: cannot map {:#x} bytes at offset {:#x}: {}",
+                      p.mmap_size, p.mmap_offset, strerror(log.error()));
+        err = log.error();
+    } else {
+        // It must cover every guest page the daemon can write: the front-end sizes it from
+        // its memory table (the spec: "from address 0 to the maximum of guest regions").
+        // The last byte of the highest region (is_valid: it does not wrap).
+        bool any = false;
+        uint64_t last = 0;
+        for (const auto& reg : memory_.get()->regions())
+            if (reg->host()) {
+                any = true;
+                last = std::max(last, reg->desc().guest_phys_addr + (reg->desc().memory_size - 1));
+            }
+        if (any && (*log)->covered_bytes() <= last) {
+            spdlog::error(
+                "vhost-user: SET_LOG_BASE: a log of {:#x} bytes covers {:#x} bytes of guest "
+                "memory, the memory table reaches {:#x}",
+                p.mmap_size, (*log)->covered_bytes(), last + 1);
+            err = EINVAL;
+        } else {
+            dirty_log_.set_log(std::move(*log));
+            spdlog::info("vhost-user: dirty log of {:#x} bytes mapped (covers {:#x})", p.mmap_size,
+                         dirty_log_.get()->covered_bytes());
+        }
+    }
+    r.set(uint64_t{static_cast<uint64_t>(err)});
+    return {};
+}
+
+Status Backend::set_log_fd(Message& m, Reply&) {
+    if (Status s = adopt_notifier_fd(m.fds[0], "SET_LOG_FD"); !s) return s;
+    dirty_log_.log_call().set(std::move(m.fds[0]));
+    return {};
+}
+
 Status Backend::add_mem_reg(Message& m, Reply&) {
     const auto d = payload_as<SingleMemoryRegion>(m.payload).region;
     auto next = add_region(memory_.get(), d, m.fds[0].get(), device_.window_files());
@@ -354,10 +408,22 @@ Status Backend::set_vring_addr(Message& m, Reply&) {
     Vring* v = vring_at(a.index);
     if (!v) return Error{EINVAL};
     if (a.flags & ~kVringAddrFlagLog) return refuse(EINVAL, "SET_VRING_ADDR: unknown flags");
-    if (a.flags & kVringAddrFlagLog) return refuse(EINVAL, "SET_VRING_ADDR: logging not offered");
-    if (v->started) return refuse(EBUSY, "SET_VRING_ADDR on a started ring");
+    const bool log = (a.flags & kVringAddrFlagLog) != 0;
+    if (log && !(offered_features() & feature::kLogAll))
+        return refuse(EINVAL, "SET_VRING_ADDR: logging not offered");
+    if (v->started) {
+        // Logging starts and stops on running rings: only the log flag and address may
+        // change there.
+        if (a.desc_user_addr != v->addr.desc_user_addr ||
+            a.used_user_addr != v->addr.used_user_addr ||
+            a.avail_user_addr != v->addr.avail_user_addr)
+            return refuse(EBUSY, "SET_VRING_ADDR moves the rings of a started ring");
+        spdlog::info("vhost-user: queue {}: used ring logging {} (guest address {:#x})", a.index,
+                     log ? "on" : "off", a.log_guest_addr);
+    }
     v->addr = a;
     v->addr_set = true;
+    v->used_log.set(log, a.log_guest_addr);
     return {};
 }
 
@@ -518,6 +584,8 @@ Status Backend::start_ring(uint32_t index) {
     q.call = &v.call;
     q.err = &v.err;
     q.memory = &memory_;
+    q.dirty_log = &dirty_log_;
+    q.used_log = &v.used_log;
     if (Status s = device_.start_queue(std::move(q)); !s)
         return refuse(s.error(),
                       fmt::format("queue {}: the device cannot serve it", index).c_str());
@@ -538,6 +606,9 @@ void Backend::stop_ring(uint32_t index) {
 void Backend::stop_all() {
     for (uint32_t i = 0; i < num_queues_; ++i)
         stop_ring(i);
+    // Nothing writes guest memory now: the front-end's log is unmapped.
+    dirty_log_.set_logging(false);
+    dirty_log_.set_log(nullptr);
 }
 
 void Backend::reset_state() {
@@ -553,7 +624,10 @@ void Backend::reset_state() {
         v.kick.reset();
         v.call.clear();
         v.err.clear();
+        v.used_log.set(false, 0);
     }
+    // A reset ends any migration (stop_all dropped the log).
+    dirty_log_.log_call().clear();
     // The front-end re-sends SET_FEATURES (and the memory table) when it starts the
     // device again, but not the protocol features, which belong to the connection.
     acked_features_ = 0;

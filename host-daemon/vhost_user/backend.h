@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "memory/dirty_log.h"
 #include "memory/guest_memory.h"
 #include "vhost_user/connection.h"
 #include "vhost_user/device.h"
@@ -33,7 +34,8 @@ inline constexpr uint64_t kOfferedProtocolFeatures =
     protocol_feature::kResetDevice | protocol_feature::kStatus;
 // Protocol features a device may add (Device::protocol_features); others are dropped.
 inline constexpr uint64_t kDeviceProtocolFeatures =
-    protocol_feature::kConfig | protocol_feature::kShmem | protocol_feature::kDeviceState;
+    protocol_feature::kConfig | protocol_feature::kShmem | protocol_feature::kDeviceState |
+    protocol_feature::kLogShmfd;
 
 class Backend {
   public:
@@ -48,13 +50,15 @@ class Backend {
     // malformed, refused without a way to tell the front-end, or the reply failed.
     Status handle(Connection& conn, Message& msg);
 
-    // Stops every started ring (disconnect, shutdown).
+    // Stops every started ring and drops the dirty log (disconnect, shutdown, reset).
     void stop_all();
 
     uint64_t offered_features() const;
     uint64_t offered_protocol_features() const;
     uint64_t acked_features() const { return acked_features_; }
     uint64_t acked_protocol_features() const { return acked_protocol_features_; }
+    // The migration's dirty log (SET_LOG_BASE, SET_FEATURES' VHOST_F_LOG_ALL).
+    const memory::DirtyLogHandle& dirty_log() const { return dirty_log_; }
 
   private:
     // A reply payload a handler fills for requests that answer with data.
@@ -79,6 +83,8 @@ class Backend {
     Status set_owner(Message&, Reply&);
     Status reset_owner(Message&, Reply&);
     Status set_mem_table(Message&, Reply&);
+    Status set_log_base(Message&, Reply&);
+    Status set_log_fd(Message&, Reply&);
     Status set_vring_num(Message&, Reply&);
     Status set_vring_addr(Message&, Reply&);
     Status set_vring_base(Message&, Reply&);
@@ -117,6 +123,7 @@ class Backend {
     const uint32_t num_queues_;
     std::unique_ptr<Vring[]> vrings_;
     memory::MemoryHandle memory_;
+    memory::DirtyLogHandle dirty_log_;
     uint64_t acked_features_ = 0;
     uint64_t acked_protocol_features_ = 0;
     bool owned_ = false;

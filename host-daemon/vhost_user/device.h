@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 
+#include "memory/dirty_log.h"
 #include "memory/guest_memory.h"
 #include "memory/window_files.h"
 #include "util/event_notifier.h"
@@ -45,6 +46,11 @@ struct QueueSetup {
     EventNotifier* err = nullptr;
     // The current guest memory; the protocol layer replaces its snapshot on every update.
     memory::MemoryHandle* memory = nullptr;
+    // The migration's dirty log (VHOST_F_LOG_ALL) and where this ring's used ring is
+    // logged; both outlive stop_queue(). A device that offers VHOST_F_LOG_ALL marks every
+    // page it writes while dirty_log->active().
+    memory::DirtyLogHandle* dirty_log = nullptr;
+    const memory::UsedRingLog* used_log = nullptr;
 };
 
 class Device {
@@ -53,8 +59,9 @@ class Device {
 
     // Queues reported by GET_QUEUE_NUM, and the highest ring index plus one.
     virtual uint32_t num_queues() const = 0;
-    // The virtio features offered (ring and device bits; the protocol layer adds
-    // VHOST_USER_F_PROTOCOL_FEATURES).
+    // The virtio features offered (ring and device bits, and VHOST_F_LOG_ALL when the
+    // device logs its writes, with LOG_SHMFD in protocol_features(); the protocol layer
+    // adds VHOST_USER_F_PROTOCOL_FEATURES).
     virtual uint64_t features() const = 0;
     // Protocol features that depend on the device (CONFIG when it has a config space);
     // the protocol layer offers its own on top.

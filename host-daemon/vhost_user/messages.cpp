@@ -149,6 +149,12 @@ Status validate(const Header& h, const uint8_t* payload, uint32_t nfds) {
             return validate_single_region(h, payload, nfds, 0, 1);
         case Request::kSetBackendReqFd:
             return exact(h, 0, nfds, 1);
+        case Request::kSetLogBase:
+            // The fd is checked by the handler, which can answer its absence.
+            return expect(h.size == sizeof(LogParams) && nfds <= 1);
+        case Request::kSetLogFd:
+            // No payload in the spec; some front-ends send a u64 beside the fd.
+            return expect((h.size == 0 || h.size == sizeof(uint64_t)) && nfds == 1);
         case Request::kSetDeviceStateFd:
             return exact(h, sizeof(DeviceStateParams), nfds, 1);
         case Request::kCheckDeviceState:

@@ -94,12 +94,13 @@ namespace feature {
 using vfs::wire::virtio_feature::kRingEventIdx;
 using vfs::wire::virtio_feature::kRingIndirectDesc;
 using vfs::wire::virtio_feature::kVersion1;
+inline constexpr uint64_t kLogAll = 1ull << 26;            // VHOST_F_LOG_ALL: log guest writes
 inline constexpr uint64_t kProtocolFeatures = 1ull << 30;  // VHOST_USER_F_PROTOCOL_FEATURES
 }  // namespace feature
 
 namespace protocol_feature {
 inline constexpr uint64_t kMq = 1ull << 0;
-inline constexpr uint64_t kLogShmfd = 1ull << 1;
+inline constexpr uint64_t kLogShmfd = 1ull << 1;  // SET_LOG_BASE brings the log's fd
 inline constexpr uint64_t kReplyAck = 1ull << 3;
 inline constexpr uint64_t kBackendReq = 1ull << 5;
 inline constexpr uint64_t kConfig = 1ull << 9;
@@ -139,6 +140,14 @@ struct VringAddr {
 };
 static_assert(sizeof(VringAddr) == 40);
 inline constexpr uint32_t kVringAddrFlagLog = 1u << 0;
+
+// SET_LOG_BASE under LOG_SHMFD (with the log's fd): the bitmap is [offset, offset + size)
+// of the fd, guest address 0 logged at its first bit.
+struct LogParams {
+    uint64_t mmap_size = 0;
+    uint64_t mmap_offset = 0;
+};
+static_assert(sizeof(LogParams) == 16);
 
 struct MemoryRegion {
     uint64_t guest_phys_addr = 0;

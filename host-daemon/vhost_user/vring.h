@@ -3,11 +3,13 @@
 //
 // Plain state, owned and changed only by the connection thread; the device gets its own
 // copies when the ring starts. The call and err notifiers are the exception: the device
-// signals them while the connection may swap their fds, so they lock.
+// signals them while the connection may swap their fds, so they lock; and so is used_log,
+// which logging changes on a running ring (SET_VRING_ADDR with VHOST_VRING_F_LOG).
 #pragma once
 
 #include <stdint.h>
 
+#include "memory/dirty_log.h"
 #include "util/event_notifier.h"
 #include "util/unique_fd.h"
 #include "vhost_user/messages.h"
@@ -24,6 +26,7 @@ struct Vring {
     UniqueFd kick;
     EventNotifier call;
     EventNotifier err;
+    memory::UsedRingLog used_log;
 };
 
 }  // namespace vfs::host::vhost_user

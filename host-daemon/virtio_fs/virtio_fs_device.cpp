@@ -29,7 +29,8 @@ uint64_t VirtioFsDevice::protocol_features() const {
     // vhost-user-fs-pci, which has no window.
     if (shmem_sizes_[0] != 0) f |= vhost_user::protocol_feature::kShmem;
     if (cfg_.device_state) f |= vhost_user::protocol_feature::kDeviceState;
-    return f;
+    // The dirty log (with VHOST_F_LOG_ALL in kOfferedFeatures) comes through a shared fd.
+    return f | vhost_user::protocol_feature::kLogShmfd;
 }
 
 std::span<const uint64_t> VirtioFsDevice::shmem_regions() const {
@@ -74,6 +75,8 @@ vfs::wire::Status VirtioFsDevice::start_queue(vhost_user::QueueSetup q) {
     c.call = q.call;
     c.err = q.err;
     c.memory = q.memory;
+    c.dirty_log = q.dirty_log;
+    c.used_log = q.used_log;
     c.handler = cfg_.handler;
     c.thread_pool_size = q.index == 0 ? 0 : cfg_.thread_pool_size;
     auto w = QueueWorker::start(std::move(c));

@@ -41,10 +41,11 @@ struct DeviceConfig {
     vhost_user::DeviceStateHandler* device_state = nullptr;
 };
 
-// Virtio features offered: the ring features the queue workers implement.
-inline constexpr uint64_t kOfferedFeatures = vfs::wire::virtio_feature::kVersion1 |
-                                             vfs::wire::virtio_feature::kRingIndirectDesc |
-                                             vfs::wire::virtio_feature::kRingEventIdx;
+// Virtio features offered: the ring features the queue workers implement, and
+// VHOST_F_LOG_ALL: the workers mark every page they write while a migration logs.
+inline constexpr uint64_t kOfferedFeatures =
+    vfs::wire::virtio_feature::kVersion1 | vfs::wire::virtio_feature::kRingIndirectDesc |
+    vfs::wire::virtio_feature::kRingEventIdx | vhost_user::feature::kLogAll;
 
 class VirtioFsDevice final : public vhost_user::Device {
   public:

@@ -15,13 +15,13 @@ fail() {
     failures=$((failures + 1))
 }
 
-# --print-capabilities: valid JSON, type fs, no migration claimed; exit 0.
+# --print-capabilities: valid JSON, type fs, precopy migration claimed (as virtiofsd 1.13); exit 0.
 if caps=$("$daemon" --print-capabilities); then
     python3 -c '
 import json, sys
 doc = json.loads(sys.argv[1])
 assert doc["type"] == "fs", doc
-assert "migrate-precopy" not in doc.get("features", []), doc
+assert "migrate-precopy" in doc.get("features", []), doc
 ' "$caps" || fail "--print-capabilities printed bad JSON: $caps"
 else
     fail "--print-capabilities exited non-zero"

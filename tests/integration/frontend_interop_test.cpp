@@ -104,11 +104,12 @@ TEST_P(FrontendInterop, HandshakeMemoryQueuesAndFuseInit) {
     if (GetParam() == BackendKind::kOurs) {
         namespace f = vu::feature;
         namespace pf = vu::protocol_feature;
-        EXPECT_EQ(n.offered_features,
-                  f::kVersion1 | f::kRingIndirectDesc | f::kRingEventIdx | f::kProtocolFeatures);
-        EXPECT_EQ(n.offered_protocol_features,
-                  pf::kMq | pf::kReplyAck | pf::kBackendReq | pf::kBackendSendFd |
-                      pf::kConfigureMemSlots | pf::kResetDevice | pf::kStatus | pf::kDeviceState);
+        EXPECT_EQ(n.offered_features, f::kVersion1 | f::kRingIndirectDesc | f::kRingEventIdx |
+                                          f::kProtocolFeatures | f::kLogAll);
+        EXPECT_EQ(n.offered_protocol_features, pf::kMq | pf::kReplyAck | pf::kBackendReq |
+                                                   pf::kBackendSendFd | pf::kConfigureMemSlots |
+                                                   pf::kResetDevice | pf::kStatus |
+                                                   pf::kDeviceState | pf::kLogShmfd);
         EXPECT_GE(n.max_mem_slots, 509u);
         EXPECT_EQ(n.queue_num, 4u);
     }

@@ -116,6 +116,14 @@ const RawCase kMalformedCases[] = {
          (void)c.send(hdr(vu::Request::kSetVringKick, 8), &v, &fd, 1);
          ::close(fd);
      }},
+    {"SetLogBaseShortPayload",
+     [](vu::Connection& c, Frontend& f) {
+         uint64_t v = 4096;
+         int fd = f.ram().fd();
+         (void)c.send(hdr(vu::Request::kSetLogBase, 8), &v, &fd, 1);
+     }},
+    {"SetLogFdWithoutFd",
+     [](vu::Connection& c, Frontend&) { (void)c.send(hdr(vu::Request::kSetLogFd, 0), nullptr); }},
     {"BackendReqFdWithoutFd",
      [](vu::Connection& c, Frontend&) {
          (void)c.send(hdr(vu::Request::kSetBackendReqFd, 0), nullptr);
@@ -257,12 +265,20 @@ const RefusedCase kRefusedCases[] = {
      },
      ENOSYS,
      {}},
-    {"NotOfferedRequestSetLogBase",
+    {"NotOfferedRequestSendRarp",
      [](vu::Connection& c, Frontend&) {
          uint64_t v = 0;
-         (void)c.send(hdr(vu::Request::kSetLogBase, 8), &v);
+         (void)c.send(hdr(vu::Request::kSendRarp, 8), &v);
      },
      ENOSYS,
+     {}},
+    {"SetLogBaseWithoutLogShmfd",  // the frontend did not ack LOG_SHMFD
+     [](vu::Connection& c, Frontend& f) {
+         vu::LogParams p{4096, 0};
+         int fd = f.ram().fd();
+         (void)c.send(hdr(vu::Request::kSetLogBase, sizeof(p)), &p, &fd, 1);
+     },
+     EINVAL,
      {}},
     {"SetFeaturesNeverOffered",
      [](vu::Connection& c, Frontend&) {

@@ -60,7 +60,7 @@ Status Frontend::handshake() {
         if (!pfs) return Error{pfs.error()};
         neg_.offered_protocol_features = *pfs;
         uint64_t want = kWantedProtocolFeatures | (opts_.ack_config ? pf::kConfig : 0) |
-                        (opts_.shmem ? pf::kShmem : 0);
+                        (opts_.shmem ? pf::kShmem : 0) | (opts_.log_shmfd ? pf::kLogShmfd : 0);
         neg_.protocol_features = *pfs & want;
         if (Status s = client_->send_obj(Request::kSetProtocolFeatures, neg_.protocol_features); !s)
             return s;
@@ -226,6 +226,13 @@ Result<Frontend::Ticket> Frontend::submit(uint32_t q, std::span<const uint8_t> r
         return Error{s.error()};
     }
     return Ticket{q, token};
+}
+
+Result<GuestBuffer> Frontend::reply_buffer(const Ticket& t) {
+    std::lock_guard<std::mutex> lock(inflight_mu_);
+    auto it = inflight_.find(t.token);
+    if (it == inflight_.end()) return Error{EINVAL};
+    return it->second.in;
 }
 
 Result<std::vector<uint8_t>> Frontend::wait(const Ticket& t) {

@@ -19,6 +19,7 @@
 
 #include "backend_channel.h"
 #include "dax_window.h"
+#include "dirty_log.h"
 #include "frontend_queue.h"
 #include "guest_ram.h"
 #include "vhost_user_client.h"
@@ -42,6 +43,8 @@ struct FrontendOptions {
     // false: no rings of our own (queue() is unusable); the caller brings its rings and
     // notifiers to attach_queue(), as the hosted guest's driver does.
     bool own_queues = true;
+    // Ack LOG_SHMFD if offered, so start_dirty_log() can hand the backend a log.
+    bool log_shmfd = false;
     int timeout_ms = 10000;  // per request
 };
 
@@ -91,8 +94,22 @@ class Frontend {
     // SET_STATUS (the virtio device status byte); EOPNOTSUPP unless STATUS was acked.
     Status set_status(uint8_t status);
 
+    // Migration's dirty log, as QEMU starts it on running rings (frontend_dirty_log.cpp):
+    // SET_LOG_BASE with a new bitmap covering guest memory (its u64 reply must be 0),
+    // SET_FEATURES with VHOST_F_LOG_ALL, and SET_VRING_ADDR with VHOST_VRING_F_LOG and the
+    // used ring's guest address for every queue of ours. EOPNOTSUPP unless LOG_SHMFD was
+    // acked and LOG_ALL offered.
+    Status start_dirty_log();
+    // SET_FEATURES without LOG_ALL and SET_VRING_ADDR without the flag (the bitmap stays).
+    Status stop_dirty_log();
+    // The bitmap start_dirty_log() handed over, or null.
+    DirtyBitmap* dirty_log() { return log_.get(); }
+
     // Sends one FUSE request (any bytes) on queue q with room for reply_capacity bytes.
     Result<Ticket> submit(uint32_t q, std::span<const uint8_t> request, uint32_t reply_capacity);
+    // The device-writable buffer of a request in flight (for tests that check where the
+    // backend wrote); EINVAL for an unknown ticket.
+    Result<GuestBuffer> reply_buffer(const Ticket& t);
     // Waits for a submitted request; returns exactly the bytes the backend wrote.
     Result<std::vector<uint8_t>> wait(const Ticket& t);
     // submit + wait.
@@ -122,6 +139,9 @@ class Frontend {
         GuestBuffer in;
     };
 
+    // SET_VRING_ADDR for one of our started queues, with the log flag or without.
+    Status set_queue_log(uint32_t q, bool log);
+
     FrontendOptions opts_;
     NegotiatedFeatures neg_;
     std::unique_ptr<VhostUserClient> client_;
@@ -130,6 +150,7 @@ class Frontend {
     std::vector<uint16_t> bases_;
     std::unique_ptr<BackendChannel> backend_;
     std::unique_ptr<DaxWindow> window_;  // set in handshake(), before the channel is sent
+    std::unique_ptr<DirtyBitmap> log_;
     std::mutex inflight_mu_;
     std::unordered_map<uint64_t, InFlight> inflight_;
     std::atomic<uint64_t> token_{1};

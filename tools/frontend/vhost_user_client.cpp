@@ -50,9 +50,9 @@ Status VhostUserClient::send(vu::Request req, const void* payload, uint32_t size
 }
 
 Status VhostUserClient::call(vu::Request req, const void* payload, uint32_t size, void* reply,
-                             uint32_t reply_size) {
+                             uint32_t reply_size, const int* fds, uint32_t nfds) {
     vu::Header h{static_cast<uint32_t>(req), vu::kVersion, size};
-    if (Status s = conn_.send(h, payload); !s) return s;
+    if (Status s = conn_.send(h, payload, fds, nfds); !s) return s;
     return read_reply(h.request, reply, reply_size);
 }
 

@@ -45,9 +45,10 @@ class VhostUserClient {
     Result<uint64_t> get_u64(vu::Request req);
     // GET_VRING_BASE: stops the ring, returns its next available index.
     Result<vu::VringState> get_vring_base(uint32_t index);
-    // Sends a request and reads a reply of exactly reply_size bytes into reply.
+    // Sends a request (with fds, if any) and reads a reply of exactly reply_size bytes
+    // into reply.
     Status call(vu::Request req, const void* payload, uint32_t size, void* reply,
-                uint32_t reply_size);
+                uint32_t reply_size, const int* fds = nullptr, uint32_t nfds = 0);
 
     // Raw access for hostile tests: send anything, then see whether the peer hung up.
     vu::Connection& connection() { return conn_; }

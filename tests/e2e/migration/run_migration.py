@@ -4,7 +4,12 @@ destination started with -incoming, each with its own daemon on the same shared 
 A Debian Linux guest holds two files open and keeps appending to them (guest_migrate.sh);
 the host renames one of them before the migration (find-paths must follow the rename),
 migrates over QMP to a Unix socket, and then checks that the guest went on writing through
-the same fds on the destination and that every line it wrote is on the host.
+the same fds on the destination and that every line it wrote is on the host. The guest
+also reads random blobs from the share, one per line written, round after round with its
+page cache dropped in between, across the migration (FUSE READs: the daemon writes guest
+RAM, which its dirty log must mark while QEMU copies RAM) until the host says it runs on
+the destination; it then prints each blob's checksum from its page cache, and the host
+compares every one with what it wrote.
 
     run_migration.py --daemon-bin build/host-daemon/virtiofsd-cxx \
         --probe build/tests/e2e/linux/vfs-probe --case live
@@ -16,6 +21,7 @@ the same fds on the destination and that every line it wrote is on the host.
 Exit status 0 only if every check passed; 77 (skip) when a peer is missing outside CI.
 """
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -100,12 +106,31 @@ def last_tick(lines):
     return ticks[-1] if ticks else 0
 
 
+NBLOBS = 128
+BLOB_BYTES = 64 * 1024
+
+
+def make_blobs(share):
+    """Random blobs the guest reads across the migration; returns their md5s."""
+    d = os.path.join(share, "blobs")
+    os.makedirs(d)
+    sums = []
+    for k in range(NBLOBS):
+        data = os.urandom(BLOB_BYTES)
+        with open(os.path.join(d, f"b{k}"), "wb") as f:
+            f.write(data)
+        sums.append(hashlib.md5(data).hexdigest())
+    return sums
+
+
 def daemon_cmd(args, kind, sock, share, extra):
+    # --cache=always (FOPEN_KEEP_CACHE): the guest keeps its page cache across opens, so its
+    # final checksums read the pages the daemon filled on the source, not fresh READs.
     if kind == "cxx":
         # The defaults (--sandbox=namespace --seccomp=kill) on: migration must work confined.
-        return [args.daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}", "--cache=auto",
+        return [args.daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}", "--cache=always",
                 *extra]
-    return [args.rust_bin, f"--socket-path={sock}", f"--shared-dir={share}", "--cache=auto",
+    return [args.rust_bin, f"--socket-path={sock}", f"--shared-dir={share}", "--cache=always",
             "--sandbox=none", "--seccomp=none", *extra]
 
 
@@ -116,7 +141,11 @@ def qemu_cmd(args, sock, qmp, serial, incoming=None):
            "-chardev", f"socket,id=vfs,path={sock}",
            "-device", "vhost-user-fs-pci,chardev=vfs,tag=migfs,queue-size=1024",
            "-kernel", args.vmlinuz, "-initrd", args.initramfs,
-           "-append", "console=ttyS0 panic=-1 quiet vfs.tag=migfs vfs.script=migrate vfs.cache=auto",
+           # init_on_alloc=0: Debian's kernel zeroes every page it allocates, a vCPU write
+           # QEMU tracks itself, which would hide a page-cache page the daemon filled but
+           # did not mark (only the daemon writes it then).
+           "-append", "console=ttyS0 panic=-1 quiet init_on_alloc=0 vfs.tag=migfs "
+           "vfs.script=migrate vfs.cache=auto",
            "-display", "none", "-serial", f"file:{serial}", "-monitor", "none", "-no-reboot",
            "-qmp", f"unix:{qmp},server=on,wait=off"]
     if incoming:
@@ -128,6 +157,7 @@ def run(args, work):
     results = {}
     share = os.path.join(work, "share")
     os.makedirs(share)
+    blob_sums = make_blobs(share)
     # The refused case: the destination serves a copy of the share that lacks the files
     # the guest holds open, so the state names paths the destination cannot find.
     dst_share = share
@@ -148,12 +178,14 @@ def run(args, work):
                                       dst_sock, os.path.join(work, "dst-daemon.log"))
         procs.append(dst_d)
         src_log = open(os.path.join(work, "src-qemu.log"), "w")
-        src = subprocess.Popen(qemu_cmd(args, src_sock, src_qmp, src_serial), stdout=src_log,
-                               stderr=subprocess.STDOUT)
+        src_cmd = qemu_cmd(args, src_sock, src_qmp, src_serial)
+        log("source: " + " ".join(src_cmd))
+        src = subprocess.Popen(src_cmd, stdout=src_log, stderr=subprocess.STDOUT)
         procs.append(src)
         dst_log = open(os.path.join(work, "dst-qemu.log"), "w")
-        dst = subprocess.Popen(qemu_cmd(args, dst_sock, dst_qmp, dst_serial, f"unix:{mig_sock}"),
-                               stdout=dst_log, stderr=subprocess.STDOUT)
+        dst_cmd = qemu_cmd(args, dst_sock, dst_qmp, dst_serial, f"unix:{mig_sock}")
+        log("destination: " + " ".join(dst_cmd))
+        dst = subprocess.Popen(dst_cmd, stdout=dst_log, stderr=subprocess.STDOUT)
         procs.append(dst)
 
         wait_for(lambda: last_tick(serial_lines(src_serial)) >= 40, 150,
@@ -163,7 +195,22 @@ def run(args, work):
         before = last_tick(serial_lines(src_serial))
         log(f"guest at line {before}; migrating")
         qmp = Qmp(src_qmp)
-        Qmp(dst_qmp)  # the destination's monitor answers: it is waiting for the stream
+        dst_qmp_conn = Qmp(dst_qmp)  # it answers: it is waiting for the stream
+        # The return path: the source hears of a destination that fails to load (our
+        # daemon's CHECK_DEVICE_STATE failing), fails the migration and resumes the guest;
+        # without it the source reports "completed" and stays paused.
+        for q in (qmp, dst_qmp_conn):
+            r = q.cmd("migrate-set-capabilities",
+                      capabilities=[{"capability": "return-path", "state": True}])
+            if "return" not in r:
+                raise RuntimeError(f"migrate-set-capabilities refused: {r}")
+        # RAM copied at 16 MiB/s: the first pass (~90 MiB of non-zero pages) takes several
+        # seconds, so the guest's READs land on pages QEMU has already sent, which only the
+        # daemon's dirty log brings across again.
+        r = qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 16 << 20})
+        if "return" not in r:
+            raise RuntimeError(f"migrate-set-parameters refused: {r}")
+        t_migrate = time.time()
         r = qmp.cmd("migrate", uri=f"unix:{mig_sock}")
         results["qmp_migrate_accepted"] = "PASS" if "return" in r else f"FAIL {r}"
         if "return" not in r:
@@ -181,14 +228,31 @@ def run(args, work):
 
         info = wait_for(migration_over, 120, "the migration to end", [src])
         status = info["status"]
-        log(f"migration {status}: {json.dumps(info)[:600]}")
+        t_over = time.time()
+        ram = info.get("ram", {})
+        log(f"migration {status} after {t_over - t_migrate:.1f} s (QEMU: total-time "
+            f"{info.get('total-time')} ms, downtime {info.get('downtime')} ms, setup "
+            f"{info.get('setup-time')} ms, RAM passes {ram.get('dirty-sync-count')}, "
+            f"{ram.get('transferred', 0) >> 20} MiB sent, {ram.get('normal', 0)} normal pages, "
+            f"{ram.get('duplicate', 0)} zero pages)")
+        log(f"migration info: {json.dumps(info)[:1200]}")
+        results["timings"] = {"wall_s": round(t_over - t_migrate, 2),
+                              "total_time_ms": info.get("total-time"),
+                              "downtime_ms": info.get("downtime"),
+                              "setup_time_ms": info.get("setup-time"),
+                              "dirty_sync_count": ram.get("dirty-sync-count")}
         if args.case == "live":
             results["migration_completed"] = "PASS" if status == "completed" else f"FAIL {status}"
+            # The guest stops refilling its page cache: what it holds now was read on the source.
+            open(os.path.join(share, "on-destination"), "w").close()
             qmp.cmd("quit")
             src.wait(timeout=30)
             # The guest goes on on the destination, through the same fds.
-            wait_for(lambda: last_tick(serial_lines(dst_serial)) >= 40, 120,
+            wait_for(lambda: last_tick(serial_lines(dst_serial)) > 0, 60,
                      "the guest writing on the destination", [dst])
+            resumed_at = last_tick(serial_lines(dst_serial))
+            wait_for(lambda: last_tick(serial_lines(dst_serial)) >= resumed_at + 40, 60,
+                     "the guest going on writing on the destination", [dst])
         else:
             results["migration_refused"] = "PASS" if status == "failed" else f"FAIL {status}"
             dst.wait(timeout=30)
@@ -214,10 +278,26 @@ def run(args, work):
             got_r = f.read()
         results["host_every_line_a"] = "PASS" if got_a == want_a else f"FAIL {len(got_a)} vs {len(want_a)} bytes"
         results["host_every_line_renamed"] = "PASS" if got_r == want_r else f"FAIL {len(got_r)} vs {len(want_r)} bytes"
-        import hashlib
         results["guest_checksum_matches_host"] = "PASS" if (
             fields["a"] == hashlib.md5(got_a.encode()).hexdigest()
             and fields["r"] == hashlib.md5(got_r.encode()).hexdigest()) else f"FAIL {done}"
+        blobs = {}
+        for l in serial_lines(serial):
+            if l.startswith("MIG-BLOB "):
+                parts = l.split()
+                if len(parts) == 3:
+                    blobs[int(parts[1])] = parts[2]
+        bad = [k for k in range(NBLOBS) if blobs.get(k) != blob_sums[k]]
+        results["guest_read_every_blob_byte"] = (
+            "PASS" if not bad else f"FAIL {len(bad)} of {NBLOBS} blobs differ: {bad[:10]}")
+        counts = {"lines_per_file": n, "bytes_a": len(got_a), "bytes_renamed": len(got_r),
+                  "blobs_checked": NBLOBS - len(bad), "blob_bytes": NBLOBS * BLOB_BYTES,
+                  "line_before_migration": before}
+        frozen = [l for l in serial_lines(serial) if l.startswith("MIG-FROZEN")]
+        if frozen:
+            counts["guest_stopped_reading"] = frozen[0].split(" ", 1)[1]
+        log(f"data checked: {json.dumps(counts)}")
+        results["counts"] = counts
         results["session_serves_new_files"] = "PASS" if os.path.exists(
             os.path.join(share, "after.txt")) else "FAIL no after.txt"
         if args.kind == "cxx":
@@ -272,9 +352,12 @@ def main():
     except Exception as e:  # a hang or an early exit is a failed run, with its logs
         results = {"run": f"FAIL {e}"}
     log(f"took {time.time() - t0:.0f} s")
+    info = {k: results.pop(k) for k in ("timings", "counts") if k in results}
     failed = [k for k, v in results.items() if v != "PASS"]
     for k, v in results.items():
         log(f"{v:5s} {k}")
+    for k, v in info.items():
+        log(f"{k}: {json.dumps(v)}")
     if failed:
         for name in ("src-daemon.log", "dst-daemon.log", "src-qemu.log", "dst-qemu.log",
                      "src-serial.log", "dst-serial.log"):

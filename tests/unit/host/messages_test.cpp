@@ -42,7 +42,19 @@ TEST(Messages, VersionAndSizeBounds) {
     EXPECT_TRUE(validate(h(Request::kGetFeatures, 0, kVersion | kFlagNeedReply), b.data, 0));
     EXPECT_FALSE(validate(h(Request::kSetFeatures, kMaxPayloadBytes + 1), b.data, 0));
     EXPECT_EQ(validate(h(static_cast<Request>(200), 0), b.data, 0).error(), ENOSYS);
-    EXPECT_EQ(validate(h(Request::kSetLogBase, 8), b.data, 0).error(), ENOSYS);
+    EXPECT_EQ(validate(h(Request::kSendRarp, 8), b.data, 0).error(), ENOSYS);
+}
+
+TEST(Messages, LogRequestsCarryTheirFd) {
+    Buf b;
+    EXPECT_TRUE(validate(h(Request::kSetLogBase, 16), b.data, 1));
+    EXPECT_TRUE(validate(h(Request::kSetLogBase, 16), b.data, 0)) << "the handler refuses it";
+    EXPECT_FALSE(validate(h(Request::kSetLogBase, 8), b.data, 1));
+    EXPECT_FALSE(validate(h(Request::kSetLogBase, 16), b.data, 2));
+    EXPECT_TRUE(validate(h(Request::kSetLogFd, 0), b.data, 1));
+    EXPECT_TRUE(validate(h(Request::kSetLogFd, 8), b.data, 1));
+    EXPECT_FALSE(validate(h(Request::kSetLogFd, 0), b.data, 0));
+    EXPECT_FALSE(validate(h(Request::kSetLogFd, 4), b.data, 1));
 }
 
 TEST(Messages, VringFdFlagDecidesFdCount) {

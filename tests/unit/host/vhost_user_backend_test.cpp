@@ -32,9 +32,10 @@ class FakeDevice final : public Device {
     static constexpr uint16_t kStoppedAt = 42;
 
     uint32_t num_queues() const override { return 3; }
-    uint64_t features() const override { return kFeatures; }
+    uint64_t features() const override { return kFeatures | (with_log ? feature::kLogAll : 0); }
     uint64_t protocol_features() const override {
-        return protocol_feature::kConfig | (with_state ? protocol_feature::kDeviceState : 0);
+        return protocol_feature::kConfig | (with_state ? protocol_feature::kDeviceState : 0) |
+               (with_log ? protocol_feature::kLogShmfd : 0);
     }
     vfs::wire::Status read_config(uint32_t offset, std::span<uint8_t> out) const override {
         for (size_t i = 0; i < out.size(); ++i)
@@ -53,6 +54,8 @@ class FakeDevice final : public Device {
                   q.rings.desc && q.rings.avail && q.rings.used,
                   q.call && q.err && q.memory};
         started.push_back(s);
+        dirty_log = q.dirty_log;
+        used_log = q.used_log;
         return {};
     }
     uint16_t stop_queue(uint32_t index) override {
@@ -95,6 +98,9 @@ class FakeDevice final : public Device {
     };
     bool with_state = false;
     FakeState state;
+    bool with_log = false;  // offers VHOST_F_LOG_ALL and LOG_SHMFD
+    memory::DirtyLogHandle* dirty_log = nullptr;
+    const memory::UsedRingLog* used_log = nullptr;
 
     struct Started {
         uint32_t index, size;
@@ -279,7 +285,8 @@ TEST_F(BackendTest, RefusedMessagesGetAFailureAckAndTheConnectionServesOn) {
     EXPECT_EQ(acked(Request::kSetFeatures, uint64_t{1} << 63), uint64_t{EINVAL});
     EXPECT_EQ(backend_->acked_features(), FakeDevice::kFeatures | feature::kProtocolFeatures);
     EXPECT_EQ(acked(Request::kSetVringNum, VringState{3, 8}), uint64_t{EINVAL});
-    EXPECT_EQ(acked_raw(Request::kSetLogFd, nullptr, 0), uint64_t{ENOSYS});
+    const uint64_t rarp = 0;
+    EXPECT_EQ(acked(Request::kSendRarp, rarp), uint64_t{ENOSYS});
     const Header unknown{99, kVersion | kFlagNeedReply, 0};
     ASSERT_TRUE(client_->connection().send(unknown, nullptr));
     auto r = receive();
@@ -487,6 +494,181 @@ TEST_F(DeviceStateTest, RefusalsAreFailureRepliesAndTheConnectionServesOn) {
     ASSERT_TRUE(client_->get_vring_base(1));
     EXPECT_EQ(set_state_fd(0, 0, &other), kDeviceStateNoFd) << "stopped: served";
     EXPECT_EQ(check(), 0u);
+}
+
+}  // namespace
+}  // namespace vfs::host::vhost_user
+
+namespace vfs::host::vhost_user {
+namespace {
+
+// SET_LOG_BASE, SET_LOG_FD, LOG_ALL and the used ring's log flag, as QEMU sends them when a
+// migration starts on running rings: what is accepted, what is refused (a failure in
+// SET_LOG_BASE's own u64 reply, or a REPLY_ACK failure), and the connection serving on.
+class DirtyLogTest : public BackendTest {
+  protected:
+    void SetUp() override {
+        device_.with_log = true;
+        BackendTest::SetUp();
+    }
+    void ack_log_shmfd(bool log_shmfd = true) {
+        const uint64_t pf =
+            protocol_feature::kReplyAck | (log_shmfd ? protocol_feature::kLogShmfd : 0);
+        ASSERT_TRUE(client_->send_obj(Request::kSetProtocolFeatures, pf));
+        client_->set_reply_ack(true);
+        ASSERT_TRUE(client_->send(Request::kSetOwner));
+        ASSERT_TRUE(client_->send_obj(Request::kSetFeatures, features(false)));
+    }
+    static uint64_t features(bool log_all) {
+        return FakeDevice::kFeatures | feature::kProtocolFeatures |
+               (log_all ? feature::kLogAll : 0);
+    }
+    // SET_LOG_BASE as QEMU sends it (no NEED_REPLY: under LOG_SHMFD it has its own reply);
+    // the reply's u64, or nothing if there was no well-formed reply.
+    std::optional<uint64_t> set_log_base(int fd, uint64_t size, uint64_t offset = 0) {
+        const LogParams p{size, offset};
+        const Header h{static_cast<uint32_t>(Request::kSetLogBase), kVersion, sizeof(p)};
+        if (!client_->connection().send(h, &p, fd >= 0 ? &fd : nullptr, fd >= 0 ? 1 : 0))
+            return std::nullopt;
+        auto m = receive();
+        if (!m || m->hdr.request != h.request || m->hdr.size != sizeof(uint64_t))
+            return std::nullopt;
+        return payload_as<uint64_t>(m->payload);
+    }
+    static UniqueFd memfd(uint64_t bytes) {
+        UniqueFd fd(::memfd_create("log-test", MFD_CLOEXEC));
+        if (fd.valid() && ::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) fd.reset();
+        return fd;
+    }
+    // kRam (1 MiB, 256 pages) needs 32 bytes of log.
+    static constexpr uint64_t kLogBytes = kRam / 4096 / 8;
+};
+
+TEST_F(DirtyLogTest, OfferedWhenTheDeviceLogs) {
+    auto f = client_->get_u64(Request::kGetFeatures);
+    ASSERT_TRUE(f);
+    EXPECT_TRUE(*f & feature::kLogAll);
+    auto pf = client_->get_u64(Request::kGetProtocolFeatures);
+    ASSERT_TRUE(pf);
+    EXPECT_TRUE(*pf & protocol_feature::kLogShmfd);
+}
+
+TEST_F(DirtyLogTest, ALogIsMappedReplacedAndActiveOnlyWithLogAll) {
+    ack_log_shmfd();
+    share_memory();
+    UniqueFd a = memfd(kLogBytes);
+    EXPECT_EQ(set_log_base(a.get(), kLogBytes), 0u);
+    auto first = backend_->dirty_log().get();
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->size(), kLogBytes);
+    EXPECT_FALSE(backend_->dirty_log().active()) << "not before LOG_ALL";
+    EXPECT_EQ(acked(Request::kSetFeatures, features(true)), 0u);
+    EXPECT_TRUE(backend_->dirty_log().active());
+    // The new log (grown memory) replaces the old one.
+    UniqueFd b = memfd(2 * kLogBytes);
+    EXPECT_EQ(set_log_base(b.get(), 2 * kLogBytes), 0u);
+    ASSERT_NE(backend_->dirty_log().get(), nullptr);
+    EXPECT_NE(backend_->dirty_log().get(), first);
+    EXPECT_EQ(backend_->dirty_log().get()->size(), 2 * kLogBytes);
+    first.reset();
+    EXPECT_EQ(acked(Request::kSetFeatures, features(false)), 0u);
+    EXPECT_FALSE(backend_->dirty_log().active()) << "LOG_ALL cleared: the migration ended";
+    // A reset drops the log.
+    ASSERT_TRUE(client_->send(Request::kResetDevice));
+    EXPECT_EQ(backend_->dirty_log().get(), nullptr);
+}
+
+TEST_F(DirtyLogTest, BadLogsAreRefusedInTheReplyAndTheConnectionServesOn) {
+    ack_log_shmfd();
+    share_memory();
+    UniqueFd good = memfd(kLogBytes);
+    ASSERT_EQ(set_log_base(good.get(), kLogBytes), 0u);
+    const auto kept = backend_->dirty_log().get();
+    UniqueFd small = memfd(kLogBytes);
+    EXPECT_EQ(set_log_base(small.get(), kLogBytes / 2), uint64_t{EINVAL})
+        << "covers half the memory table";
+    EXPECT_EQ(set_log_base(good.get(), 0), uint64_t{EINVAL}) << "empty";
+    EXPECT_EQ(set_log_base(good.get(), kLogBytes, 8), uint64_t{EINVAL}) << "past the fd's end";
+    EXPECT_EQ(set_log_base(good.get(), kLogBytes, ~0ull - 4), uint64_t{EINVAL}) << "wraps";
+    EXPECT_EQ(set_log_base(good.get(), (1ull << 30) + 8), uint64_t{EINVAL}) << "too large";
+    EXPECT_EQ(set_log_base(-1, kLogBytes), uint64_t{EINVAL}) << "no fd";
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    UniqueFd rd(p[0]), wr(p[1]);
+    EXPECT_EQ(set_log_base(rd.get(), kLogBytes), uint64_t{EINVAL}) << "a pipe";
+    UniqueFd efd(::eventfd(0, EFD_CLOEXEC));
+    EXPECT_EQ(set_log_base(efd.get(), kLogBytes), uint64_t{EINVAL}) << "an eventfd";
+    EXPECT_EQ(backend_->dirty_log().get(), kept) << "a refusal changes nothing";
+    // Two fds, or a payload of the wrong size: malformed, not refused (checked separately).
+    auto f = client_->get_u64(Request::kGetFeatures);
+    ASSERT_TRUE(f) << "the connection serves on";
+}
+
+TEST_F(DirtyLogTest, SetLogBaseWithoutLogShmfdIsAFailureAck) {
+    ack_log_shmfd(/*log_shmfd=*/false);
+    UniqueFd fd = memfd(kLogBytes);
+    const LogParams params{kLogBytes, 0};
+    const int f = fd.get();
+    EXPECT_EQ(acked(Request::kSetLogBase, params, &f, 1), uint64_t{EINVAL});
+    EXPECT_EQ(backend_->dirty_log().get(), nullptr);
+    EXPECT_TRUE(client_->get_u64(Request::kGetFeatures));
+}
+
+TEST_F(DirtyLogTest, LogFdMustBeAnEventfd) {
+    ack_log_shmfd();
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    UniqueFd rd(p[0]), wr(p[1]);
+    EXPECT_EQ(acked_raw(Request::kSetLogFd, nullptr, 0, &p[1], 1), uint64_t{EINVAL});
+    UniqueFd efd(::eventfd(0, EFD_CLOEXEC));
+    const int e = efd.get();
+    EXPECT_EQ(acked_raw(Request::kSetLogFd, nullptr, 0, &e, 1), 0u);
+    EXPECT_TRUE(backend_->dirty_log().log_call().valid());
+}
+
+// QEMU turns the used ring's logging on and off with SET_VRING_ADDR on a running ring:
+// served when only the flag and log address change; moving the rings stays refused.
+TEST_F(DirtyLogTest, UsedRingLoggingChangesOnARunningRing) {
+    ack_log_shmfd();
+    share_memory();
+    describe_ring(1, 0);
+    UniqueFd kick(::eventfd(0, EFD_CLOEXEC));
+    const int k = kick.get();
+    ASSERT_TRUE(client_->send_obj(Request::kSetVringKick, uint64_t{1}, &k, 1));
+    ASSERT_NE(device_.used_log, nullptr);
+    EXPECT_EQ(device_.dirty_log, &backend_->dirty_log());
+    uint64_t gpa = 0;
+    EXPECT_FALSE(device_.used_log->get(&gpa));
+    VringAddr a;
+    a.index = 1;
+    a.desc_user_addr = uva(0);
+    a.avail_user_addr = uva(4096);
+    a.used_user_addr = uva(8192);
+    a.flags = kVringAddrFlagLog;
+    a.log_guest_addr = 8192;
+    EXPECT_EQ(acked(Request::kSetVringAddr, a), 0u);
+    ASSERT_TRUE(device_.used_log->get(&gpa));
+    EXPECT_EQ(gpa, 8192u);
+    VringAddr moved = a;
+    moved.used_user_addr = uva(12288);
+    EXPECT_EQ(acked(Request::kSetVringAddr, moved), uint64_t{EBUSY});
+    ASSERT_TRUE(device_.used_log->get(&gpa)) << "a refusal changes nothing";
+    a.flags = 0;
+    EXPECT_EQ(acked(Request::kSetVringAddr, a), 0u);
+    EXPECT_FALSE(device_.used_log->get(&gpa));
+    std::lock_guard<std::mutex> lock(device_.mu);
+    EXPECT_TRUE(device_.stopped.empty()) << "the ring ran on";
+}
+
+TEST_F(BackendTest, LogFlagRefusedWhenTheDeviceDoesNotLog) {
+    handshake();
+    VringAddr a;
+    a.index = 1;
+    a.flags = kVringAddrFlagLog;
+    EXPECT_EQ(acked(Request::kSetVringAddr, a), uint64_t{EINVAL});
+    auto f = client_->get_u64(Request::kGetFeatures);
+    ASSERT_TRUE(f);
+    EXPECT_FALSE(*f & feature::kLogAll);
 }
 
 }  // namespace

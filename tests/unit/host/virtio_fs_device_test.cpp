@@ -16,7 +16,8 @@ TEST(VirtioFsDevice, ConfigSpaceHoldsTheTagAndTheRequestQueues) {
     c.num_queues = 4;
     c.tag = "myfs";
     VirtioFsDevice d(c);
-    EXPECT_EQ(d.protocol_features(), vhost_user::protocol_feature::kConfig);
+    EXPECT_EQ(d.protocol_features(),
+              vhost_user::protocol_feature::kConfig | vhost_user::protocol_feature::kLogShmfd);
     uint8_t space[64];
     memset(space, 0xff, sizeof(space));
     ASSERT_TRUE(d.read_config(0, std::span(space, sizeof(space))));
@@ -35,17 +36,18 @@ TEST(VirtioFsDevice, ConfigSpaceHoldsTheTagAndTheRequestQueues) {
 
 TEST(VirtioFsDevice, WithoutATagThereIsNoConfigSpace) {
     VirtioFsDevice d(DeviceConfig{});
-    EXPECT_EQ(d.protocol_features(), 0u);
+    // Only the dirty log's shared fd (live migration), which every device offers.
+    EXPECT_EQ(d.protocol_features(), vhost_user::protocol_feature::kLogShmfd);
     uint8_t b[4];
     EXPECT_FALSE(d.read_config(0, std::span(b, sizeof(b))));
     EXPECT_FALSE(d.write_config(0, std::span<const uint8_t>(b, sizeof(b))));
 }
 
-TEST(VirtioFsDevice, OffersTheRingFeatures) {
+TEST(VirtioFsDevice, OffersTheRingFeaturesAndDirtyLogging) {
     VirtioFsDevice d(DeviceConfig{});
-    EXPECT_EQ(d.features(), vfs::wire::virtio_feature::kVersion1 |
-                                vfs::wire::virtio_feature::kRingIndirectDesc |
-                                vfs::wire::virtio_feature::kRingEventIdx);
+    EXPECT_EQ(d.features(),
+              vfs::wire::virtio_feature::kVersion1 | vfs::wire::virtio_feature::kRingIndirectDesc |
+                  vfs::wire::virtio_feature::kRingEventIdx | vhost_user::feature::kLogAll);
 }
 
 TEST(VirtioFsDevice, RefusesARingItDoesNotHave) {
