@@ -54,6 +54,7 @@ class Qemu111Window final : public DaxMapper {
                          static_cast<off_t>(foffset));
         if (p == MAP_FAILED) return Error{errno};
         maps_[moffset] = len;
+        if (report) report->reported();  // as QEMU's ADD_MEM_REG for the new region
         return {};
     }
     Status unmap(uint64_t moffset, uint64_t len) override {
@@ -72,6 +73,7 @@ class Qemu111Window final : public DaxMapper {
 
     int refused = 0;
     std::map<uint64_t, uint64_t> maps_;
+    memory::WindowFiles* report = nullptr;
 
   private:
     uint8_t* base_ = nullptr;
@@ -84,6 +86,7 @@ class PartialMappings : public ::testing::Test {
         fd_ = ::mkstemp(path);
         ASSERT_GE(fd_, 0);
         ::unlink(path);
+        window_.report = &files_;
     }
     void TearDown() override { ::close(fd_); }
     DataFile grant(DataAccess a) {
