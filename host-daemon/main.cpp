@@ -225,16 +225,18 @@ int main(int argc, char** argv) {
             "--inode-file-handles=prefer: file handles are not usable on {} (no "
             "handles, no CAP_DAC_READ_SEARCH, or FUSE); inodes are held by O_PATH fds",
             opt.fs.shared_dir);
+    // DAX, with --dax-window: the window's mapper, the files mapped and the mapping table
+    // (made before the system calls are filtered: its tail pages are a memfd).
+    memory::WindowFiles window_files;
+    virtio_fs::DaxChannel dax_channel(opt.dax_window, opt.num_queues);
+    std::unique_ptr<DaxMappings> dax;
+    if (opt.dax_window != 0)
+        dax = std::make_unique<DaxMappings>(opt.dax_window, dax_channel, window_files);
     if (!drop_privileges(opt, (*passthrough)->uses_file_handles())) return 1;
     PassthroughFs& passthrough_fs = **passthrough;  // migration saves and restores its tables
     std::unique_ptr<Filesystem> fs = std::move(*passthrough);
     if (fs_opts.readonly) fs = std::make_unique<ReadOnlyFs>(std::move(fs));
-    // DAX, with --dax-window: the window's mapper, the files mapped and the mapping table.
-    memory::WindowFiles window_files;
-    virtio_fs::DaxChannel dax_channel(opt.dax_window, opt.num_queues);
-    std::unique_ptr<DaxMappings> dax;
-    if (opt.dax_window != 0) {
-        dax = std::make_unique<DaxMappings>(opt.dax_window, dax_channel, window_files);
+    if (dax) {
         spdlog::info(
             "DAX window: {} bytes ({} MiB), shared-memory region 0; with QEMU 11.1: -device "
             "vhost-user-test-device-pci,chardev=CHR,virtio-id=26,num_vqs={},config_size=40",

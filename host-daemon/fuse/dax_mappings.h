@@ -7,8 +7,13 @@
 // The mapped fd is the host file itself, so the bytes never pass through the daemon; the
 // table keeps the grant (DataFile) of each live mapping open.
 //
-// Threads: queue workers call setup()/remove(), which wait for the front-end's answer;
-// they are serialized among themselves. drop_all() (ring stop, reset, new session) may
+// A range is mapped in pieces (dax_coverage.h): the file's whole pages from the file, the
+// page holding EOF from a tail page (dax_tail_pages.h), nothing past EOF; cover() adds what
+// the file grew into before a reply can tell the guest the larger size, and the FUSE
+// server calls write_back()/refresh() where tail pages must be synced with the file.
+//
+// Threads: queue workers call setup()/remove()/cover(), which wait for the front-end's
+// answer; they are serialized among themselves. drop_all() (ring stop, reset, new session) may
 // come from the connection thread and never waits for the front-end: it forgets the
 // mappings at once, and the ranges the front-end may still hold are unmapped, best
 // effort, before the next map.
@@ -23,6 +28,8 @@
 #include <vector>
 
 #include "fs/data_file.h"
+#include "fuse/dax_coverage.h"
+#include "fuse/dax_tail_pages.h"
 #include "memory/window_files.h"
 #include "vfs/wire/result.h"
 
@@ -55,6 +62,10 @@ struct DaxCounters {
     uint64_t failed = 0;   // maps or unmaps the front-end refused or never answered
     uint64_t drops = 0;    // times every mapping was forgotten (reset, ring stop, session)
     uint64_t live = 0;
+    uint64_t pieces = 0;       // front-end mappings live (a range may need several)
+    uint64_t extended = 0;     // pieces added to live ranges because their file grew
+    uint64_t tail_pages = 0;   // tail pages live
+    uint64_t write_backs = 0;  // tail pages written back that held guest stores
 };
 
 class DaxMappings {
@@ -66,6 +77,11 @@ class DaxMappings {
     static constexpr uint32_t kMaxLive = 256;
     // Ranges in one REMOVEMAPPING at most (Linux's FUSE_REMOVEMAPPING_MAX_ENTRY).
     static constexpr uint32_t kMaxRemoveRanges = 256;
+    // Front-end mappings (pieces) live at most, and tail pages.
+    static constexpr uint32_t kMaxPieces = 448;
+    static constexpr uint32_t kTailPages = 512;
+    // cover() etc. for every node.
+    static constexpr uint64_t kAnyNode = 0;
 
     // window_size is a multiple of kAlign (the option parser checked it); both referenced
     // objects outlive the table.
@@ -83,11 +99,20 @@ class DaxMappings {
     static vfs::wire::Status check_range(uint64_t window_size, uint64_t foffset, uint64_t len,
                                          uint64_t moffset);
 
-    // Maps file's [foffset, foffset+len) at moffset, replacing any mapping it overlaps.
-    // EINVAL for a bad range, EIO if the device is not running or the front-end refused,
-    // ENOSPC past kMaxLive.
+    // Maps file's [foffset, foffset+len) at moffset (as far as the file reaches, see the
+    // top), replacing any mapping it overlaps. nodeid names the file for cover() and the
+    // syncs. EINVAL for a bad range, EIO if the device is not running or the front-end
+    // refused, ENOSPC past kMaxLive or kMaxPieces.
     vfs::wire::Status setup(DataFile file, uint64_t foffset, uint64_t len, uint64_t moffset,
-                            bool writable);
+                            bool writable, uint64_t nodeid = kAnyNode);
+    // Before a reply that may tell the guest nodeid's size (kAnyNode: any node's): maps
+    // what the file grew into since its ranges were covered, and loads tail pages again
+    // if the size changed.
+    void cover(uint64_t nodeid);
+    // Writes the guest's stores to nodeid's tail pages back to the file.
+    void write_back(uint64_t nodeid);
+    // write_back(), then loads nodeid's tail pages from the file again, then cover().
+    void refresh(uint64_t nodeid);
     // Unmaps each range, each of which must be exactly a live mapping (ENOENT, and nothing
     // unmapped, if one is not).
     vfs::wire::Status remove(std::span<const DaxRange> ranges);
@@ -102,18 +127,50 @@ class DaxMappings {
     void log_counters(const char* when) const;
 
   private:
+    struct Piece {
+        uint64_t offset = 0;  // from the range's start
+        uint64_t len = 0;
+        int tail_page = -1;  // a tail page, or -1: the file
+    };
     struct Live {
         uint64_t len = 0;
         memory::FileId id;
         DataFile file;  // keeps the mapped file open
+        uint64_t foffset = 0;
+        uint64_t nodeid = kAnyNode;
+        bool writable = false;
+        DaxCoverage coverage;
+        std::vector<Piece> pieces;
+        uint64_t seen_size = 0;  // the file's size when the tail pages were last loaded
+        bool open_ended() const { return !coverage.complete() || has_tail(); }
+        bool has_tail() const {
+            for (const Piece& p : pieces)
+                if (p.tail_page >= 0) return true;
+            return false;
+        }
     };
     struct Stale {
         DaxRange range;
         memory::FileId id;
+        int tail_page = -1;
     };
 
     // Unmaps what drop_all() left for the front-end; op_mu_ held.
     void unmap_stale();
+    // Maps piece p of the range at moffset (file offset foffset): for a tail piece
+    // (tail_page >= 0 on entry) takes and loads a tail page, whose number it leaves in
+    // tail_page. op_mu_ held, mu_ not. EIO, with nothing mapped, on failure.
+    vfs::wire::Status map_piece(const DataFile& file, uint64_t foffset, uint64_t moffset,
+                                const memory::FileId& id, bool writable, Piece* p);
+    // Unmaps every piece of l (tail pages written back first if l is writable); op_mu_
+    // held, mu_ not. False if the front-end refused one.
+    bool unmap_live(uint64_t moffset, Live& l);
+    // mu_ held: writes l's tail pages back if l is writable; and loads them again, size
+    // being the file's size now.
+    void write_back_locked(Live& l);
+    void reload_tails(Live& l, uint64_t size);
+    // Recounts live ranges, pieces, tail pages and open-ended ranges; mu_ held.
+    void count_locked();
     const uint64_t window_size_;
     DaxMapper& mapper_;
     memory::WindowFiles& files_;
@@ -123,6 +180,8 @@ class DaxMappings {
     std::vector<Stale> stale_;
     uint64_t epoch_ = 0;  // bumped by drop_all()
     DaxCounters counters_;
+    DaxTailPages tails_{kTailPages};       // guarded by mu_
+    std::atomic<uint32_t> open_ended_{0};  // live ranges cover() may have to extend
 };
 
 }  // namespace vfs::host

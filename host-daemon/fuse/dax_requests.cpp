@@ -56,9 +56,56 @@ uint32_t FuseServer::do_setupmapping(RequestState& st, vfs::wire::SgWriter& w) {
     // unprivileged caller's write mapping drops suid/sgid, as its WRITE would.
     if (write && h.uid != 0 && (session_.flags() & FUSE_HANDLE_KILLPRIV_V2))
         kill_suid_sgid(file->fd());
-    if (Status s = dax_->setup(std::move(*file), in.foffset, in.len, in.moffset, write); !s)
+    if (Status s = dax_->setup(std::move(*file), in.foffset, in.len, in.moffset, write, h.nodeid);
+        !s)
         return dax_error(w, h.unique, s.error());
     return dax_ok(w, h.unique);
+}
+
+// Linux sends every request about an open file with its node id (RELEASE and FLUSH too).
+void FuseServer::dax_before(const fuse_in_header& h) {
+    switch (h.opcode) {
+        case FUSE_FLUSH:
+        case FUSE_FSYNC:
+        case FUSE_RELEASE:
+        case FUSE_SETATTR:
+        case FUSE_WRITE:
+        case FUSE_FALLOCATE:
+        case FUSE_LSEEK:
+            dax_->write_back(h.nodeid);
+            break;
+        case FUSE_COPY_FILE_RANGE:  // two files; the header names the source only
+        case FUSE_SYNCFS:
+            dax_->write_back(DaxMappings::kAnyNode);
+            break;
+        default:
+            break;
+    }
+}
+
+void FuseServer::dax_after(const fuse_in_header& h) {
+    switch (h.opcode) {
+        case FUSE_GETATTR:
+        case FUSE_WRITE:
+        case FUSE_FALLOCATE:
+            dax_->cover(h.nodeid);
+            break;
+        // Entries carry the attributes of a node the header does not name.
+        case FUSE_LOOKUP:
+        case FUSE_CREATE:
+        case FUSE_LINK:
+        case FUSE_READDIRPLUS:
+        case FUSE_COPY_FILE_RANGE:
+            dax_->cover(DaxMappings::kAnyNode);
+            break;
+        // Close to open for the host's changes, and a truncation's zeros.
+        case FUSE_OPEN:
+        case FUSE_SETATTR:
+            dax_->refresh(h.nodeid);
+            break;
+        default:
+            break;
+    }
 }
 
 uint32_t FuseServer::do_removemapping(RequestState& st, vfs::wire::SgReader& r,

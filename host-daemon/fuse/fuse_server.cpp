@@ -206,6 +206,17 @@ uint32_t FuseServer::run_offloaded(RequestSlot& slot, RequestState& st) {
 
 uint32_t FuseServer::dispatch(QueueContext* ctx, RequestSlot& slot, RequestState& st, SgReader& r,
                               SgWriter& w, bool* async) {
+    if (!dax_ || st.req.op == nullptr) return dispatch_op(ctx, slot, st, r, w, async);
+    const fuse_in_header h = st.req.header;
+    dax_before(h);
+    const uint32_t len = dispatch_op(ctx, slot, st, r, w, async);
+    // WRITE and FALLOCATE: finish_io, which answers them, covers.
+    if (!*async && h.opcode != FUSE_WRITE && h.opcode != FUSE_FALLOCATE) dax_after(h);
+    return len;
+}
+
+uint32_t FuseServer::dispatch_op(QueueContext* ctx, RequestSlot& slot, RequestState& st,
+                                 SgReader& r, SgWriter& w, bool* async) {
     const ParsedRequest& req = st.req;
     const fuse_in_header& h = req.header;
     const uint64_t unique = h.unique;
@@ -582,6 +593,7 @@ uint32_t FuseServer::start_fallocate(QueueContext& ctx, RequestSlot& slot, Reque
 
 uint32_t FuseServer::finish_io(RequestState& st, uint32_t cookie, int32_t result) {
     const uint64_t unique = st.req.header.unique;
+    if (dax_ && (cookie == kCookieWrite || cookie == kCookieFallocate)) dax_after(st.req.header);
     SgWriter& w = st.writer;
     switch (cookie) {
         case kCookieRead: {

@@ -59,6 +59,8 @@ class FuseServer final : public RequestHandler {
     // thread, where only requests that need no queue come (runs_on_pool()).
     uint32_t dispatch(QueueContext* ctx, RequestSlot& slot, RequestState& st,
                       vfs::wire::SgReader& r, vfs::wire::SgWriter& w, bool* async);
+    uint32_t dispatch_op(QueueContext* ctx, RequestSlot& slot, RequestState& st,
+                         vfs::wire::SgReader& r, vfs::wire::SgWriter& w, bool* async);
     uint32_t do_init(RequestState& st, vfs::wire::SgWriter& w);
     uint32_t do_readdir(RequestState& st, vfs::wire::SgWriter& w, bool plus);
     uint32_t do_getxattr(RequestState& st, vfs::wire::SgWriter& w, bool list);
@@ -72,6 +74,10 @@ class FuseServer final : public RequestHandler {
     void dax_on_init(const fuse_init_in& in, NegotiatedInit& n);
     uint32_t do_setupmapping(RequestState& st, vfs::wire::SgWriter& w);
     uint32_t do_removemapping(RequestState& st, vfs::wire::SgReader& r, vfs::wire::SgWriter& w);
+    // Around every request with a mapping table: before it, the guest's stores to tail
+    // pages reach the file; before its reply, what the reply lets the guest reach is mapped.
+    void dax_before(const fuse_in_header& h);
+    void dax_after(const fuse_in_header& h);
     uint32_t start_read(QueueContext& ctx, RequestSlot& slot, RequestState& st,
                         vfs::wire::SgWriter& w, bool* async);
     uint32_t start_write(QueueContext& ctx, RequestSlot& slot, RequestState& st,

@@ -229,6 +229,13 @@ if [ "$script" = full ]; then
 
   # --- I/O paths: mmap, O_DIRECT, locks, copy_file_range, SEEK_DATA ---------------------
   check mmap_read vfs-probe mmap-verify "$M/host.bin" 3145851 11
+  # Stores inside a file's last page (with DAX: a write mapping, the page a tail page): a
+  # write that does not extend the file, then one through mmap; close alone carries them.
+  t_overwrite() {
+    printf abcdefghij >"$W/inplace" && printf XY | dd of="$W/inplace" bs=1 seek=3 conv=notrunc 2>/dev/null &&
+      vfs-probe mmap-write "$W/inplace" 7 Q && expect abcXYfgQij cat "$W/inplace"
+  }
+  check overwrite_in_place t_overwrite
   t_direct() {
     vfs-probe pattern "$W/direct-src" 1048576 9 &&
       dd if="$W/direct-src" of="$W/direct.bin" bs=65536 oflag=direct 2>/dev/null &&

@@ -118,6 +118,25 @@ int cmd_mmap_verify(char** a) {
     return 0;
 }
 
+// mmap-write FILE OFFSET TEXT: stores TEXT at OFFSET through a shared writable mapping of
+// the whole file, then unmaps and closes without msync (close alone must carry it).
+int cmd_mmap_write(char** a) {
+    const uint64_t off = num(a[1]);
+    const size_t n = std::strlen(a[2]);
+    int fd = open(a[0], O_RDWR);
+    if (fd < 0) fail("open");
+    struct stat st {};
+    if (fstat(fd, &st) != 0) fail("fstat");
+    const size_t size = static_cast<size_t>(st.st_size);
+    if (off + n > size) fail_msg("past the end of the file");
+    auto* p = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    if (p == MAP_FAILED) fail("mmap");
+    std::memcpy(p + off, a[2], n);
+    munmap(p, size);
+    if (close(fd) != 0) fail("close");
+    return 0;
+}
+
 // mkfiles DIR N: creates N empty files f00000..; one process, so it is quick under TCG.
 int cmd_mkfiles(char** a) {
     const uint64_t n = num(a[1]);
@@ -416,6 +435,7 @@ const Command kCommands[] = {
     {"pattern", 3, cmd_pattern},
     {"verify", 3, cmd_verify},
     {"mmap-verify", 3, cmd_mmap_verify},
+    {"mmap-write", 3, cmd_mmap_write},
     {"mkfiles", 2, cmd_mkfiles},
     {"rename2", 3, cmd_rename2},
     {"setxattr", 3, cmd_setxattr},

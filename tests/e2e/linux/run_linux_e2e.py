@@ -153,6 +153,7 @@ def host_checks(share, probe, script):
         check("host_xattr", lambda: os.getxattr(os.path.join(w, "meta"), "user.vfs") == b"hello-xattr"
               and "user.gone" not in os.listxattr(os.path.join(w, "meta")))
         check("host_o_direct", lambda: probe_verify("direct.bin", 1048576, 9))
+        check("host_overwrite_in_place", lambda: read("inplace") == "abcXYfgQij")
         check("host_copy_file_range", lambda: probe_verify("copy.bin", HOST_FILE_SIZE, HOST_FILE_SEED))
     return results
 
