@@ -41,6 +41,7 @@ int attach_virtio_fs(int argc, char** argv) {
         d.slots = static_cast<uint32_t>(arg_u64(argc, argv, "slots", 32));
         d.timeout_ns = arg_u64(argc, argv, "timeout_ms", d.timeout_ns / 1000000) * 1000000;
         d.rekick_after_ns = arg_u64(argc, argv, "rekick_ms", d.rekick_after_ns / 1000000) * 1000000;
+        if (!completion_option(argc, argv, &d.interrupts)) return -EINVAL;
         // Kept for the life of the program, like a PCI device.
         auto* dev = new virtio_fs::FsDevice;
         hosted::HostedTransport* transport = t->release();
@@ -54,6 +55,8 @@ int attach_virtio_fs(int argc, char** argv) {
         }
         kprintf("virtio-fs %s: tag \"%s\", %u of %u request queues in use\n", o.socket.c_str(),
                 dev->tag(), dev->num_request_queues(), dev->device_request_queues());
+        kprintf("virtio-fs %s: completion by %s\n", o.socket.c_str(),
+                dev->interrupt_driven() ? "call eventfd" : "polling");
         ++found;
     }
     return found;

@@ -1,10 +1,13 @@
 // The hosted Transport over tools/frontend (see hosted_transport.h).
 #include "hosted_transport.h"
 
+#include "kernel/console.h"
+
 #include <linux/fuse.h>
 #include <linux/virtio_fs.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace vfs::guest::hosted {
@@ -51,7 +54,7 @@ wire::Result<uint64_t> HostedTransport::negotiate_features(uint64_t wanted) {
     if (wire::Status s = fe_->handshake(); !s) return wire::Error{s.error()};
     if (wire::Status s = fe_->set_mem_table(); !s) return wire::Error{s.error()};
     const uint64_t have = fe_->negotiated().features;
-    if (!(have & vu::feature::kVersion1)) return wire::Error{ENOTSUP};
+    if (!(have & vu::feature::kVersion1)) return wire::Error{EOPNOTSUPP};
     uint64_t accepted = kVersion1Bit;
     if ((have & vu::feature::kRingEventIdx) && (wanted & kEventIdxBit)) accepted |= kEventIdxBit;
     return accepted;
@@ -124,6 +127,30 @@ wire::Result<virtio::SharedMemoryRegion> HostedTransport::shared_memory(uint8_t 
     if (id != 0 || !w) return wire::Error{ENOENT};
     const auto addr = reinterpret_cast<uintptr_t>(w->base());
     return virtio::SharedMemoryRegion{addr, addr, w->size()};
+}
+
+wire::Status HostedTransport::use_interrupts() {
+    if (opts_.interpose) {
+        kprintf("hosted: interpose drains the call eventfds: completion by polling\n");
+        return wire::Error{EOPNOTSUPP};
+    }
+    irq_ = true;
+    return {};
+}
+
+void HostedTransport::wait_for_interrupt(uint64_t max_ns) {
+    if (!irq_) return;
+    pollfd fds[65];
+    nfds_t n = 0;
+    for (; n < fds_.size() && n < 65; ++n)
+        fds[n] = pollfd{fds_[n].call(), POLLIN, 0};
+    const timespec ts{static_cast<time_t>(max_ns / 1'000'000'000ull),
+                      static_cast<long>(max_ns % 1'000'000'000ull)};
+    // The eventfd keeps a signal sent before the ppoll: nothing is missed.
+    if (::ppoll(fds, n, &ts, nullptr) <= 0) return;
+    for (nfds_t q = 0; q < n; ++q) {
+        if (fds[q].revents & POLLIN) (void)fds_[q].take_calls();
+    }
 }
 
 void HostedTransport::notify(uint16_t index) {

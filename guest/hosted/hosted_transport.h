@@ -62,6 +62,11 @@ class HostedTransport final : public virtio::Transport {
     void reset() override {}
     // Region 0 is the frontend's DAX window, when the daemon offered one.
     wire::Result<virtio::SharedMemoryRegion> shared_memory(uint8_t id) override;
+    // The "interrupt" is the call eventfd the daemon writes: the driver blocks in ppoll on
+    // every queue's instead of spinning. Not with interpose (its pump drains them).
+    wire::Status use_interrupts() override;
+    bool interrupts_active() override { return irq_; }
+    void wait_for_interrupt(uint64_t max_ns) override;
 
     // The next reply to a request with this opcode (0: any) on a request queue is
     // corrupted as `kind` says before the driver sees it. Needs interpose.
@@ -97,6 +102,7 @@ class HostedTransport final : public virtio::Transport {
     Tamper kind_ = Tamper::kHeaderLen;
     uint32_t opcode_ = 0;
     bool failed_ = false;
+    bool irq_ = false;
 };
 
 }  // namespace vfs::guest::hosted

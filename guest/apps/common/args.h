@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "kernel/cmdline.h"
+#include "kernel/console.h"
 
 namespace vfs::guest::apps {
 
@@ -30,6 +31,18 @@ inline bool same(const char* a, const char* b) {
     while (*a && *a == *b)
         ++a, ++b;
     return *a == *b;
+}
+
+// completion=poll (the default) or completion=irq into *interrupts; false (logged by
+// the caller's console) for anything else.
+inline bool completion_option(int argc, char** argv, bool* interrupts) {
+    const char* v = arg_str(argc, argv, "completion", "poll");
+    if (same(v, "poll") || same(v, "irq")) {
+        *interrupts = same(v, "irq");
+        return true;
+    }
+    kprintf("attach: completion=%s: expected poll or irq\n", v);
+    return false;
 }
 
 }  // namespace vfs::guest::apps

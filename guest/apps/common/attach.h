@@ -5,7 +5,9 @@
 //
 // Options read from argv (key=value): queues=N (request queues to use, at most),
 // queue_size=N, slots=N, timeout_ms=N (per request), rekick_ms=N (kick a silent device
-// again after N ms; 0 never). Returns the number of devices registered, or a negative errno.
+// again after N ms; 0 never), completion=poll|irq (spin on the used rings, or sleep until
+// the device's interrupt: MSI-X in the unikernel, the call eventfd hosted; polls when the
+// device cannot). Returns the number of devices registered, or a negative errno.
 #pragma once
 
 namespace vfs::guest::apps {

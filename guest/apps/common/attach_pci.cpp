@@ -8,6 +8,7 @@
 #include "drivers/pci/identity_mmio.h"
 #include "drivers/pci/port_config_space.h"
 #include "drivers/virtio/heap_dma.h"
+#include "drivers/virtio/interrupt_platform_x86.h"
 #include "drivers/virtio/virtio_pci_modern.h"
 #include "drivers/virtio_fs/fs_device.h"
 #include "kernel/console.h"
@@ -33,12 +34,13 @@ int attach_virtio_fs(int argc, char** argv) {
     opts.timeout_ns = arg_u64(argc, argv, "timeout_ms", opts.timeout_ns / 1000000) * 1000000;
     opts.rekick_after_ns =
         arg_u64(argc, argv, "rekick_ms", opts.rekick_after_ns / 1000000) * 1000000;
+    if (!completion_option(argc, argv, &opts.interrupts)) return -EINVAL;
     int found = 0;
     for (size_t i = 0; i < list.count; ++i) {
         const pci::Device& d = list.devices[i];
         if (d.vendor_id != kVirtioVendor || d.device_id != kVirtioFsDevice) continue;
         // Probe-time allocations: one transport and one device per function, kept forever.
-        auto* t = new virtio::VirtioPciModern(cfg, mmio);
+        auto* t = new virtio::VirtioPciModern(cfg, mmio, &virtio::x86_interrupt_platform());
         auto* dev = new virtio_fs::FsDevice;
         if (!t || !dev || !t->attach(d)) {
             kprintf("virtio-fs %02x:%02x.%x: attach failed\n", d.bdf.bus, d.bdf.dev, d.bdf.fn);
@@ -56,6 +58,8 @@ int attach_virtio_fs(int argc, char** argv) {
         kprintf("virtio-fs %02x:%02x.%x: tag \"%s\", %u of %u request queues in use\n", d.bdf.bus,
                 d.bdf.dev, d.bdf.fn, dev->tag(), dev->num_request_queues(),
                 dev->device_request_queues());
+        kprintf("virtio-fs %02x:%02x.%x: completion by %s\n", d.bdf.bus, d.bdf.dev, d.bdf.fn,
+                dev->interrupt_driven() ? "MSI-X interrupt" : "polling");
         ++found;
     }
     return found;

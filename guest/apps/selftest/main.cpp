@@ -27,6 +27,9 @@
 #include "lib/vfs/fd_table.h"
 #include "lib/vfs/mount_table.h"
 #include "lib/vfs/vfs.h"
+#if !__STDC_HOSTED__
+#include "arch/x86_64/interrupts.h"
+#endif
 
 namespace vfs::guest {
 namespace {
@@ -727,6 +730,13 @@ int app_main(int argc, char** argv) {
     for (uint32_t q = 1; q <= dev.num_request_queues(); ++q)
         kprintf("queue %u: %lu requests\n", q, static_cast<unsigned long>(dev.submitted(q)));
     kprintf("silent device kicked again: %lu time(s)\n", static_cast<unsigned long>(dev.rekicks()));
+    kprintf("completion: %s, %lu sleeps\n", dev.interrupt_driven() ? "interrupt" : "polling",
+            static_cast<unsigned long>(dev.sleeps()));
+#if !__STDC_HOSTED__
+    kprintf("interrupts: %lu completion, %lu timer\n",
+            static_cast<unsigned long>(interrupts::completion_interrupts()),
+            static_cast<unsigned long>(interrupts::timer_interrupts()));
+#endif
     const int um = vfs_umount(g_mount);
     const ukfuse::Counters& c = session->counters();
     kprintf(

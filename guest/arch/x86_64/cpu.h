@@ -31,6 +31,19 @@ inline void pause() {
     __asm__ volatile("pause");
 }
 
+inline uint64_t rdmsr(uint32_t msr) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+// Interrupts are off wherever the kernel runs; this is the one window they are on:
+// `sti` takes effect after the next instruction, so an interrupt pending (or arriving)
+// when the CPU reaches `hlt` wakes it instead of being taken before it and missed.
+inline void sti_hlt_cli() {
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
 [[noreturn]] inline void halt_forever() {
     for (;;)
         __asm__ volatile("cli; hlt");

@@ -57,21 +57,27 @@ const char* exception_name(uint64_t v) {
     return v < sizeof(kNames) / sizeof(kNames[0]) ? kNames[v] : "reserved";
 }
 
+Gate gate_for(uint64_t addr) {
+    return Gate{static_cast<uint16_t>(addr),
+                kKernelCodeSelector,
+                0,
+                kInterruptGatePresent,
+                static_cast<uint16_t>(addr >> 16),
+                static_cast<uint32_t>(addr >> 32),
+                0};
+}
+
 }  // namespace
 
 void init() {
-    for (int v = 0; v < 32; ++v) {
-        const uint64_t addr = exception_stub_table[v];
-        g_idt[v] = Gate{static_cast<uint16_t>(addr),
-                        kKernelCodeSelector,
-                        0,
-                        kInterruptGatePresent,
-                        static_cast<uint16_t>(addr >> 16),
-                        static_cast<uint32_t>(addr >> 32),
-                        0};
-    }
+    for (int v = 0; v < 32; ++v)
+        g_idt[v] = gate_for(exception_stub_table[v]);
     const IdtPointer ptr{sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(&g_idt[0])};
     __asm__ volatile("lidt %0" ::"m"(ptr));
+}
+
+void set_gate(uint8_t v, uint64_t handler) {
+    if (v >= 32) g_idt[v] = gate_for(handler);
 }
 
 }  // namespace vfs::guest::idt

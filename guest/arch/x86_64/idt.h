@@ -1,6 +1,6 @@
 // The interrupt descriptor table: CPU exceptions print vector, error code, RIP and CR2 on
-// the console and end the VM with ExitCode::kException. No device interrupts yet
-// (completions are polled).
+// the console and end the VM with ExitCode::kException. Device and timer vectors get
+// their gates from interrupts.cpp (set_gate).
 #pragma once
 
 #include <stdint.h>
@@ -15,5 +15,7 @@ struct ExceptionFrame {
 };
 
 void init();
+// Points vector `v` (32-255) at an interrupt-gate entry stub.
+void set_gate(uint8_t v, uint64_t handler);
 
 }  // namespace vfs::guest::idt

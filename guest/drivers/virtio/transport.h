@@ -58,6 +58,17 @@ class Transport {
     // Shared-memory region `id`; ENOENT if the device has none with that id.
     virtual wire::Result<SharedMemoryRegion> shared_memory(uint8_t id) = 0;
 
+    // Completion by interrupt, optional (a transport without it answers EOPNOTSUPP and the
+    // driver polls). Called after negotiate_features, before any enable_queue: every
+    // queue enabled afterwards signals its used buffers. Failures are logged.
+    virtual wire::Status use_interrupts() { return wire::Error{EOPNOTSUPP}; }
+    // Whether every queue enabled since use_interrupts() got its interrupt (a device may
+    // refuse one); false means poll.
+    virtual bool interrupts_active() { return false; }
+    // Sleeps until the device signals or about max_ns pass. The caller re-armed and
+    // re-checked every queue first: a signal sent since then ends the sleep at once.
+    virtual void wait_for_interrupt(uint64_t max_ns) { (void)max_ns; }
+
   protected:
     ~Transport() = default;
 };

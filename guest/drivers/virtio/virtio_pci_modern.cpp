@@ -19,6 +19,7 @@ namespace {
 constexpr int kResetPolls = 1000000;
 constexpr int kConfigRetries = 100;
 constexpr uint64_t kVersion1 = 1ull << VIRTIO_F_VERSION_1;
+constexpr uint16_t kVector = 0;  // the one MSI-X table entry used
 
 }  // namespace
 
@@ -188,6 +189,17 @@ wire::Status VirtioPciModern::enable_queue(uint16_t index, uint16_t size, const 
         mmio_.write32(common_ + f.lo, static_cast<uint32_t>(f.v));
         mmio_.write32(common_ + f.hi, static_cast<uint32_t>(f.v >> 32));
     }
+    if (irq_on_) {
+        // Virtio 1.x, 4.1.4.3: a device that cannot use the vector reads back NO_VECTOR.
+        mmio_.write16(common_ + COMMON(queue_msix_vector), kVector);
+        const uint16_t got = mmio_.read16(common_ + COMMON(queue_msix_vector));
+        if (got != kVector) {
+            log("virtio-pci %02x:%02x.%x: device refused MSI-X vector %u for queue %u (read "
+                "back %#x): completion by polling",
+                dev_.bdf.bus, dev_.bdf.dev, dev_.bdf.fn, kVector, index, got);
+            irq_on_ = false;
+        }
+    }
     mmio_.write16(common_ + COMMON(queue_enable), 1);
     notify_addr_[index] = notify_ + slot;
     return {};
@@ -221,6 +233,52 @@ wire::Result<SharedMemoryRegion> VirtioPciModern::shared_memory(uint8_t id) {
         return SharedMemoryRegion{dev_.bars[r.bar].base + r.offset, *m, r.length};
     }
     return wire::Error{ENOENT};
+}
+
+wire::Status VirtioPciModern::use_interrupts() {
+    if (!attached_) return wire::Error{ENODEV};
+    if (msix_.enabled()) {
+        if (irq_on_) return {};
+        return wire::Error{EIO};
+    }
+    if (!irq_) {
+        log_error("no interrupt platform: completion by polling", EOPNOTSUPP);
+        return wire::Error{EOPNOTSUPP};
+    }
+    auto info = pci::find_msix(cfg_, dev_);
+    if (!info) {
+        log_error("no usable MSI-X capability: completion by polling", EOPNOTSUPP);
+        return wire::Error{EOPNOTSUPP};
+    }
+    auto msg = irq_->completion_message();
+    if (!msg) {
+        log_error("the CPU cannot take device interrupts: completion by polling", msg.error());
+        return wire::Error{msg.error()};
+    }
+    if (wire::Status s = msix_.enable(dev_, *info); !s) {
+        log_error("cannot map the MSI-X table: completion by polling", s.error());
+        return s;
+    }
+    if (wire::Status s = msix_.program(kVector, *msg); !s) {
+        msix_.disable();
+        return s;
+    }
+    msix_.unmask_function();
+    mmio_.write16(common_ + COMMON(msix_config), kVector);
+    const uint16_t got = mmio_.read16(common_ + COMMON(msix_config));
+    if (got != kVector) {
+        log("virtio-pci %02x:%02x.%x: device refused MSI-X vector %u for its configuration "
+            "(read back %#x): completion by polling",
+            dev_.bdf.bus, dev_.bdf.dev, dev_.bdf.fn, kVector, got);
+        msix_.disable();
+        return wire::Error{EIO};
+    }
+    irq_on_ = true;
+    return {};
+}
+
+void VirtioPciModern::wait_for_interrupt(uint64_t max_ns) {
+    if (irq_on_) irq_->sleep(max_ns);
 }
 
 }  // namespace vfs::guest::virtio

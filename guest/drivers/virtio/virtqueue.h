@@ -1,6 +1,6 @@
 // A driver-side split virtqueue bound to a transport: allocates ring memory, programs
 // the queue through the Transport, and submits/reclaims chains with the ring code from
-// common/ (vfs::wire::DriverQueue). Completion is by polling. EVENT_IDX is used when the
+// common/ (vfs::wire::DriverQueue). EVENT_IDX is used when the
 // caller negotiated VIRTIO_RING_F_EVENT_IDX.
 #pragma once
 
@@ -43,6 +43,9 @@ class Virtqueue {
     const QueueAddresses& addresses() const { return addrs_; }
     // A polling driver wants no interrupts: see wire::DriverQueue::disable_interrupts.
     void disable_interrupts() { queue_.disable_interrupts(); }
+    // Before sleeping for an interrupt: asks for one at the next used entry (fenced);
+    // true if entries arrived meanwhile (poll again instead of sleeping).
+    bool enable_interrupts() { return queue_.enable_interrupts(); }
 
   private:
     Transport* transport_ = nullptr;

@@ -77,14 +77,21 @@ wire::Status FsDevice::setup(const DeviceOptions& opts) {
     if (num_request_ > opts.max_request_queues) num_request_ = opts.max_request_queues;
     if (num_request_ > kMaxRequestQueues) num_request_ = kMaxRequestQueues;
 
+    // The transport logs why it cannot; the driver then polls.
+    irq_ = opts.interrupts && transport_->use_interrupts().ok();
     queues_ = new virtio::Virtqueue[num_request_ + 1];
     if (!queues_) return wire::Error{ENOMEM};
     for (uint16_t q = 0; q <= num_request_; ++q) {
         if (wire::Status s = queues_[q].init(*transport_, *dma_, q, opts.queue_size, event_idx); !s)
             return s;
-        // Completions are polled: an interrupt per completion would only cost the device
-        // an eventfd write (and a VMM an injected interrupt) that nobody waits for.
-        queues_[q].disable_interrupts();
+    }
+    // A device may refuse a queue's vector: then every queue is polled.
+    irq_ = irq_ && transport_->interrupts_active();
+    if (!irq_) {
+        // Polled: an interrupt per completion would only cost the device an eventfd
+        // write (and a VMM an injected interrupt) that nobody waits for.
+        for (uint16_t q = 0; q <= num_request_; ++q)
+            queues_[q].disable_interrupts();
     }
 
     slots_ = new RequestSlot[opts.slots];
@@ -185,7 +192,7 @@ wire::Status FsDevice::submit(RequestSlot* s, const wire::Segment* out, uint32_t
         if (!p) return wire::Error{p.error()};
         if (*p == 0) {
             if (poll_clock_ns() > deadline) return wire::Error{ETIMEDOUT};
-            poll_relax();
+            idle(deadline);
         }
     }
 }
@@ -202,7 +209,7 @@ wire::Status FsDevice::submit_hiprio(RequestSlot* s, const wire::Segment* out, u
         if (!p) return wire::Error{p.error()};
         if (*p == 0) {
             if (poll_clock_ns() > deadline) return wire::Error{ETIMEDOUT};
-            poll_relax();
+            idle(deadline);
         }
     }
     s->free_on_completion = true;
@@ -267,6 +274,26 @@ wire::Result<uint32_t> FsDevice::poll() {
     return seen;
 }
 
+void FsDevice::idle(uint64_t deadline) {
+    if (!irq_) {
+        poll_relax();
+        return;
+    }
+    // As Linux's virtqueue_enable_cb: used_event at what was seen, a full fence, a last
+    // look. A completion published after that look is signalled and ends the sleep.
+    bool pending = false;
+    for (uint16_t q = 0; q <= num_request_; ++q)
+        pending = queues_[q].enable_interrupts() || pending;
+    if (pending) return;
+    const uint64_t now = poll_clock_ns();
+    if (now >= deadline) return;
+    uint64_t max = deadline - now;
+    // Wake for poll()'s re-kick of a device that missed a kick (it cannot signal then).
+    if (opts_.rekick_after_ns != 0 && opts_.rekick_after_ns < max) max = opts_.rekick_after_ns;
+    ++sleeps_;
+    transport_->wait_for_interrupt(max);
+}
+
 wire::Result<uint32_t> FsDevice::wait(RequestSlot* s) {
     if (!s) return wire::Error{EINVAL};
     const uint64_t deadline = poll_clock_ns() + opts_.timeout_ns;
@@ -278,7 +305,7 @@ wire::Result<uint32_t> FsDevice::wait(RequestSlot* s) {
             s->state = SlotState::kLost;  // still in flight: poll() frees it if it returns
             return wire::Error{ETIMEDOUT};
         }
-        poll_relax();
+        idle(deadline);
     }
     if (s->state == SlotState::kLost) return wire::Error{s->error ? s->error : EIO};
     if (s->state != SlotState::kDone) return wire::Error{EINVAL};

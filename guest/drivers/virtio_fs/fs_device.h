@@ -1,6 +1,7 @@
 // The virtio-fs device driver (virtio 1.2, 5.11) over any virtio Transport: probe (tag,
 // num_request_queues, queue 0 hiprio, queues 1..n requests), then asynchronous FUSE
-// request submission with preallocated slots and polled completion.
+// request submission with preallocated slots; completion polled, or (interrupts on)
+// found after sleeping until the device signals.
 //
 // It carries FUSE requests; it does not build or understand them (lib/ukfuse does).
 // Buffers are handed to the device in place, each segment its own descriptor, so READ
@@ -38,6 +39,10 @@ struct DeviceOptions {
     // (QEMU before 8.1 under TCG with one vCPU), and under EVENT_IDX a device that missed
     // one never asks for another.
     uint64_t rekick_after_ns = 10'000'000ull;
+    // Sleep for the device's interrupt instead of spinning (completion=irq). Falls back
+    // to polling when the transport cannot (no MSI-X, a refused vector): see
+    // interrupt_driven(). A sleep never outlasts the re-kick period or the timeout.
+    bool interrupts = false;
 };
 
 class FsDevice {
@@ -60,6 +65,8 @@ class FsDevice {
     uint64_t timeout_ns() const { return opts_.timeout_ns; }
     bool broken() const { return broken_; }
     uint64_t rekicks() const { return rekicks_; }  // times a silent device was kicked again
+    bool interrupt_driven() const { return irq_; }
+    uint64_t sleeps() const { return sleeps_; }  // waits for an interrupt
 
     // A free slot, or EAGAIN when every slot is busy (poll() and retry).
     wire::Result<RequestSlot*> acquire();
@@ -93,6 +100,8 @@ class FsDevice {
                       const wire::Segment* in, uint32_t n_in);
     uint16_t pick_request_queue(uint32_t descriptors);
     void mark_broken();
+    // Nothing completed yet: spin once (polling) or sleep until the device signals.
+    void idle(uint64_t deadline);
 
     virtio::Transport* transport_ = nullptr;
     virtio::DmaMemory* dma_ = nullptr;
@@ -108,6 +117,8 @@ class FsDevice {
     uint32_t in_flight_ = 0;
     uint64_t quiet_since_ns_ = 0;  // last completion, or first submit after none in flight
     uint64_t rekicks_ = 0;
+    uint64_t sleeps_ = 0;
+    bool irq_ = false;
     uint16_t rr_ = 0;
     bool broken_ = false;
     uint64_t submitted_[kMaxRequestQueues + 1] = {};
