@@ -4,7 +4,10 @@
 // chooses. The device side of the rings is the daemon's own wire::DeviceQueue, so these
 // tests run the driver against the ring code the daemon runs. Rings live in plain host
 // memory (device address == pointer). EVENT_IDX is offered; interrupts the device would
-// raise are counted, never delivered (the driver polls).
+// raise are counted. With offer_interrupts the driver may sleep for them
+// (wait_for_interrupt); with deferred, a kick is served only then, as by a device that
+// answers while the CPU halts, and a sleep no completion signalled is counted: a real
+// CPU would have slept to its timer.
 #pragma once
 
 #include <linux/fuse.h>
@@ -131,7 +134,34 @@ class FakeFsTransport final : public virtio::Transport {
         const bool event_idx = (features_ >> VIRTIO_RING_F_EVENT_IDX) & 1;
         return q_[index].ring.init(size, r, event_idx, 0);
     }
-    void notify(uint16_t index) override { serve(q_[index]); }
+    void notify(uint16_t index) override {
+        if (deferred)
+            pending_[index] = true;
+        else
+            serve(q_[index]);
+    }
+    wire::Status use_interrupts() override {
+        if (!offer_interrupts) return wire::Error{EOPNOTSUPP};
+        irq_ = true;
+        return {};
+    }
+    bool interrupts_active() override { return irq_; }
+    void wait_for_interrupt(uint64_t) override {
+        ++sleeps;
+        const uint32_t before = q_[0].signals + q_[1].signals;
+        for (uint16_t q = 0; q < 2; ++q) {
+            if (pending_[q]) {
+                pending_[q] = false;
+                serve(q_[q]);
+            }
+        }
+        if (q_[0].signals + q_[1].signals == before) ++unsignalled_sleeps;
+    }
+
+    bool offer_interrupts = false;
+    bool deferred = false;
+    int sleeps = 0;
+    int unsignalled_sleeps = 0;
     wire::Status driver_ok() override { return {}; }
     void set_failed() override { failed_ = true; }
     void reset() override {}
@@ -200,6 +230,8 @@ class FakeFsTransport final : public virtio::Transport {
     uint16_t max_;
     const char* tag_;
     Q q_[2];
+    bool pending_[2] = {};
+    bool irq_ = false;
     uint64_t features_ = 0;
     bool failed_ = false;
     std::vector<FakeRequest> seen_;

@@ -24,12 +24,16 @@ using testing::kFileNode;
 
 class FakeSession : public ::testing::Test {
   protected:
-    void start(uint32_t slots, uint16_t max_queue = 128, bool event_idx = true) {
+    void start(uint32_t slots, uint16_t max_queue = 128, bool event_idx = true,
+               bool interrupts = false, bool offer_interrupts = false) {
         transport_ = std::make_unique<testing::FakeFsTransport>(
             [this](const FakeRequest& rq) { return fs_(rq); }, max_queue);
+        transport_->offer_interrupts = offer_interrupts;
+        transport_->deferred = offer_interrupts;
         virtio_fs::DeviceOptions d;
         d.slots = slots;
         d.event_idx = event_idx;
+        d.interrupts = interrupts;
         d.timeout_ns = 300'000'000ull;  // a stall shows up as ETIMEDOUT, quickly
         ASSERT_TRUE(dev_.probe(*transport_, dma_, d));
         ASSERT_EQ((dev_.features() >> VIRTIO_RING_F_EVENT_IDX) & 1, event_idx ? 1u : 0u);
@@ -47,6 +51,21 @@ class FakeSession : public ::testing::Test {
         EXPECT_EQ(transport_->signals(1), 0u) << "interrupts for ~100 request completions";
         EXPECT_EQ(transport_->signals(0), 0u);
         EXPECT_EQ(transport_->ring_error(1), 0);
+    }
+
+    // completion=irq: every wait sleeps, and every sleep is ended by the device's signal,
+    // so the driver re-armed used_event (EVENT_IDX) or kept NO_INTERRUPT clear before it.
+    void expect_woken_by_every_completion() {
+        ASSERT_TRUE(dev_.interrupt_driven());
+        const int before = transport_->sleeps;
+        for (int i = 0; i < 100; ++i) {
+            auto a = session_.getattr(kFileNode, nullptr, true);
+            ASSERT_TRUE(a) << a.error();
+        }
+        EXPECT_GE(transport_->sleeps - before, 100);
+        EXPECT_EQ(transport_->unsignalled_sleeps, 0) << "slept with the device's interrupt off";
+        EXPECT_GE(transport_->signals(1), 100u);
+        EXPECT_EQ(dev_.sleeps(), static_cast<uint64_t>(transport_->sleeps));
     }
 
     FakeFs fs_;
@@ -67,6 +86,24 @@ TEST_F(FakeSession, PollingDriverAsksForNoInterruptsUnderEventIdx) {
 TEST_F(FakeSession, PollingDriverAsksForNoInterruptsWithFlags) {
     start(/*slots=*/4, 128, /*event_idx=*/false);
     expect_no_interrupts();
+}
+
+TEST_F(FakeSession, InterruptDrivenDriverIsWokenByEveryCompletionUnderEventIdx) {
+    start(/*slots=*/4, 128, /*event_idx=*/true, /*interrupts=*/true, /*offer=*/true);
+    expect_woken_by_every_completion();
+}
+
+TEST_F(FakeSession, InterruptDrivenDriverIsWokenByEveryCompletionWithFlags) {
+    start(/*slots=*/4, 128, /*event_idx=*/false, /*interrupts=*/true, /*offer=*/true);
+    expect_woken_by_every_completion();
+}
+
+// A transport that cannot interrupt: the driver polls, and asks for no interrupts.
+TEST_F(FakeSession, InterruptsAskedOfATransportWithoutThemMeansPolling) {
+    start(/*slots=*/4, 128, /*event_idx=*/true, /*interrupts=*/true, /*offer=*/false);
+    EXPECT_FALSE(dev_.interrupt_driven());
+    expect_no_interrupts();
+    EXPECT_EQ(transport_->sleeps, 0);
 }
 
 // Device-visible memory holds rings and request buffers only: the driver's free list and

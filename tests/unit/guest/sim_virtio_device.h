@@ -21,6 +21,23 @@ inline constexpr uint64_t kBar4Base = 0xfe000000;
 inline constexpr uint64_t kBar4Size = 0x4000;
 inline constexpr uint32_t kCommonOff = 0x0, kIsrOff = 0x1000, kDeviceOff = 0x2000,
                           kNotifyOff = 0x3000;
+// BAR 1 holds the MSI-X table (at 0) and pending-bit array (at 0x800), as QEMU's.
+inline constexpr uint64_t kBar1Base = 0xfebd0000;
+inline constexpr uint64_t kBar1Size = 0x1000;
+inline constexpr uint32_t kMsixPbaOff = 0x800;
+inline constexpr uint8_t kMsixCapOff = 0x90;  // after add_standard_caps()'s
+
+// Body bytes of an MSI-X capability (control word, table and PBA offset/BIR).
+inline std::vector<uint8_t> msix_cap(uint16_t table_size, uint8_t table_bar, uint32_t table_off,
+                                     uint8_t pba_bar, uint32_t pba_off) {
+    std::vector<uint8_t> b(10, 0);
+    const uint16_t control = static_cast<uint16_t>(table_size - 1);
+    const uint32_t table = table_off | table_bar, pba = pba_off | pba_bar;
+    std::memcpy(&b[0], &control, 2);
+    std::memcpy(&b[2], &table, 4);
+    std::memcpy(&b[6], &pba, 4);
+    return b;
+}
 
 // Body bytes (after id/next) of a virtio_pci_cap / notify / cap64 capability.
 inline std::vector<uint8_t> virtio_cap(uint8_t type, uint8_t bar, uint32_t offset, uint32_t length,
@@ -55,6 +72,7 @@ struct SimQueue {
     uint16_t size = 0;
     uint16_t enable = 0;
     uint16_t notify_off = 0;
+    uint16_t msix_vector = VIRTIO_MSI_NO_VECTOR;
     uint32_t desc[2] = {}, avail[2] = {}, used[2] = {};
     uint64_t desc_addr() const { return desc[0] | uint64_t{desc[1]} << 32; }
     uint64_t avail_addr() const { return avail[0] | uint64_t{avail[1]} << 32; }
@@ -71,6 +89,12 @@ class SimVirtioDevice : public pci::Mmio {
     int generation_changes = 0;  // bump config_generation on this many reads
     std::vector<SimQueue> queues;
     std::vector<uint8_t> device_config;
+    // MSI-X: vectors below this are accepted (QEMU's msix_vector_use); queue vectors can
+    // be refused outright.
+    uint16_t msix_vectors = 0;
+    bool refuse_queue_vectors = false;
+    uint16_t msix_config = VIRTIO_MSI_NO_VECTOR;
+    uint32_t msix_table[kBar1Size / 4] = {};  // BAR 1 as dwords
     // What the driver did.
     uint64_t driver_features = 0;
     uint8_t status = 0;
@@ -90,6 +114,16 @@ class SimVirtioDevice : public pci::Mmio {
         for (uint16_t i = 0; i < 3; ++i)
             queues[i] = SimQueue{128, 128, 0, i};
         device_config.assign(40, 0);
+    }
+
+    // An MSI-X capability at kMsixCapOff with `vectors` entries in BAR 1 (as QEMU's virtio-pci).
+    void add_msix(uint16_t vectors) {
+        msix_vectors = vectors;
+        fn->set_bar(1, {SimBar::kMem32, false, kBar1Size, kBar1Base});
+        fn->add_cap(kMsixCapOff, PCI_CAP_ID_MSIX, msix_cap(vectors, 1, 0, 1, kMsixPbaOff));
+    }
+    uint32_t msix_entry(uint16_t e, uint32_t field) const {
+        return msix_table[(e * 16 + field) / 4];
     }
 
     // The capability list QEMU presents, with a given notify multiplier.
@@ -117,6 +151,7 @@ class SimVirtioDevice : public pci::Mmio {
 
   private:
     uint32_t read(uintptr_t a, int width) {
+        if (a >= kBar1Base && a < kBar1Base + kBar1Size) return msix_table[(a - kBar1Base) / 4];
         const uint64_t off = a - kBar4Base;
         if (off >= kDeviceOff && off < kDeviceOff + 0x1000) {
             uint32_t v = 0;
@@ -143,6 +178,10 @@ class SimVirtioDevice : public pci::Mmio {
                 return queue_select_ < queues.size() ? selected().notify_off : 0;
             case offsetof(virtio_pci_common_cfg, queue_enable):
                 return queue_select_ < queues.size() ? selected().enable : 0;
+            case offsetof(virtio_pci_common_cfg, msix_config):
+                return msix_config;
+            case offsetof(virtio_pci_common_cfg, queue_msix_vector):
+                return queue_select_ < queues.size() ? selected().msix_vector : 0;
             default:
                 return 0;
         }
@@ -150,6 +189,10 @@ class SimVirtioDevice : public pci::Mmio {
 
     void write(uintptr_t a, int width, uint32_t v) {
         (void)width;
+        if (a >= kBar1Base && a < kBar1Base + kBar1Size) {
+            msix_table[(a - kBar1Base) / 4] = v;
+            return;
+        }
         const uint64_t off = a - kBar4Base;
         if (off >= kNotifyOff && off < kNotifyOff + 0x1000) {
             notifies.emplace_back(off - kNotifyOff, static_cast<uint16_t>(v));
@@ -191,6 +234,14 @@ class SimVirtioDevice : public pci::Mmio {
                 break;
             case offsetof(virtio_pci_common_cfg, queue_enable):
                 selected().enable = static_cast<uint16_t>(v);
+                break;
+            case offsetof(virtio_pci_common_cfg, msix_config):
+                msix_config = v < msix_vectors ? static_cast<uint16_t>(v) : VIRTIO_MSI_NO_VECTOR;
+                break;
+            case offsetof(virtio_pci_common_cfg, queue_msix_vector):
+                selected().msix_vector = v < msix_vectors && !refuse_queue_vectors
+                                             ? static_cast<uint16_t>(v)
+                                             : VIRTIO_MSI_NO_VECTOR;
                 break;
             case offsetof(virtio_pci_common_cfg, queue_desc_lo):
                 selected().desc[0] = v;

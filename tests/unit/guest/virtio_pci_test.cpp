@@ -276,3 +276,126 @@ TEST_F(VirtioPci, VirtqueueProgramsTheRingsAndKicks) {
 
 }  // namespace
 }  // namespace vfs::guest
+
+namespace vfs::guest {
+namespace {
+
+// The CPU side as a test sees it: a fixed message, and sleeps counted.
+class FakeInterrupts final : public virtio::InterruptPlatform {
+  public:
+    wire::Result<pci::MsiMessage> completion_message() override {
+        if (refuse) return wire::Error{EOPNOTSUPP};
+        return pci::MsiMessage{0xfee01000, 0x40};
+    }
+    void sleep(uint64_t max_ns) override {
+        ++sleeps;
+        last_max_ns = max_ns;
+    }
+    bool refuse = false;
+    int sleeps = 0;
+    uint64_t last_max_ns = 0;
+};
+
+class VirtioPciInterrupts : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        testing::log_lines().clear();
+        sim.add_standard_caps();
+    }
+    wire::Status attach() {
+        auto d = pci::probe_function(sim.cfg, kVirtioBdf);
+        if (!d) return wire::Error{d.error()};
+        if (wire::Status s = transport.attach(*d); !s) return s;
+        auto f = transport.negotiate_features(0);
+        if (!f) return wire::Error{f.error()};
+        return {};
+    }
+    wire::Status enable_queues() {
+        for (auto& q : vqs)
+            if (wire::Status s = q.init(transport, dma, static_cast<uint16_t>(&q - vqs), 128, true);
+                !s)
+                return s;
+        return {};
+    }
+
+    SimVirtioDevice sim;
+    FakeInterrupts irq;
+    virtio::VirtioPciModern transport{sim.cfg, sim, &irq};
+    MallocDma dma;
+    virtio::Virtqueue vqs[2];
+};
+
+TEST_F(VirtioPciInterrupts, OneVectorForConfigAndEveryQueue) {
+    sim.add_msix(1);  // as QEMU 11.1's vhost-user-test-device-pci
+    ASSERT_TRUE(attach().ok());
+    ASSERT_TRUE(transport.use_interrupts().ok());
+    EXPECT_EQ(sim.msix_config, 0);
+    EXPECT_EQ(sim.msix_entry(0, PCI_MSIX_ENTRY_LOWER_ADDR), 0xfee01000u);
+    EXPECT_EQ(sim.msix_entry(0, PCI_MSIX_ENTRY_DATA), 0x40u);
+    EXPECT_EQ(sim.msix_entry(0, PCI_MSIX_ENTRY_VECTOR_CTRL), 0u);
+    EXPECT_EQ(sim.fn->get16(testing::kMsixCapOff + PCI_MSIX_FLAGS) &
+                  (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL),
+              PCI_MSIX_FLAGS_ENABLE);
+    ASSERT_TRUE(enable_queues().ok());
+    EXPECT_EQ(sim.queues[0].msix_vector, 0);
+    EXPECT_EQ(sim.queues[1].msix_vector, 0);
+    EXPECT_EQ(sim.queues[2].msix_vector, VIRTIO_MSI_NO_VECTOR) << "never enabled";
+    EXPECT_TRUE(transport.interrupts_active());
+    transport.wait_for_interrupt(5'000'000);
+    EXPECT_EQ(irq.sleeps, 1);
+    EXPECT_EQ(irq.last_max_ns, 5'000'000u);
+}
+
+TEST_F(VirtioPciInterrupts, NoMsixCapabilityMeansPolling) {
+    ASSERT_TRUE(attach().ok());
+    EXPECT_EQ(transport.use_interrupts().error(), EOPNOTSUPP);
+    EXPECT_TRUE(testing::logged("no usable MSI-X capability: completion by polling"));
+    ASSERT_TRUE(enable_queues().ok());
+    EXPECT_FALSE(transport.interrupts_active());
+    EXPECT_EQ(sim.queues[0].msix_vector, VIRTIO_MSI_NO_VECTOR) << "no vector written";
+    transport.wait_for_interrupt(1000);
+    EXPECT_EQ(irq.sleeps, 0) << "a polling transport never sleeps";
+}
+
+TEST_F(VirtioPciInterrupts, RefusedQueueVectorFallsBackToPolling) {
+    sim.add_msix(3);
+    sim.refuse_queue_vectors = true;
+    ASSERT_TRUE(attach().ok());
+    ASSERT_TRUE(transport.use_interrupts().ok());
+    ASSERT_TRUE(enable_queues().ok()) << "the queue still works, polled";
+    EXPECT_FALSE(transport.interrupts_active());
+    EXPECT_TRUE(testing::logged("refused MSI-X vector 0 for queue 0 (read back 0xffff)"));
+}
+
+TEST_F(VirtioPciInterrupts, RefusedConfigVectorTurnsMsixOffAgain) {
+    sim.add_msix(3);
+    sim.msix_vectors = 0;  // the capability says 3, the device accepts none
+    ASSERT_TRUE(attach().ok());
+    EXPECT_EQ(transport.use_interrupts().error(), EIO);
+    EXPECT_TRUE(testing::logged("refused MSI-X vector 0 for its configuration"));
+    EXPECT_EQ(sim.fn->get16(testing::kMsixCapOff + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_ENABLE, 0);
+    ASSERT_TRUE(enable_queues().ok());
+    EXPECT_FALSE(transport.interrupts_active());
+}
+
+TEST_F(VirtioPciInterrupts, CpuWithoutInterruptsMeansPolling) {
+    sim.add_msix(3);
+    irq.refuse = true;
+    ASSERT_TRUE(attach().ok());
+    EXPECT_EQ(transport.use_interrupts().error(), EOPNOTSUPP);
+    EXPECT_TRUE(testing::logged("cannot take device interrupts"));
+    EXPECT_EQ(sim.fn->get16(testing::kMsixCapOff + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_ENABLE, 0);
+}
+
+TEST_F(VirtioPciInterrupts, NoPlatformMeansPolling) {
+    sim.add_msix(3);
+    virtio::VirtioPciModern plain{sim.cfg, sim};
+    auto d = pci::probe_function(sim.cfg, kVirtioBdf);
+    ASSERT_TRUE(d.ok());
+    ASSERT_TRUE(plain.attach(*d).ok());
+    EXPECT_EQ(plain.use_interrupts().error(), EOPNOTSUPP);
+    EXPECT_TRUE(testing::logged("no interrupt platform"));
+}
+
+}  // namespace
+}  // namespace vfs::guest
