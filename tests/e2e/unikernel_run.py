@@ -10,13 +10,16 @@ see). Everything it starts is bounded by timeouts and cleaned up. Exit status: 0
 1 fail, 77 skip (a peer unavailable outside CI; under CI=true that is a failure).
 """
 import argparse
+import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,6 +57,43 @@ def stop(proc, grace=5.0):
         proc.wait()
 
 
+class ThreadCpuSampler:
+    """CPU seconds of every thread of a process, from /proc/PID/task/*/stat, sampled
+    every 20 ms until the process ends (the last sample of each thread is kept)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.last = {}
+        self.done = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        try:
+            tids = os.listdir(f"/proc/{self.pid}/task")
+        except OSError:
+            return
+        for tid in tids:
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
+            self.last[f"{tid} {name}"] = (int(fields[11]) + int(fields[12])) / self.tick
+
+    def _run(self):
+        while not self.done.wait(0.02):
+            self._sample()
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        return {k: round(v, 3) for k, v in sorted(self.last.items())}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--image", required=True)
@@ -86,6 +126,8 @@ def main():
                          "selftest pattern")
     ap.add_argument("--high-bars", action="store_true",
                     help="add a device with a 4 GiB BAR so firmware moves 64-bit BARs above 4 GiB")
+    ap.add_argument("--cpu-sample", action="store_true",
+                    help="report QEMU's CPU time (whole process, and per thread, e.g. the vCPU)")
     args = ap.parse_args()
 
     qemu_bin = "qemu-system-x86_64"
@@ -168,14 +210,18 @@ def main():
                     "-device", f"virtio-9p-pci,fsdev=p9fs,mount_tag={args.p9_tag},"
                                "disable-legacy=on"]
 
+        if args.cpu_sample:
+            cmd += ["-name", "vfs,debug-threads=on"]  # the vCPU thread is "CPU 0/TCG"
         if args.high_bars:
             # The backing memory is never touched, so it costs nothing.
             cmd += ["-object", "memory-backend-ram,id=bigbar,size=4G",
                     "-device", "ivshmem-plain,memdev=bigbar"]
         print("+ " + " ".join(cmd), flush=True)
         started = time.monotonic()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        sampler = ThreadCpuSampler(qemu.pid) if args.cpu_sample else None
         try:
             qemu_out, _ = qemu.communicate(timeout=args.timeout)
         except subprocess.TimeoutExpired:
@@ -185,6 +231,15 @@ def main():
             print(open(serial_path, errors="replace").read() if os.path.exists(serial_path) else "")
             return 1
         elapsed = time.monotonic() - started
+        if sampler:
+            # The daemon is reaped later: the children's usage grew by QEMU's alone.
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            threads = sampler.stop()
+            process_s = (after.ru_utime - children_before.ru_utime
+                         + after.ru_stime - children_before.ru_stime)
+            print("BENCH " + json.dumps({"name": "unikernel_qemu_cpu", "wall_s": round(elapsed, 3),
+                                         "process_cpu_s": round(process_s, 3),
+                                         "threads_cpu_s": threads}), flush=True)
         serial = open(serial_path, errors="replace").read() if os.path.exists(serial_path) else ""
         print("--- serial ---\n" + serial + "--- qemu ---\n" + qemu_out, flush=True)
 

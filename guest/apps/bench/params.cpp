@@ -59,6 +59,7 @@ Params parse_params(int argc, char** argv) {
     else if (apps::same(dax, "grow"))
         p.dax = Params::Dax::kGrow;
     p.first_byte = apps::arg_str(argc, argv, "first_byte", p.first_byte);
+    p.getattrs = apps::arg_u64(argc, argv, "getattr", 0);
     return p;
 }
 

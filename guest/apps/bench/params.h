@@ -35,6 +35,10 @@ struct Params {
     // instead, so every write extends the file, as into a new file.
     enum class Dax { kNever, kMapped, kLazy, kGrow } dax = Dax::kNever;
     const char* first_byte = "hello.txt";  // below the mount: timed as the first byte read
+    // getattr=N: a "getattr" point of N fstat calls on first_byte's file, one at a time
+    // (queue depth 1; each a FUSE GETATTR when the daemon's attr timeout is 0,
+    // --cache=never). 0: none.
+    uint64_t getattrs = 0;
 };
 
 // "a,b,c" into out (at most kMaxPoints); the defaults when absent or malformed.
