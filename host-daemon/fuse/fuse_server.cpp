@@ -574,8 +574,9 @@ uint32_t FuseServer::start_write(QueueContext& ctx, RequestSlot& slot, RequestSt
         *async = true;
         return 0;
     }
-    return started(ctx.io().write(slot, kCookieWrite, std::move(*file), in.offset, *n), st,
-                   kCookieWrite, async);
+    return started(
+        ctx.io().write(slot, kCookieWrite, std::move(*file), in.offset, *n, !ctx.others_waiting()),
+        st, kCookieWrite, async);
 }
 
 // FSYNC and FSYNCDIR alike: both on the ring, neither blocks the worker.
