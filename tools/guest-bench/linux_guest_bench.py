@@ -48,7 +48,7 @@ def daemon_cost(pid):
                 for line in f:
                     if line.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")):
                         switches += int(line.split()[1])
-        except (FileNotFoundError, ProcessLookupError, IndexError):
+        except (OSError, ValueError, IndexError):  # a thread that ended meanwhile
             pass
     return ticks / tick, switches
 
@@ -211,6 +211,19 @@ def main():
                     samples[kind].setdefault(key(r), []).append(r)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    runs = print_table(args, backends, samples)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cache": args.cache, "size": args.size, "files": args.files,
+                       "rounds": args.rounds, "read_ahead_kb": args.read_ahead_kb,
+                       "samples": {b: [r for rs in by_key.values() for r in rs]
+                                   for b, by_key in samples.items()},
+                       "results": {b: list(r.values()) for b, r in runs.items()}}, f, indent=2)
+    return 0 if all(runs.get(b) for b in backends) else 1
+
+
+def print_table(args, backends, samples):
+    """Each cell the median of its samples; prints the table and returns the medians."""
     runs = {kind: {k: sorted(rs, key=value)[len(rs) // 2] for k, rs in by_key.items()}
             for kind, by_key in samples.items()}
 
@@ -233,14 +246,7 @@ def main():
         if vals.get("dax-always") and vals.get("dax-never"):
             line += f"  always/never {vals['dax-always'] / vals['dax-never']:.2f}x"
         print(line)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"cache": args.cache, "size": args.size, "files": args.files,
-                       "rounds": args.rounds,
-                       "samples": {b: [r for rs in by_key.values() for r in rs]
-                                   for b, by_key in samples.items()},
-                       "results": {b: list(r.values()) for b, r in runs.items()}}, f, indent=2)
-    return 0 if all(runs.get(b) for b in backends) else 1
+    return runs
 
 
 if __name__ == "__main__":
