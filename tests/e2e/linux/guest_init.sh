@@ -44,7 +44,8 @@ echo "E2E-MOUNTED $fstype $tag"
 [ -n "$mountopts" ] && echo "E2E-MOUNTS $(grep ' /mnt ' /proc/mounts)"
 bdi=/sys/class/bdi/$(awk '$5 == "/mnt" { print $3 }' /proc/self/mountinfo)
 [ -n "$read_ahead_kb" ] && echo "$read_ahead_kb" >"$bdi/read_ahead_kb"
-[ "$script" = bench ] && echo "E2E-READAHEAD $(cat "$bdi/read_ahead_kb" 2>/dev/null) KiB"
+[ "$script" = bench ] && echo "E2E-READAHEAD $(cat "$bdi/read_ahead_kb" 2>/dev/null) KiB," \
+  "virtio features $(cat /sys/bus/virtio/devices/*/features 2>/dev/null | tr '\n' ' ')"
 if [ "$script" = shell ]; then
   echo "The host folder is mounted at /mnt. Type 'poweroff -f' to leave."
   cd /mnt && setsid cttyhack sh
