@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 namespace vfs::host {
 
 using vfs::wire::Bytes;
@@ -123,6 +125,10 @@ bool runs_on_pool(uint32_t opcode) {
 class FuseServer::Queue final : public QueueHandler {
   public:
     Queue(FuseServer& server, uint32_t slot_count) : server_(server), states_(slot_count) {}
+    ~Queue() override {
+        if (spdlog::should_log(spdlog::level::debug))
+            spdlog::debug("fuse requests on this queue: {}", counts_.summary());
+    }
 
     void handle(QueueContext& ctx, RequestSlot& slot) override {
         if (slot.index >= states_.size()) {
@@ -130,7 +136,7 @@ class FuseServer::Queue final : public QueueHandler {
             ctx.complete(slot, 0);
             return;
         }
-        server_.handle(ctx, slot, states_[slot.index]);
+        server_.handle(ctx, slot, states_[slot.index], counts_);
     }
     void on_io_complete(QueueContext& ctx, RequestSlot& slot, uint32_t cookie,
                         int32_t result) override {
@@ -151,6 +157,7 @@ class FuseServer::Queue final : public QueueHandler {
   private:
     FuseServer& server_;
     std::vector<RequestState> states_;
+    RequestCounts counts_;  // only the worker's thread adds to it
 };
 
 FuseServer::FuseServer(Filesystem& fs, const FsOptions& opts, DaxMappings* dax)
@@ -160,7 +167,8 @@ std::unique_ptr<QueueHandler> FuseServer::start_queue(uint32_t, uint32_t slot_co
     return std::make_unique<Queue>(*this, slot_count);
 }
 
-void FuseServer::handle(QueueContext& ctx, RequestSlot& slot, RequestState& st) {
+void FuseServer::handle(QueueContext& ctx, RequestSlot& slot, RequestState& st,
+                        RequestCounts& counts) {
     SgReader r(slot.chain.readable(), slot.chain.n_readable);
     SgWriter w(slot.chain.writable(), slot.chain.n_writable);
     ParsedRequest& req = st.req;
@@ -170,6 +178,10 @@ void FuseServer::handle(QueueContext& ctx, RequestSlot& slot, RequestState& st) 
                      req.wants_reply() ? error_reply(w, req.header.unique, parsed.error()) : 0);
         return;
     }
+    const uint32_t opcode = req.header.opcode;
+    counts.add(opcode, opcode == FUSE_READ    ? req.arg<fuse_read_in>().size
+                       : opcode == FUSE_WRITE ? req.arg<fuse_write_in>().size
+                                              : 0);
     // No request carries more than a WRITE of max_write: refusing bigger payloads here
     // bounds what SETXATTR buffers and BATCH_FORGET loops over, whatever the guest claims.
     if (req.payload_len > kMaxPayload) {
@@ -562,8 +574,9 @@ uint32_t FuseServer::start_write(QueueContext& ctx, RequestSlot& slot, RequestSt
         *async = true;
         return 0;
     }
-    return started(ctx.io().write(slot, kCookieWrite, std::move(*file), in.offset, *n), st,
-                   kCookieWrite, async);
+    return started(
+        ctx.io().write(slot, kCookieWrite, std::move(*file), in.offset, *n, !ctx.others_waiting()),
+        st, kCookieWrite, async);
 }
 
 // FSYNC and FSYNCDIR alike: both on the ring, neither blocks the worker.

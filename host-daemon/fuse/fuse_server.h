@@ -16,6 +16,7 @@
 #include "fs/filesystem.h"
 #include "fs/fs_options.h"
 #include "fuse/dax_mappings.h"
+#include "fuse/request_counts.h"
 #include "fuse/session.h"
 #include "queue/io_engine.h"
 #include "queue/request_handler.h"
@@ -52,7 +53,7 @@ class FuseServer final : public RequestHandler {
         uint64_t offset = 0;
     };
 
-    void handle(QueueContext& ctx, RequestSlot& slot, RequestState& st);
+    void handle(QueueContext& ctx, RequestSlot& slot, RequestState& st, RequestCounts& counts);
     // On a pool thread: an offloaded request's reply length.
     uint32_t run_offloaded(RequestSlot& slot, RequestState& st);
     // Each returns the reply length for the used ring (0: no reply). ctx is null on a pool

@@ -155,7 +155,7 @@ IoOutcome IoEngine::read(const RequestSlot& slot, uint32_t cookie, DataFile file
 }
 
 IoOutcome IoEngine::write(const RequestSlot& slot, uint32_t cookie, DataFile file, uint64_t offset,
-                          uint32_t iov_count) {
+                          uint32_t iov_count, bool alone) {
     if (!file.allows(DataAccess::kWrite)) return IoOutcome::done(-EBADF);
     if (slot.index >= slot_count_ || iov_count > kMaxChainSegments || !fits_off_t(offset))
         return IoOutcome::done(-EINVAL);
@@ -168,7 +168,7 @@ IoOutcome IoEngine::write(const RequestSlot& slot, uint32_t cookie, DataFile fil
         return IoOutcome::done(syscall_result(
             pwritev(fd, iov, static_cast<int>(iov_count), static_cast<off_t>(offset))));
     };
-    if (!file.direct() && size <= kInlineWriteMax) {
+    if (!file.direct() && (size <= kInlineWriteMax || alone)) {
         ++stats_.writes_inline;
         return inline_write();
     }

@@ -303,6 +303,12 @@ void QueueWorker::process_available() {
     }
 }
 
+bool QueueWorker::others_waiting() const {
+    if (in_flight_ > 1) return true;  // this request counts itself
+    const auto pending = dq_.pending();
+    return !pending.ok() || *pending != 0;
+}
+
 void QueueWorker::offload(RequestSlot& slot) {
     // The pool has room for every slot, so this only runs inline if the pool is missing.
     if (!pool_ || !pool_->submit(slot.index)) complete(slot, handler_->run_offloaded(slot));

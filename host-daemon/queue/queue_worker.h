@@ -133,6 +133,7 @@ class QueueWorker final : private QueueContext {
     void log_chain_writes(const RequestSlot& slot);
     // Marks the used ring (elements, idx, flags, avail_event) at its log address.
     void log_used_ring();
+    bool others_waiting() const override;
     bool can_offload() const override { return pool_ != nullptr; }
     void offload(RequestSlot& slot) override;
     void wait_offloaded() override;

@@ -56,6 +56,10 @@ class QueueContext {
     // popped from this queue until it is restarted.
     virtual void mark_broken(const char* why) = 0;
 
+    // Other requests than this one are in flight on the queue or waiting in its ring: an
+    // operation run inline now would hold them up (io_engine.h's write policy).
+    virtual bool others_waiting() const = 0;
+
     // The queue has a thread pool: offload() may be used.
     virtual bool can_offload() const = 0;
     // Hands the slot to the pool: QueueHandler::run_offloaded() serves it on a pool

@@ -28,7 +28,8 @@ class OneSlotQueue final : public host::QueueContext {
     }
     host::IoEngine& io() override { return *io_; }
     void mark_broken(const char*) override { broken = true; }
-    bool can_offload() const override { return false; }  // no pool: served inline
+    bool others_waiting() const override { return false; }  // one slot: nothing else
+    bool can_offload() const override { return false; }     // no pool: served inline
     void offload(host::RequestSlot&) override {}
     void wait_offloaded() override {}
 

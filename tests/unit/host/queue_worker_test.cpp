@@ -307,6 +307,30 @@ TEST(QueueWorker, SlotCountIsMinOfRingSizeAndLimit) {
 // ---- stop() is bounded (issue 13, finding 11) -----------------------------------------
 
 // Never completes a request: in flight for good, as one stuck in I/O that no cancel ends.
+// Echoes at once, recording for each request whether the worker said others wait: the
+// engine copies a large buffered WRITE inline only when none do (io_engine.h).
+class RecordsOthersWaiting : public TestHandler {
+  public:
+    void handle(QueueContext& ctx, RequestSlot& slot) override {
+        seen.push_back(ctx.others_waiting());
+        memcpy(slot.chain.writable()[0].data, slot.chain.readable()[0].data, 8);
+        ctx.complete(slot, 8);
+    }
+    std::vector<bool> seen;  // the worker thread's until stop()
+};
+
+// A request alone on the queue sees nobody waiting; of three published at once, the first
+// two see the ones behind them in the ring, the last none.
+TEST(QueueWorker, OthersWaitingCountsTheRingBehindARequest) {
+    WorkerHarness h(16);
+    RecordsOthersWaiting handler;
+    h.start(&handler);
+    echo_many(h, 1);
+    echo_many(h, 3);
+    h.worker_->stop();
+    EXPECT_EQ(handler.seen, (std::vector<bool>{false, true, true, false}));
+}
+
 class NeverCompletes : public TestHandler {
   public:
     void handle(QueueContext&, RequestSlot&) override { handled.store(true); }
