@@ -17,7 +17,8 @@
 // through the window and a DAX pass checks FUSE/DAX coherence and leaves
 // dax-host-check.bin for the runner to check on the host), dax_ranges=N (use N 2 MiB
 // ranges of the window), dax_eviction=1 (a working set 8 times the window, checked byte
-// for byte), plus attach.h's options.
+// for byte), write_behind=1 (mount with write_behind: every check runs with sequential
+// writes kept in the guest until something else looks at the file), plus attach.h's options.
 #include "apps/common/args.h"
 #include "apps/common/attach.h"
 #include "kernel/app.h"
@@ -664,9 +665,10 @@ int app_main(int argc, char** argv) {
     char mount_opts[96] = "";
     const char* dax_mode = find_arg(argc, argv, "dax");
     const char* dax_ranges = find_arg(argc, argv, "dax_ranges");
-    format_to(mount_opts, sizeof(mount_opts), "%s%s%s%s", dax_mode ? "dax=" : "",
+    const bool write_behind = apps::arg_u64(argc, argv, "write_behind", 0) != 0;
+    format_to(mount_opts, sizeof(mount_opts), "%s%s%s%s%s", dax_mode ? "dax=" : "",
               dax_mode ? dax_mode : "", dax_ranges ? ",dax_ranges=" : "",
-              dax_ranges ? dax_ranges : "");
+              dax_ranges ? dax_ranges : "", write_behind ? ",write_behind" : "");
     if (int r = vfs_mount_opts(tag, g_mount, mount_opts); r < 0) {
         kprintf("FAIL: mounting \"%s\" at %s: error %d\n", tag, g_mount, -r);
         return 1;
