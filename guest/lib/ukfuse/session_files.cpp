@@ -172,22 +172,24 @@ Result<uint64_t> Session::read(uint64_t nodeid, uint64_t fh, uint64_t off, void*
 
 Result<uint64_t> Session::write(uint64_t nodeid, uint64_t fh, uint64_t off, const void* buf,
                                 uint64_t len) {
-    if (wb_.on()) {
-        if (auto e = wb_.take_error(nodeid, fh); !e) return wire::Error{e.error()};
-        if (wb_.can_take(nodeid, fh, off, len)) {
-            if (!wb_.fits(len)) {
-                if (auto s = flush_write_behind(); !s) {
-                    (void)wb_.take_error(nodeid, fh);  // reported here, not again
-                    return wire::Error{s.error()};
-                }
-            }
-            wb_.take(nodeid, fh, off, buf, len);
-            if (wb_.full()) (void)flush_write_behind();  // an error waits for the next call
-            return len;
-        }
-    }
     // The device only reads this buffer: the descriptors say so.
-    return rw(true, nodeid, fh, off, const_cast<uint8_t*>(static_cast<const uint8_t*>(buf)), len);
+    auto* data = const_cast<uint8_t*>(static_cast<const uint8_t*>(buf));
+    if (!wb_.on()) return rw(true, nodeid, fh, off, data, len);
+    if (auto e = wb_.take_error(nodeid, fh); !e) return wire::Error{e.error()};
+    if (wb_.can_take(nodeid, fh, off, len)) {
+        if (!wb_.fits(len)) {
+            if (auto s = flush_write_behind(); !s) {
+                (void)wb_.take_error(nodeid, fh);  // reported here, not again
+                return wire::Error{s.error()};
+            }
+        }
+        wb_.take(nodeid, fh, off, buf, len);
+        if (wb_.full()) (void)flush_write_behind();  // an error waits for the next call
+        return len;
+    }
+    auto n = rw(true, nodeid, fh, off, data, len);
+    if (n) wb_.note_write(nodeid, fh, off + *n);  // where a sequential run would go on
+    return n;
 }
 
 Status Session::flush(uint64_t nodeid, uint64_t fh) {

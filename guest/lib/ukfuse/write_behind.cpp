@@ -15,6 +15,7 @@ bool WriteBehind::can_take(uint64_t nodeid, uint64_t fh, uint64_t off, uint64_t 
     if (!on() || len == 0 || len >= cap_) return false;  // a write that big gains nothing
     if (err_ != 0 && (err_node_ != nodeid || err_fh_ != fh)) return false;
     if (len_ != 0 && !continues(nodeid, fh, off)) return false;
+    if (len_ == 0 && (last_node_ != nodeid || last_fh_ != fh || last_end_ != off)) return false;
     uint64_t end = 0;
     return !__builtin_add_overflow(off, len, &end);
 }
@@ -27,6 +28,7 @@ void WriteBehind::take(uint64_t nodeid, uint64_t fh, uint64_t off, const void* b
     }
     __builtin_memcpy(buf_ + len_, buf, len);
     len_ += len;
+    note_write(nodeid, fh, off + len);
     ++stats_.writes_taken;
 }
 

@@ -49,11 +49,18 @@ class WriteBehind {
         return len_ != 0 && nodeid_ == nodeid && fh_ == fh && off == start_ + len_;
     }
     // Whether the buffer may take this write: smaller than the buffer, continuing the
-    // pending run or with nothing pending, and no error kept for another handle (one is
-    // kept at a time). Whether it fits without a flush first is fits().
+    // pending run or, with nothing pending, the last write to the same handle (a
+    // sequential writer: a random one is never buffered), and no error kept for another
+    // handle (one is kept at a time). Whether it fits without a flush first is fits().
     bool can_take(uint64_t nodeid, uint64_t fh, uint64_t off, uint64_t len) const;
     bool fits(uint64_t len) const { return len <= cap_ - len_; }
     bool full() const { return len_ == cap_; }
+    // A write sent past the buffer ended at `end`: the next one may start a run there.
+    void note_write(uint64_t nodeid, uint64_t fh, uint64_t end) {
+        last_node_ = nodeid;
+        last_fh_ = fh;
+        last_end_ = end;
+    }
     // Copies the write in; the caller checked can_take() and fits().
     void take(uint64_t nodeid, uint64_t fh, uint64_t off, const void* buf, uint64_t len);
     // Sends the pending run (nothing pending: nothing to do). On failure the bytes not
@@ -69,6 +76,7 @@ class WriteBehind {
     uint32_t cap_ = 0;
     uint64_t nodeid_ = 0, fh_ = 0, start_ = 0;
     uint64_t len_ = 0;
+    uint64_t last_node_ = 0, last_fh_ = 0, last_end_ = UINT64_MAX;
     int err_ = 0;
     uint64_t err_node_ = 0, err_fh_ = 0;
     WriteBehindStats stats_;

@@ -50,6 +50,7 @@ class WriteBehindTest : public ::testing::Test {
     void SetUp() override { wb_.init(buf_.data(), kCap); }
     // Takes a write the way Session::write does; false if refused.
     bool add(uint64_t node, uint64_t fh, uint64_t off, const std::vector<uint8_t>& d) {
+        if (!wb_.pending()) wb_.note_write(node, fh, off);  // as if a write ended here
         if (!wb_.can_take(node, fh, off, d.size()) || !wb_.fits(d.size())) return false;
         wb_.take(node, fh, off, d.data(), d.size());
         return true;
@@ -96,6 +97,14 @@ TEST_F(WriteBehindTest, RefusesWhatWouldNotContinueTheRun) {
     EXPECT_FALSE(off.can_take(7, 42, 0, 10));
 }
 
+TEST_F(WriteBehindTest, OnlyASequentialWriterStartsARun) {
+    EXPECT_FALSE(wb_.can_take(7, 42, 0, 10));  // no write before it
+    wb_.note_write(7, 42, 4096);
+    EXPECT_FALSE(wb_.can_take(7, 42, 0, 10));     // not where the last one ended
+    EXPECT_FALSE(wb_.can_take(7, 43, 4096, 10));  // another handle's end
+    EXPECT_TRUE(wb_.can_take(7, 42, 4096, 10));
+}
+
 TEST_F(WriteBehindTest, FillsToCapacity) {
     for (uint64_t off = 0; off < kCap; off += 4096)
         ASSERT_TRUE(add(7, 42, off, pattern(4096, static_cast<uint8_t>(off >> 12))));
@@ -133,14 +142,17 @@ TEST_F(WriteBehindTest, FailedFlushKeepsTheErrorForItsHandleOnce) {
     // Another handle gets no error, and is not buffered while this one is kept.
     EXPECT_TRUE(wb_.take_error(7, 43));
     EXPECT_TRUE(wb_.take_error(8, 42));
+    wb_.note_write(8, 1, 0);
     EXPECT_FALSE(wb_.can_take(8, 1, 0, 10));
     // The handle that wrote gets it once.
+    wb_.note_write(7, 42, 4096);
     EXPECT_TRUE(wb_.can_take(7, 42, 4096, 10));
     auto e = wb_.take_error(7, 42);
     ASSERT_FALSE(e);
     EXPECT_EQ(e.error(), ENOSPC);
     EXPECT_TRUE(wb_.take_error(7, 42));
-    EXPECT_TRUE(wb_.can_take(8, 1, 0, 10));
+    wb_.note_write(8, 1, 0);
+    EXPECT_TRUE(wb_.can_take(8, 1, 0, 10));  // the other handle may buffer again
     EXPECT_EQ(wb_.stats().errors, 1u);
 }
 

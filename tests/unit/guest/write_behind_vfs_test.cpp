@@ -1,8 +1,9 @@
 // The mount option write_behind through vfs, ukfuse and the virtio_fs driver against an
-// in-process server (fake_fs.h): sequential writes reach the server as one WRITE, byte
-// for byte, only when the buffer fills or something else would see the file (stat, read,
-// fsync, close, seek, a write elsewhere), and a failed flush's error comes back from the
-// writer's next write, fsync or close, once.
+// in-process server (fake_fs.h): after a run's first write (sent as it comes: a writer is
+// sequential once a write starts where its last ended), sequential writes reach the
+// server as one WRITE, byte for byte, only when the buffer fills or something else would see the
+// file (stat, read, fsync, close, seek, a write elsewhere), and a failed flush's error comes back
+// from the writer's next write, fsync or close, once.
 #include <gtest/gtest.h>
 #include <linux/fuse.h>
 
@@ -110,70 +111,98 @@ class WriteBehindVfs : public ::testing::Test {
 
 TEST_F(WriteBehindVfs, SequentialWritesReachTheServerAsOneWriteAtClose) {
     const auto want = write_run(100, 8, 4096, 1);
-    EXPECT_TRUE(writes().empty());  // all kept in the guest so far
+    auto w = writes();
+    ASSERT_EQ(w.size(), 1u);  // the first one only: the rest is kept in the guest so far
+    EXPECT_EQ(w[0]->off, 100u);
     ASSERT_EQ(vfs_close(fd_), 0);
     fd_ = -1;
-    auto w = writes();
-    ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0]->off, 100u);
-    EXPECT_EQ(w[0]->data, want);
-    EXPECT_LT(first(FUSE_WRITE), first(FUSE_FLUSH));  // before close's FLUSH
+    w = writes();
+    ASSERT_EQ(w.size(), 2u);
+    EXPECT_EQ(w[1]->off, 100u + 4096);
+    std::vector<uint8_t> got(w[0]->data);
+    got.insert(got.end(), w[1]->data.begin(), w[1]->data.end());
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(g_log.back().opcode, FUSE_RELEASE);
+    EXPECT_EQ(g_log[g_log.size() - 2].opcode, FUSE_FLUSH);  // both WRITEs before close's FLUSH
+}
+
+TEST_F(WriteBehindVfs, RandomWritesAreNotBuffered) {
+    const uint64_t offs[] = {8192, 0, 40960, 4096};
+    for (uint64_t off : offs) {
+        const auto d = pattern(4096, static_cast<uint8_t>(off >> 12));
+        ASSERT_EQ(vfs_pwrite(fd_, d.data(), d.size(), static_cast<int64_t>(off)), 4096);
+    }
+    EXPECT_EQ(writes().size(), 4u);  // each sent as it came
 }
 
 TEST_F(WriteBehindVfs, AFullBufferGoesOutAtOnce) {
     // The fake server's INIT allows 32 pages per WRITE: the buffer is 128 KiB.
-    const auto want = write_run(0, 33, 4096, 7);
+    const auto want = write_run(0, 34, 4096, 7);
     auto w = writes();
-    ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0]->off, 0u);
-    EXPECT_EQ(w[0]->data.size(), 32u * 4096);
-    EXPECT_TRUE(std::equal(w[0]->data.begin(), w[0]->data.end(), want.begin()));
+    ASSERT_EQ(w.size(), 2u);  // the first write, then 32 pages at once when full
+    EXPECT_EQ(w[1]->off, 4096u);
+    EXPECT_EQ(w[1]->data.size(), 32u * 4096);
+    EXPECT_TRUE(std::equal(w[1]->data.begin(), w[1]->data.end(), want.begin() + 4096));
     ASSERT_EQ(vfs_fsync(fd_), 0);
     w = writes();
-    ASSERT_EQ(w.size(), 2u);
-    EXPECT_EQ(w[1]->off, 32u * 4096);
-    EXPECT_TRUE(std::equal(w[1]->data.begin(), w[1]->data.end(), want.begin() + 32 * 4096));
-    EXPECT_LT(first(FUSE_WRITE), first(FUSE_FSYNC));
+    ASSERT_EQ(w.size(), 3u);
+    EXPECT_EQ(w[2]->off, 33u * 4096);
+    EXPECT_TRUE(std::equal(w[2]->data.begin(), w[2]->data.end(), want.begin() + 33 * 4096));
+    EXPECT_EQ(g_log.back().opcode, FUSE_FSYNC);  // the last WRITE came before it
+}
+
+// Index in the log of the last WRITE, or -1.
+int last_write() {
+    for (size_t i = g_log.size(); i-- > 0;)
+        if (g_log[i].opcode == FUSE_WRITE) return static_cast<int>(i);
+    return -1;
 }
 
 TEST_F(WriteBehindVfs, StatReadSeekAndAWriteElsewhereFlushFirst) {
-    write_run(0, 2, 1000, 1);
+    // Each time: a run of 3 writes (the first sent, 2 kept), then what must flush them.
+    write_run(0, 3, 1000, 1);
+    ASSERT_EQ(writes().size(), 1u);
     struct vfs_stat st {};
     ASSERT_EQ(vfs_fstat(fd_, &st), 0);
+    ASSERT_EQ(writes().size(), 2u);
+    EXPECT_EQ(writes()[1]->off, 1000u);
+    EXPECT_LT(last_write(), first(FUSE_GETATTR));
+
+    g_log.clear();
+    write_run(3500, 3, 1000, 2);  // not where the last run ended
     ASSERT_EQ(writes().size(), 1u);
-    EXPECT_LT(first(FUSE_WRITE), first(FUSE_GETATTR));
-
-    g_log.clear();
-    write_run(2000, 2, 1000, 2);
     ASSERT_EQ(vfs_lseek(fd_, 0, VFS_SEEK_SET), 0);
-    EXPECT_EQ(writes().size(), 1u);
+    EXPECT_EQ(writes().size(), 2u);
 
     g_log.clear();
-    write_run(4000, 1, 1000, 3);
+    write_run(7777, 3, 1000, 3);  // not where the last run ended
+    ASSERT_EQ(writes().size(), 1u);
     const auto d = pattern(10, 4);
     ASSERT_EQ(vfs_pwrite(fd_, d.data(), d.size(), 50), 10);  // not contiguous
     auto w = writes();
-    ASSERT_EQ(w.size(), 2u);  // the run went out first, then the new write, unbuffered
-    EXPECT_EQ(w[0]->off, 4000u);
-    EXPECT_EQ(w[1]->off, 50u);
-    EXPECT_EQ(w[1]->data, d);
+    ASSERT_EQ(w.size(), 3u);  // the run went out first, then the new write, unbuffered
+    EXPECT_EQ(w[1]->off, 8777u);
+    EXPECT_EQ(w[1]->data.size(), 2000u);
+    EXPECT_EQ(w[2]->off, 50u);
+    EXPECT_EQ(w[2]->data, d);
     ASSERT_EQ(vfs_fsync(fd_), 0);
-    EXPECT_EQ(writes().size(), 2u);
+    EXPECT_EQ(writes().size(), 3u);
 
     // A read through another descriptor of the file.
     g_log.clear();
-    write_run(5000, 1, 1000, 5);
+    write_run(9999, 3, 1000, 5);
+    ASSERT_EQ(writes().size(), 1u);
     const int rfd = vfs_open("/m/f", VFS_O_RDONLY, 0);
     ASSERT_GE(rfd, 0);
     uint8_t b[16];
     EXPECT_EQ(vfs_pread(rfd, b, sizeof(b), 0), 16);
     vfs_close(rfd);
-    ASSERT_GE(first(FUSE_WRITE), 0);
-    EXPECT_LT(first(FUSE_WRITE), first(FUSE_READ));
+    ASSERT_EQ(writes().size(), 2u);
+    EXPECT_LT(last_write(), first(FUSE_READ));
 }
 
 TEST_F(WriteBehindVfs, AFailedFlushIsReportedByFsyncOnce) {
-    write_run(0, 4, 4096, 1);
+    write_run(0, 4, 4096, 1);  // 3 of them kept
     g_write_error = ENOSPC;
     EXPECT_EQ(vfs_fsync(fd_), -ENOSPC);
     g_write_error = 0;
@@ -181,7 +210,7 @@ TEST_F(WriteBehindVfs, AFailedFlushIsReportedByFsyncOnce) {
 }
 
 TEST_F(WriteBehindVfs, AFailedImplicitFlushIsReportedByTheNextWrite) {
-    write_run(0, 2, 4096, 1);
+    write_run(0, 3, 4096, 1);
     g_write_error = EIO;
     struct vfs_stat st {};
     ASSERT_EQ(vfs_fstat(fd_, &st), 0);  // flushes: the WRITE fails, the stat does not
@@ -206,13 +235,18 @@ TEST_F(WriteBehindVfs, AFailedFlushIsReportedByClose) {
     EXPECT_EQ(vfs_fsync(fd_), 0);
 }
 
-TEST_F(WriteBehindVfs, UnmountFlushes) {
-    const auto want = write_run(0, 2, 500, 1);
+TEST_F(WriteBehindVfs, CloseFlushesWhatUnmountCannot) {
+    const auto want = write_run(0, 3, 500, 1);
+    ASSERT_EQ(writes().size(), 1u);
+    ASSERT_EQ(vfs_umount("/m"), -EBUSY);  // open files: nothing changes
+    ASSERT_EQ(writes().size(), 1u);
     ASSERT_EQ(vfs_close(fd_), 0);
     fd_ = -1;
     auto w = writes();
-    ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0]->data, want);
+    ASSERT_EQ(w.size(), 2u);
+    std::vector<uint8_t> got(w[0]->data);
+    got.insert(got.end(), w[1]->data.begin(), w[1]->data.end());
+    EXPECT_EQ(got, want);
 }
 
 TEST_F(WriteBehindVfs, BigWritesAreNotBuffered) {
