@@ -13,6 +13,8 @@ set(VFS_GUEST_FS_STACK_SOURCES
   lib/ukfuse/node_table.cpp
   lib/ukfuse/session.cpp
   lib/ukfuse/session_dax.cpp
+  lib/ukfuse/session_write_behind.cpp
+  lib/ukfuse/write_behind.cpp
   lib/ukfuse/session_files.cpp
   lib/ukfuse/session_namespace.cpp
   lib/vfs/backend_9p.cpp

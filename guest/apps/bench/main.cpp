@@ -165,9 +165,10 @@ int app_main(int argc, char** argv) {
         kprintf("bench: no virtio-fs or virtio-9p device\n");
         return 1;
     }
-    if (int r = vfs_mount_opts(p.tag, p.mount,
-                               p.dax == Params::Dax::kNever ? "dax=never" : "dax=always");
-        r < 0) {
+    const char* opts = p.dax == Params::Dax::kNever
+                           ? (p.write_behind ? "dax=never,write_behind" : "dax=never")
+                           : (p.write_behind ? "dax=always,write_behind" : "dax=always");
+    if (int r = vfs_mount_opts(p.tag, p.mount, opts); r < 0) {
         kprintf("bench: mounting \"%s\" at %s: error %d\n", p.tag, p.mount, -r);
         return 1;
     }
@@ -189,7 +190,8 @@ int app_main(int argc, char** argv) {
         buf[i] = static_cast<uint8_t>(i * 131u ^ (i >> 8));
     kprintf(
         "{\"bench\":\"meta\",\"backend\":\"%s\",\"tag\":\"%s\",\"machine\":\"%s\","
-        "\"qemu\":\"%s\",\"dax\":\"%s\",\"multiplier\":%lu,\"fixed_bytes\":%lu,\"scale\":%lu,"
+        "\"qemu\":\"%s\",\"dax\":\"%s\",\"write_behind\":%s,\"multiplier\":%lu,\"fixed_bytes\":%lu,"
+        "\"scale\":%lu,"
         "\"reps\":%u,"
         "\"file_reps\":%u,\"clock_origin\":\"%s\",\"app_start_ns\":%lu,"
         "\"driver_ok_ns\":%lu,\"mounted_ns\":%lu,\"first_byte_ns\":%lu}\n",
@@ -198,10 +200,11 @@ int app_main(int argc, char** argv) {
         : p.dax == Params::Dax::kLazy ? "lazy"
         : p.dax == Params::Dax::kGrow ? "grow"
                                       : "never",
-        static_cast<unsigned long>(p.multiplier), static_cast<unsigned long>(p.fixed_bytes),
-        static_cast<unsigned long>(p.scale), p.reps, p.file_reps, kClockOrigin,
-        static_cast<unsigned long>(start), static_cast<unsigned long>(t_attached),
-        static_cast<unsigned long>(t_mounted), static_cast<unsigned long>(t_first));
+        p.write_behind ? "true" : "false", static_cast<unsigned long>(p.multiplier),
+        static_cast<unsigned long>(p.fixed_bytes), static_cast<unsigned long>(p.scale), p.reps,
+        p.file_reps, kClockOrigin, static_cast<unsigned long>(start),
+        static_cast<unsigned long>(t_attached), static_cast<unsigned long>(t_mounted),
+        static_cast<unsigned long>(t_first));
 
     if (p.getattrs) run_getattr_point(p);
     // Writes first: the reads of a size read the file its writes made.

@@ -58,6 +58,7 @@ Params parse_params(int argc, char** argv) {
         p.dax = Params::Dax::kLazy;
     else if (apps::same(dax, "grow"))
         p.dax = Params::Dax::kGrow;
+    p.write_behind = apps::arg_u64(argc, argv, "write_behind", 0) != 0;
     p.first_byte = apps::arg_str(argc, argv, "first_byte", p.first_byte);
     p.getattrs = apps::arg_u64(argc, argv, "getattr", 0);
     return p;

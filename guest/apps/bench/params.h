@@ -34,6 +34,7 @@ struct Params {
     // dax=grow: as lazy, but a sequential write run's file is emptied (ftruncate to 0)
     // instead, so every write extends the file, as into a new file.
     enum class Dax { kNever, kMapped, kLazy, kGrow } dax = Dax::kNever;
+    bool write_behind = false;             // write_behind=1: the mount option of that name
     const char* first_byte = "hello.txt";  // below the mount: timed as the first byte read
     // getattr=N: a "getattr" point of N fstat calls on first_byte's file, one at a time
     // (queue depth 1; each a FUSE GETATTR when the daemon's attr timeout is 0,

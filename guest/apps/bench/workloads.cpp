@@ -91,6 +91,9 @@ int64_t run_io(Io op, const char* path, uint8_t* buf, uint8_t* scratch, uint64_t
             write ? vfs_pwrite(fd, buf, buf_len, off) : vfs_pread(fd, scratch, buf_len, off);
         if (n != static_cast<int64_t>(buf_len)) err = n < 0 ? n : -EIO;
     }
+    // Inside the clock: a write-behind run still in the guest goes to the server (a seek
+    // flushes it; without write_behind it sends nothing).
+    if (write && !err) (void)vfs_lseek(fd, 0, VFS_SEEK_CUR);
     const uint64_t t1 = now();
     // Outside the timed region: the last interval read (or, after writing, one read back
     // through a fresh descriptor) must be the pattern.

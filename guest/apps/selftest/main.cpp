@@ -17,7 +17,8 @@
 // through the window and a DAX pass checks FUSE/DAX coherence and leaves
 // dax-host-check.bin for the runner to check on the host), dax_ranges=N (use N 2 MiB
 // ranges of the window), dax_eviction=1 (a working set 8 times the window, checked byte
-// for byte), plus attach.h's options.
+// for byte), write_behind=1 (mount with write_behind: every check runs with sequential
+// writes kept in the guest until something else looks at the file), plus attach.h's options.
 #include "apps/common/args.h"
 #include "apps/common/attach.h"
 #include "kernel/app.h"
@@ -451,6 +452,40 @@ void test_stress(uint64_t rounds) {
     pass("stress_round_trips");
 }
 
+// write_behind: 4 KiB sequential writes over more than two buffers' worth: kept and sent
+// in runs, the size seen mid-way (a stat flushes), every byte read back through another
+// descriptor, fsync and close clean.
+void test_write_behind(const ukfuse::WriteBehind& wb) {
+    uint64_t len = 2 * uint64_t{wb.capacity()} + 5 * 4096 + 100;
+    if (len > g_big) len = g_big;
+    const char* p = path("wb.bin");
+    const int fd = vfs_open(p, VFS_O_WRONLY | VFS_O_CREAT | VFS_O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    fill(g_a, len, 0, 91);
+    const uint64_t kept = wb.stats().writes_taken, sent = wb.stats().flushes;
+    for (uint64_t off = 0; off < len; off += 4096) {
+        const uint64_t n = len - off < 4096 ? len - off : 4096;
+        CHECK_EQ(vfs_write(fd, g_a + off, n), n);
+        if (off == 4096 * 10) {
+            struct vfs_stat st {};
+            CHECK_EQ(vfs_fstat(fd, &st), 0);
+            CHECK_EQ(st.st_size, off + n);
+        }
+    }
+    CHECK(wb.stats().writes_taken > kept);
+    CHECK(wb.stats().flushes > sent);
+    const int rfd = vfs_open(p, VFS_O_RDONLY, 0);
+    CHECK(rfd >= 0);
+    __builtin_memset(g_b, 0, len);
+    CHECK_EQ(vfs_pread(rfd, g_b, len, 0), len);
+    CHECK_EQ(mismatch(g_b, len, 0, 91), -1);
+    CHECK_EQ(vfs_close(rfd), 0);
+    CHECK_EQ(vfs_fsync(fd), 0);
+    CHECK_EQ(vfs_close(fd), 0);
+    CHECK_EQ(vfs_unlink(p), 0);
+    pass("write_behind");
+}
+
 // --- DAX ------------------------------------------------------------------------------
 
 // The FUSE path on an open descriptor, bypassing the window: what the host file holds.
@@ -667,9 +702,10 @@ int app_main(int argc, char** argv) {
     char mount_opts[96] = "";
     const char* dax_mode = find_arg(argc, argv, "dax");
     const char* dax_ranges = find_arg(argc, argv, "dax_ranges");
-    format_to(mount_opts, sizeof(mount_opts), "%s%s%s%s", dax_mode ? "dax=" : "",
+    const bool write_behind = apps::arg_u64(argc, argv, "write_behind", 0) != 0;
+    format_to(mount_opts, sizeof(mount_opts), "%s%s%s%s%s", dax_mode ? "dax=" : "",
               dax_mode ? dax_mode : "", dax_ranges ? ",dax_ranges=" : "",
-              dax_ranges ? dax_ranges : "");
+              dax_ranges ? dax_ranges : "", write_behind ? ",write_behind" : "");
     if (int r = vfs_mount_opts(tag, g_mount, mount_opts); r < 0) {
         kprintf("FAIL: mounting \"%s\" at %s: error %d\n", tag, g_mount, -r);
         return 1;
@@ -713,6 +749,7 @@ int app_main(int argc, char** argv) {
         test_statfs_fd_errors();
         if (const char* tag2 = find_arg(argc, argv, "tag2")) test_second_mount(tag2);
         if (dax) test_dax_coherence(dax);
+        if (session->write_behind().on()) test_write_behind(session->write_behind());
     }
     if (dax) {
         const ukfuse::DaxStats& d = dax->stats();
@@ -722,6 +759,12 @@ int app_main(int argc, char** argv) {
             static_cast<unsigned long>(d.maps), static_cast<unsigned long>(d.upgrades),
             static_cast<unsigned long>(d.hits), static_cast<unsigned long>(d.evictions),
             static_cast<unsigned long>(d.removemapping_msgs), static_cast<unsigned long>(d.errors));
+    }
+    if (session->write_behind().on()) {
+        const ukfuse::WriteBehindStats& w = session->write_behind().stats();
+        kprintf("write_behind: %lu writes kept, %lu runs sent, %lu bytes, %lu errors\n",
+                static_cast<unsigned long>(w.writes_taken), static_cast<unsigned long>(w.flushes),
+                static_cast<unsigned long>(w.bytes_flushed), static_cast<unsigned long>(w.errors));
     }
     cleanup();
 

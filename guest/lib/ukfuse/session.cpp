@@ -74,6 +74,7 @@ Status Session::init(virtio_fs::FsDevice& dev, const SessionOptions& opts) {
 }
 
 Status Session::shutdown() {
+    (void)flush_write_behind();
     if (dax_) (void)dax_->unmap_all();
     for (uint32_t i = 0; i < DentryCache::kCapacity; ++i) {
         Dentry* e = dentries_.at(i);
@@ -115,6 +116,9 @@ Result<virtio_fs::RequestSlot*> Session::acquire_slot(bool may_wait) {
 
 Status Session::start(const wire::ClientRequest& rq, const wire::Segment* reply_data, uint32_t n,
                       Pending* p, bool may_wait) {
+    // A pending write-behind run goes to the server before anything that could see it
+    // (its error is kept for its handle). While a run is out nothing is pending.
+    if (wb_.pending()) (void)flush_write_behind();
     const wire::OpInfo* op = wire::fuse_op(rq.opcode);
     if (!op) return wire::Error{EINVAL};
     p->rq = rq;

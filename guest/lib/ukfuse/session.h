@@ -16,6 +16,7 @@
 #include "lib/ukfuse/dax_manager.h"
 #include "lib/ukfuse/dentry_cache.h"
 #include "lib/ukfuse/node_table.h"
+#include "lib/ukfuse/write_behind.h"
 #include "vfs/wire/fuse_client.h"
 #include "vfs/wire/result.h"
 
@@ -180,10 +181,36 @@ class Session {
                         uint64_t moffset, bool write);
     Status removemapping(uint64_t nodeid, const fuse_removemapping_one* ranges, uint32_t count);
 
+    // --- write-behind (mount option write_behind; write_behind.h) ---------------------
+    // Turns it on with a buffer of max_write bytes (at most 1 MiB). After init().
+    Status enable_write_behind();
+    const WriteBehind& write_behind() const { return wb_; }
+    // Sends the pending run now. Every request (start()), a stat of its file, fsync,
+    // close, seek and a DAX window access of its file call this first.
+    Status flush_write_behind();
+    // Before a DAX window access of nodeid at off: the file's pending run goes out first
+    // (unless this write continues it); for a write, the handle's kept error, once.
+    Status before_window(uint64_t nodeid, uint64_t fh, uint64_t off, bool write);
+    // A seek on an open file of nodeid: its pending run goes out.
+    void write_behind_seek(uint64_t nodeid);
+
     // FUSE_INTERRUPT for a request that timed out (hiprio, no reply).
     Status interrupt(uint64_t unique);
 
   private:
+    // The FUSE WRITEs of a flushed run: straight to rw(), past write()'s buffering.
+    class WriteBehindWrites final : public WriteBehindSink {
+      public:
+        explicit WriteBehindWrites(Session* s) : s_(s) {}
+        wire::Result<uint64_t> sink_write(uint64_t nodeid, uint64_t fh, uint64_t off,
+                                          const void* buf, uint64_t len) override;
+
+      private:
+        Session* s_;
+    };
+    // For fsync and close of (nodeid, fh): its file's run out, then its kept error.
+    Status write_behind_sync(uint64_t nodeid, uint64_t fh);
+
     // A request between submit and its reply.
     struct Pending {
         virtio_fs::RequestSlot* slot = nullptr;
@@ -231,6 +258,8 @@ class Session {
     uint8_t* scratch_ = nullptr;  // device-reachable, for readlink and REMOVEMAPPING
     SessionDaxWindow dax_window_;
     DaxManager* dax_ = nullptr;
+    WriteBehind wb_;
+    WriteBehindWrites wb_writes_{this};
     Counters counters_;
 };
 

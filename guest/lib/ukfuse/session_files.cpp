@@ -9,6 +9,7 @@
 namespace vfs::guest::ukfuse {
 
 Result<fuse_attr> Session::getattr(uint64_t nodeid, const uint64_t* fh, bool fresh) {
+    if (wb_.pending_for(nodeid)) (void)flush_write_behind();  // error kept for its handle
     if (!fresh) {
         Node* n = nodes_.find(nodeid);
         if (n && n->attr_cached && virtio_fs::poll_clock_ns() < n->attr_deadline) {
@@ -54,6 +55,8 @@ Status Session::release(uint64_t nodeid, const OpenHandle& h, uint32_t flags, bo
     in.fh = h.fh;
     in.flags = flags;
     auto rep = call(request(dir ? FUSE_RELEASEDIR : FUSE_RELEASE, nodeid, &in), nullptr, 0);
+    // A handle's kept write-behind error dies with it (its fh may be given out again).
+    if (!dir) (void)wb_.take_error(nodeid, h.fh);
     if (!rep) return wire::Error{rep.error()};
     return {};
 }
@@ -170,18 +173,45 @@ Result<uint64_t> Session::read(uint64_t nodeid, uint64_t fh, uint64_t off, void*
 Result<uint64_t> Session::write(uint64_t nodeid, uint64_t fh, uint64_t off, const void* buf,
                                 uint64_t len) {
     // The device only reads this buffer: the descriptors say so.
-    return rw(true, nodeid, fh, off, const_cast<uint8_t*>(static_cast<const uint8_t*>(buf)), len);
+    auto* data = const_cast<uint8_t*>(static_cast<const uint8_t*>(buf));
+    if (!wb_.on()) return rw(true, nodeid, fh, off, data, len);
+    if (auto e = wb_.take_error(nodeid, fh); !e) return wire::Error{e.error()};
+    if (wb_.can_take(nodeid, fh, off, len)) {
+        if (!wb_.fits(len)) {
+            if (auto s = flush_write_behind(); !s) {
+                (void)wb_.take_error(nodeid, fh);  // reported here, not again
+                return wire::Error{s.error()};
+            }
+        }
+        wb_.take(nodeid, fh, off, buf, len);
+        if (wb_.full()) (void)flush_write_behind();  // an error waits for the next call
+        return len;
+    }
+    auto n = rw(true, nodeid, fh, off, data, len);
+    if (n) wb_.note_write(nodeid, fh, off + *n);  // where a sequential run would go on
+    return n;
 }
 
 Status Session::flush(uint64_t nodeid, uint64_t fh) {
+    const Status wb = write_behind_sync(nodeid, fh);
     fuse_flush_in in{};
     in.fh = fh;
     auto rep = call(request(FUSE_FLUSH, nodeid, &in), nullptr, 0);
+    if (!wb) return wb;
     if (!rep) return wire::Error{rep.error()};
     return {};
 }
 
 Status Session::fsync(uint64_t nodeid, uint64_t fh, bool datasync, bool dir) {
+    const Status wb = dir ? Status{} : write_behind_sync(nodeid, fh);
+    if (!wb) {
+        // The bytes that failed are gone; still ask the server to sync what it has.
+        fuse_fsync_in in{};
+        in.fh = fh;
+        in.fsync_flags = datasync ? 1 : 0;
+        (void)call(request(FUSE_FSYNC, nodeid, &in), nullptr, 0);
+        return wb;
+    }
     fuse_fsync_in in{};
     in.fh = fh;
     in.fsync_flags = datasync ? 1 : 0;

@@ -183,6 +183,7 @@ extern "C" int64_t vfs_write(int fd, const void* buf, uint64_t len) {
 extern "C" int64_t vfs_lseek(int fd, int64_t off, int whence) {
     OpenFile* f = fd_get(fd);
     if (!f || f->dir) return -EBADF;
+    if (!f->mount->p9) f->mount->session->write_behind_seek(f->nodeid);
     int64_t base = 0;
     switch (whence) {
         case VFS_SEEK_SET:

@@ -12,6 +12,8 @@ int64_t dax_pread(OpenFile* f, void* buf, uint64_t len, uint64_t off) {
     ukfuse::Session* s = f->mount->session;
     ukfuse::DaxManager* d = s->dax();
     if (!d || f->dir) return kDaxNotServed;
+    // The window shows the host file: a write-behind run of this file goes out first.
+    (void)s->before_window(f->nodeid, f->handle.fh, off, false);
     auto size = s->file_size(f->nodeid, f->handle.fh);
     if (!size) return kDaxNotServed;
     uint64_t sz = *size;
@@ -52,6 +54,11 @@ int64_t dax_pwrite(OpenFile* f, const void* buf, uint64_t len, uint64_t off) {
     // O_APPEND: the server's handle appends wherever we say; FUSE WRITE, as Linux sends
     // appends.
     if (!d || f->dir || (f->flags & VFS_O_APPEND)) return kDaxNotServed;
+    // A write-behind run of this file goes out first unless this write continues it (then
+    // it extends the file and joins the run through the FUSE writer below); an error a
+    // flush kept for this handle is this call's.
+    if (auto e = s->before_window(f->nodeid, f->handle.fh, off, true); !e)
+        return -static_cast<int64_t>(e.error());
     auto size = s->file_size(f->nodeid, f->handle.fh);
     if (!size) return kDaxNotServed;
     uint64_t sz = *size;

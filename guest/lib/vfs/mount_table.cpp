@@ -102,7 +102,7 @@ bool parse_u32(const char* v, uint32_t len, uint32_t* out) {
     return true;
 }
 
-bool parse_options(const char* opts, vfs::guest::ukfuse::DaxOptions* dax) {
+bool parse_options(const char* opts, vfs::guest::ukfuse::DaxOptions* dax, bool* write_behind) {
     using vfs::guest::ukfuse::DaxMode;
     for (const char* p = opts; p && *p;) {
         uint32_t len = 0;
@@ -123,6 +123,8 @@ bool parse_options(const char* opts, vfs::guest::ukfuse::DaxOptions* dax) {
             if (!parse_u32(v, vlen, &dax->max_ranges)) return false;
         } else if (option_is(p, len, "dax_evict", &v, &vlen)) {
             if (!parse_u32(v, vlen, &dax->evict_batch)) return false;
+        } else if (len == 12 && equals(p, len, "write_behind")) {
+            *write_behind = true;
         } else if (len != 0) {
             return false;
         }
@@ -148,7 +150,8 @@ extern "C" int vfs_mount_opts(const char* tag, const char* path, const char* opt
     using namespace vfs::guest::vfslib;
     if (!tag || !path) return -EINVAL;
     vfs::guest::ukfuse::DaxOptions dax;
-    if (!parse_options(opts, &dax)) return -EINVAL;
+    bool write_behind = false;
+    if (!parse_options(opts, &dax, &write_behind)) return -EINVAL;
     char norm[kMountPathMax + 1];
     uint32_t len = 0;
     if (length(path) > kMountPathMax || !normalise(path, norm, &len)) return -EINVAL;
@@ -170,6 +173,13 @@ extern "C" int vfs_mount_opts(const char* tag, const char* path, const char* opt
         (void)session->shutdown();
         delete session;
         return -s.error();
+    }
+    if (write_behind) {
+        if (auto s = session->enable_write_behind(); !s) {
+            (void)session->shutdown();
+            delete session;
+            return -s.error();
+        }
     }
     *m = Mount{};
     m->used = true;

@@ -72,6 +72,12 @@ int vfs_mount(const char* tag, const char* path);
  *                          READ/WRITE for what the window cannot serve.
  *   dax_ranges=N           use at most N 2 MiB ranges of the window
  *   dax_evict=N            ranges given back per eviction REMOVEMAPPING
+ *   write_behind           sequential writes to a file are kept in a buffer (max_write,
+ *                          at most 1 MiB) and sent as one WRITE when it fills or before
+ *                          anything else reaches the server or that file (stat, read,
+ *                          fsync, close, seek, a write elsewhere): the host sees them
+ *                          late. A failed flush's error comes from that fd's next write,
+ *                          fsync or close.
  * -EINVAL for an unknown option. */
 int vfs_mount_opts(const char* tag, const char* path, const char* opts);
 /* Whether file data on the mount at `path` goes through a DAX window: 1, 0, or -EINVAL. */

@@ -339,13 +339,21 @@ class BlockOrder {
     uint64_t x_ = 88172645463325252ull;
 };
 
-// bench-write FILE SIZE BS seq|rand: writes SIZE bytes in BS-sized writes.
+// bench-write FILE SIZE BS seq|rand|rewrite: writes SIZE bytes in BS-sized writes; seq
+// into a new (truncated) file, so every write extends it; rewrite in order over the
+// existing file's first SIZE bytes (it must hold them), so no write extends it.
 int cmd_bench_write(char** a) {
     const uint64_t size = num(a[1]), bs = num(a[2]);
     if (bs == 0) fail_msg("block size 0");
     const bool rand = std::strcmp(a[3], "rand") == 0;
-    int fd = open(a[0], O_WRONLY | O_CREAT | (rand ? 0 : O_TRUNC), 0644);
+    const bool rewrite = std::strcmp(a[3], "rewrite") == 0;
+    int fd = open(a[0], O_WRONLY | O_CREAT | (rand || rewrite ? 0 : O_TRUNC), 0644);
     if (fd < 0) fail("open");
+    if (rewrite) {
+        struct stat st {};
+        if (fstat(fd, &st) != 0) fail("fstat");
+        if (static_cast<uint64_t>(st.st_size) < size) fail_msg("rewrite: the file is too short");
+    }
     if (rand && ftruncate(fd, static_cast<off_t>(size)) != 0) fail("ftruncate");
     std::vector<uint8_t> buf(bs);
     fill_pattern(buf.data(), bs, 3, 0);
@@ -360,7 +368,10 @@ int cmd_bench_write(char** a) {
     if (fsync(fd) != 0) fail("fsync");
     const double t = now_s() - t0;
     close(fd);
-    bench_line(rand ? "rand_write" : "seq_write", bs, blocks * bs, blocks, t);
+    bench_line(rand      ? "rand_write"
+               : rewrite ? "seq_rewrite"
+                         : "seq_write",
+               bs, blocks * bs, blocks, t);
     return 0;
 }
 
