@@ -89,7 +89,7 @@ void QueueThread::run() {
         }
         for (size_t i = 0; i < served.size();) {
             QueueWorker* w = served[i];
-            if (w->turn()) {
+            if (w->due_ && w->turn()) {
                 w->finish();
                 served.erase(served.begin() + static_cast<ptrdiff_t>(i));
                 leave(w);
@@ -109,7 +109,11 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
     bool ready = false;
     for (QueueWorker* w : served)
         if (w->submit_io()) ready = true;
-    if (ready) return;  // completions to reap first; every ring is scanned each turn anyway
+    if (ready) {  // completions to reap first; the next turn scans every ring
+        for (QueueWorker* w : served)
+            w->due_ = true;
+        return;
+    }
     // Every fd of every worker, then the thread's own.
     pollfd fds[QueueWorker::kMaxPollFds * 4 + 1];
     std::vector<pollfd> many;
@@ -130,8 +134,10 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
     p[n++] = {wake_.get(), POLLIN, 0};
     const int k = ::poll(p, n, timeout);
     if (k < 0) {
-        if (errno == EINTR) return;
         const int e = errno;
+        for (QueueWorker* w : served)
+            w->due_ = true;
+        if (e == EINTR) return;
         for (QueueWorker* w : served) {
             spdlog::error("queue {}: waiting for work failed: {}", w->queue_index(), strerror(e));
             w->mark_broken("wait failure");

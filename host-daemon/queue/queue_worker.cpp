@@ -183,6 +183,7 @@ void QueueWorker::refresh_memory() {
 }
 
 bool QueueWorker::turn() {
+    due_ = false;
     const bool stopping = stopping_.load(std::memory_order_acquire);
     refresh_memory();
     take_offloaded();
@@ -230,7 +231,8 @@ size_t QueueWorker::add_poll_fds(pollfd* all, size_t at) {
     fds[n++] = {control_.get(), POLLIN, 0};
     polled_kick_ = !broken();  // a broken queue only drains
     if (polled_kick_) fds[n++] = {cfg_.kick.get(), POLLIN, 0};
-    if (io_->outstanding() > 0) fds[n++] = {io_->ring_fd(), POLLIN, 0};
+    polled_ring_ = io_->outstanding() > 0;
+    if (polled_ring_) fds[n++] = {io_->ring_fd(), POLLIN, 0};
     return n;
 }
 
@@ -247,12 +249,21 @@ int QueueWorker::poll_timeout_ms() const {
 void QueueWorker::take_poll_events(const pollfd* all, bool timed_out) {
     const pollfd* fds = all + poll_at_;
     rescanning_ = timed_out;
+    const size_t n = 1 + (polled_kick_ ? 1 : 0) + (polled_ring_ ? 1 : 0);
+    for (size_t i = 0; i < n; ++i)
+        if (fds[i].revents) due_ = true;
+    if (timed_out) due_ = true;
     if (fds[0].revents) drain_control();
     if (polled_kick_ && fds[1].revents) take_kick();
 }
 
 void QueueWorker::reap() {
-    io_->reap([this](const IoCompletion& c) { on_completion(c); });
+    // A completion frees a slot: chains the worker left in the ring for want of one (with
+    // the guest's kicks off) are popped on the next turn.
+    io_->reap([this](const IoCompletion& c) {
+        due_ = true;
+        on_completion(c);
+    });
 }
 
 void QueueWorker::drain_control() {

@@ -185,6 +185,11 @@ class QueueWorker final : private QueueContext {
     uint64_t lost_kicks_ = 0;  // re-scans that found work: kicks the guest did not send
     size_t poll_at_ = 0;       // where add_poll_fds put this worker's fds in the thread's set
     bool polled_kick_ = false;
+    bool polled_ring_ = false;
+    // Something may be there for turn(): one of its fds fired, the wait timed out or was
+    // skipped, or it just joined. A worker sharing a thread is not scanned on the other's
+    // wake-ups (a scan re-arms notifications: a fence and the ring's cache lines).
+    bool due_ = true;
 
     std::atomic<bool> enabled_{false};
     std::atomic<bool> stopping_{false};

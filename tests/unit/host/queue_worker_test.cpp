@@ -617,6 +617,23 @@ TEST(SharedQueueThread, AHiprioKickWhileTheThreadIsBusyIsServed) {
     EXPECT_TRUE(request_handler.no_pool);
 }
 
+// With its slots spent the request worker leaves chains in the ring, kicks off, and pops
+// them as its ring operations complete, though nothing on its partner's side fires.
+TEST(SharedQueueThread, MoreRequestsThanSlotsAllCompleteBesideAPartner) {
+    WorkerHarness request(2048), hiprio(16);
+    hiprio.queue_index = 0;
+    DeferredEcho request_handler, hiprio_handler;
+    request.start(&request_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    hiprio.start(&hiprio_handler, -1, 0, 0, request.worker_.get());
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(hiprio, 1);
+    echo_many(request, 1024);
+    echo_many(hiprio, 1);
+    request.worker_->stop();
+    EXPECT_EQ(request_handler.max_held, kMaxInFlightPerQueue);  // the slots really ran out
+}
+
 // GET_VRING_BASE on one queue stops that queue only: its partner keeps being served, and
 // a queue started again joins the partner's thread. The last stop ends the thread.
 TEST(SharedQueueThread, StoppingOneQueueLeavesThePartnerServed) {
