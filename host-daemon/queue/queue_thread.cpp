@@ -46,6 +46,7 @@ bool QueueThread::attach(QueueWorker* worker) {
         if (ended_ || count_ == 0) return false;
         pending_.push_back(worker);
         ++count_;
+        has_pending_.store(true, std::memory_order_release);
     }
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof(one));
@@ -78,10 +79,12 @@ void QueueThread::run() {
     std::vector<QueueWorker*> served;
     served.reserve(4);
     for (;;) {
-        {
+        // The lock only when a worker was attached, or none is left: not once per wake-up.
+        if (served.empty() || has_pending_.load(std::memory_order_acquire)) {
             std::lock_guard<std::mutex> lock(mu_);
             served.insert(served.end(), pending_.begin(), pending_.end());
             pending_.clear();
+            has_pending_.store(false, std::memory_order_relaxed);
             if (count_ == 0) {
                 ended_ = true;
                 return;

@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -58,8 +59,9 @@ class QueueThread final : public std::enable_shared_from_this<QueueThread> {
     UniqueFd wake_;  // eventfd: a worker was attached
     mutable std::mutex mu_;
     std::vector<QueueWorker*> pending_;  // attached, not yet picked up by the thread
-    size_t count_ = 0;                   // attached or pending; the thread ends at 0
-    bool ended_ = false;                 // the thread saw count_ 0 and left run()
+    std::atomic<bool> has_pending_{false};
+    size_t count_ = 0;    // attached or pending; the thread ends at 0
+    bool ended_ = false;  // the thread saw count_ 0 and left run()
     std::thread thread_;
 };
 
