@@ -92,7 +92,7 @@ void QueueThread::run() {
         }
         for (size_t i = 0; i < served.size();) {
             QueueWorker* w = served[i];
-            if (w->due_ && w->turn()) {
+            if (w->take_due() && w->turn()) {
                 w->finish();
                 served.erase(served.begin() + static_cast<ptrdiff_t>(i));
                 leave(w);

@@ -190,6 +190,17 @@ class QueueWorker final : private QueueContext {
     // skipped, or it just joined. A worker sharing a thread is not scanned on the other's
     // wake-ups (a scan re-arms notifications: a fence and the ring's cache lines).
     bool due_ = true;
+    uint32_t skipped_ = 0;  // turns of the thread this worker sat out
+    // Whether this turn scans the worker: when due_, while it stops (give_up_on_stuck_requests
+    // watches the clock), and every 64th turn anyway, so a lost kick (see
+    // lost_kick_rescan_ms) is found even while a partner's wake-ups keep the wait from timing out.
+    bool take_due() {
+        if (due_ || ++skipped_ >= 64 || stopping_.load(std::memory_order_relaxed)) {
+            skipped_ = 0;
+            return true;
+        }
+        return false;
+    }
 
     std::atomic<bool> enabled_{false};
     std::atomic<bool> stopping_{false};

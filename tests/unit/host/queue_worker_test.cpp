@@ -634,6 +634,41 @@ TEST(SharedQueueThread, MoreRequestsThanSlotsAllCompleteBesideAPartner) {
     EXPECT_EQ(request_handler.max_held, kMaxInFlightPerQueue);  // the slots really ran out
 }
 
+// A hiprio request whose kick was lost is found by a re-scan even while the request
+// queue's traffic keeps waking the thread, so the wait never times out: one in 64 turns
+// scans every worker.
+// Echoes each 8-byte request inside handle(): nothing on the ring, so only kicks wake the
+// thread.
+class InlineEcho : public TestHandler {
+  public:
+    void handle(QueueContext& ctx, RequestSlot& slot) override {
+        uint32_t written = 0;
+        if (slot.chain.n_readable == 1 && slot.chain.n_writable == 1 &&
+            slot.chain.readable()[0].len == 8 && slot.chain.writable()[0].len == 8) {
+            memcpy(slot.chain.writable()[0].data, slot.chain.readable()[0].data, 8);
+            written = 8;
+        }
+        ctx.complete(slot, written);
+    }
+};
+
+TEST(SharedQueueThread, ALostHiprioKickIsFoundWhileThePartnerIsBusy) {
+    SharedPair p;
+    InlineEcho request_handler, hiprio_handler;
+    p.request.start(&request_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    p.hiprio.start(&hiprio_handler, -1, /*rescan_ms=*/60000, 0, p.request.worker_.get());
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(p.hiprio, 1);  // its notifications are on; the next request goes unkicked
+    const uint64_t out = WorkerHarness::kDataOffset + 16, in = out + 8;
+    DriverBuffer o{out, 8}, r{in, 8};
+    ASSERT_TRUE(p.hiprio.drv_.add(&o, 1, &r, 1, 2).ok());
+    p.hiprio.drv_.publish();
+    for (int i = 0; i < 2000 && p.hiprio.used_idx() != 2 && !::testing::Test::HasFailure(); ++i)
+        echo_many(p.request, 1);
+    EXPECT_EQ(p.hiprio.used_idx(), 2u) << "the unkicked hiprio request was never scanned for";
+}
+
 // GET_VRING_BASE on one queue stops that queue only: its partner keeps being served, and
 // a queue started again joins the partner's thread. The last stop ends the thread.
 TEST(SharedQueueThread, StoppingOneQueueLeavesThePartnerServed) {
