@@ -181,6 +181,13 @@ CommandLine::CommandLine(Options& o) {
                    "every request on the queue's worker thread, as virtiofsd's default does "
                    "[default: 0]")
         ->option_text("<N>");
+    app.add_option_function<std::string>(
+           "--hiprio-thread", [&o](const std::string& v) { o.hiprio_own_thread = v == "own"; },
+           "Which thread serves the high-priority queue (FORGET, INTERRUPT): shared, the first "
+           "request queue's, so a LOOKUP and its FORGET wake one thread; own, a thread of its "
+           "own [default: shared]")
+        ->check(CLI::IsMember({"shared", "own"}))
+        ->option_text("<shared|own>");
     app.add_option("--num-queues", o.num_queues,
                    "Queues offered to the front-end: one high-priority queue plus request "
                    "queues [default: 65]")

@@ -85,19 +85,26 @@ vfs::wire::Result<std::unique_ptr<QueueWorker>> QueueWorker::start(QueueWorkerCo
     w->mem_generation_ = w->cfg_.memory->generation();
     w->mem_ = w->cfg_.memory->get();
     w->next_avail_.store(w->cfg_.base);
-    w->thread_ = std::thread([raw = w.get(), exit = w->exit_] {
-        raw->run();
-        std::lock_guard<std::mutex> lock(exit->mu);
-        exit->done = true;
-        exit->cv.notify_all();
-    });
+    QueueWorker* partner = w->cfg_.share_thread_with;
+    w->cfg_.share_thread_with = nullptr;
+    w->running_ = true;
+    if (partner && partner->thread_ && partner->thread_->attach(w.get())) {
+        w->thread_ = partner->thread_;
+    } else {
+        auto t = QueueThread::start(w.get());
+        if (!t) {
+            w->running_ = false;
+            return vfs::wire::Error{t.error()};
+        }
+        w->thread_ = std::move(*t);
+    }
     return w;
 }
 
 QueueWorker::QueueWorker(QueueWorkerConfig config) : cfg_(std::move(config)) {}
 
 QueueWorker::~QueueWorker() {
-    if (thread_.joinable()) stop();
+    if (running_) stop();
 }
 
 void QueueWorker::wake() {
@@ -111,7 +118,8 @@ void QueueWorker::set_enabled(bool enabled) {
 }
 
 uint16_t QueueWorker::stop() {
-    if (!thread_.joinable()) return next_avail_.load(std::memory_order_acquire);
+    if (!running_) return next_avail_.load(std::memory_order_acquire);
+    running_ = false;
     stopping_.store(true, std::memory_order_release);
     wake();
     {
@@ -120,7 +128,6 @@ uint16_t QueueWorker::stop() {
                                 [this] { return exit_->done; })) {
             abandoned_.store(true, std::memory_order_release);
             lock.unlock();
-            thread_.detach();
             spdlog::error(
                 "queue {}: the worker is stuck in a syscall after {} ms of stopping; abandoned "
                 "(its requests in flight are never answered)",
@@ -128,13 +135,21 @@ uint16_t QueueWorker::stop() {
             return next_avail_.load(std::memory_order_acquire);
         }
     }
-    thread_.join();
+    // The thread no longer touches this worker; it ends if no other worker is left on it.
+    thread_->join_if_idle();
     return dq_.last_avail_idx();
 }
 
 bool QueueWorker::finished() const {
     std::lock_guard<std::mutex> lock(exit_->mu);
     return exit_->done;
+}
+
+void QueueWorker::left_thread() {
+    std::shared_ptr<Exit> exit = exit_;  // `this` may be freed once done is seen
+    std::lock_guard<std::mutex> lock(exit->mu);
+    exit->done = true;
+    exit->cv.notify_all();
 }
 
 bool QueueWorker::give_up_on_stuck_requests() {
@@ -167,36 +182,22 @@ void QueueWorker::refresh_memory() {
     mem_ = cfg_.memory->get();
 }
 
-void QueueWorker::run() {
-    for (;;) {
-        const bool stopping = stopping_.load(std::memory_order_acquire);
-        refresh_memory();
-        take_offloaded();
-        if (!stopping && enabled_.load(std::memory_order_acquire) && !broken()) {
-            const uint16_t before = dq_.last_avail_idx();
-            process_available();
-            if (rescanning_ && dq_.last_avail_idx() != before) ++lost_kicks_;
-        }
-        publish_used();
-        if (stopping && in_flight_ == 0) break;
-        if (stopping && give_up_on_stuck_requests()) break;
-
-        const int r = wait_for_work(stopping);
-        rescanning_ = r == -ETIME;
-        if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME) {
-            spdlog::error("queue {}: waiting for work failed: {}", cfg_.queue_index, strerror(-r));
-            mark_broken("wait failure");
-            if (in_flight_ == 0) {
-                // Nothing more can arrive; wait for stop() without spinning.
-                while (!stopping_.load(std::memory_order_acquire)) {
-                    pollfd p{control_.get(), POLLIN, 0};
-                    if (::poll(&p, 1, -1) > 0) drain_control();
-                }
-                break;
-            }
-        }
-        io_->reap([this](const IoCompletion& c) { on_completion(c); });
+bool QueueWorker::turn() {
+    due_ = false;
+    const bool stopping = stopping_.load(std::memory_order_acquire);
+    refresh_memory();
+    take_offloaded();
+    if (!stopping && enabled_.load(std::memory_order_acquire) && !broken()) {
+        const uint16_t before = dq_.last_avail_idx();
+        process_available();
+        if (rescanning_ && dq_.last_avail_idx() != before) ++lost_kicks_;
     }
+    publish_used();
+    if (stopping && in_flight_ == 0) return true;
+    return stopping && give_up_on_stuck_requests();
+}
+
+void QueueWorker::finish() {
     publish_used();
     if (lost_kicks_ != 0)
         spdlog::info("queue {}: {} time(s) the re-scan found requests no kick announced",
@@ -209,31 +210,60 @@ void QueueWorker::run() {
         st.writes_inline, st.ops_on_ring);
 }
 
+bool QueueWorker::submit_io() {
+    rescanning_ = false;
+    if (const int r = io_->submit(); r < 0 && r != -EAGAIN && r != -EBUSY && r != -EINTR) {
+        spdlog::error("queue {}: submitting to the ring failed: {}", cfg_.queue_index,
+                      strerror(-r));
+        mark_broken("wait failure");
+    }
+    return io_->completions_ready();
+}
+
 // The kick and control eventfds are read with plain system calls, not through the ring:
 // a ring read of an eventfd costs a submission, a poll armed in the kernel and task work
-// per kick, and Valgrind (3.19) holds its scheduler lock across io_uring_enter, so a worker
+// per kick, and Valgrind (3.19) holds its scheduler lock across io_uring_enter, so a thread
 // sleeping there stalls every other thread of a daemon run under callgrind.
-int QueueWorker::wait_for_work(bool stopping) {
-    if (const int r = io_->submit(); r < 0 && r != -EAGAIN && r != -EBUSY) return r;
-    if (io_->completions_ready()) return 0;
-    pollfd fds[3];
-    nfds_t n = 0;
+size_t QueueWorker::add_poll_fds(pollfd* all, size_t at) {
+    poll_at_ = at;
+    pollfd* fds = all + at;
+    size_t n = 0;
     fds[n++] = {control_.get(), POLLIN, 0};
-    const bool watch_kick = !broken();  // a broken queue only drains
-    const nfds_t kick_at = n;
-    if (watch_kick) fds[n++] = {cfg_.kick.get(), POLLIN, 0};
-    if (io_->outstanding() > 0) fds[n++] = {io_->ring_fd(), POLLIN, 0};
+    polled_kick_ = !broken();  // a broken queue only drains
+    if (polled_kick_) fds[n++] = {cfg_.kick.get(), POLLIN, 0};
+    polled_ring_ = io_->outstanding() > 0;
+    if (polled_ring_) fds[n++] = {io_->ring_fd(), POLLIN, 0};
+    return n;
+}
+
+int QueueWorker::poll_timeout_ms() const {
     // Bounded by lost_kick_rescan_ms (see QueueWorkerConfig): a lost kick costs a delay,
-    // not the queue.
-    // Stopping, the worker keeps an eye on the clock (give_up_on_stuck_requests).
+    // not the queue. Stopping, the worker keeps an eye on the clock
+    // (give_up_on_stuck_requests).
     int timeout = cfg_.lost_kick_rescan_ms == 0 ? -1 : int(cfg_.lost_kick_rescan_ms);
-    if (stopping && (timeout < 0 || timeout > int(kStopPollMs))) timeout = int(kStopPollMs);
-    const int k = ::poll(fds, n, timeout);
-    if (k < 0) return -errno;
-    if (k == 0) return -ETIME;
+    if (stopping_.load(std::memory_order_acquire) && (timeout < 0 || timeout > int(kStopPollMs)))
+        timeout = int(kStopPollMs);
+    return timeout;
+}
+
+void QueueWorker::take_poll_events(const pollfd* all, bool timed_out) {
+    const pollfd* fds = all + poll_at_;
+    rescanning_ = timed_out;
+    const size_t n = 1 + (polled_kick_ ? 1 : 0) + (polled_ring_ ? 1 : 0);
+    for (size_t i = 0; i < n; ++i)
+        if (fds[i].revents) due_ = true;
+    if (timed_out) due_ = true;
     if (fds[0].revents) drain_control();
-    if (watch_kick && fds[kick_at].revents) take_kick();
-    return 0;
+    if (polled_kick_ && fds[1].revents) take_kick();
+}
+
+void QueueWorker::reap() {
+    // A completion frees a slot: chains the worker left in the ring for want of one (with
+    // the guest's kicks off) are popped on the next turn.
+    io_->reap([this](const IoCompletion& c) {
+        due_ = true;
+        on_completion(c);
+    });
 }
 
 void QueueWorker::drain_control() {

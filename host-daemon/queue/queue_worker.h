@@ -1,12 +1,15 @@
-// One thread per started virtqueue: sleeps in poll on the kick eventfd, its control
-// eventfd and, while data operations are out, its own I/O engine's ring (queue/io_engine.h);
-// pops and validates chains with common/'s DeviceQueue, hands each to the queue's
-// QueueHandler, and publishes each used entry as soon as the reply is written, signalling the call
-// eventfd only when the ring's event index (or flags) ask for it, so signals come at most
-// once per guest wake-up while no reply waits for the rest of its batch.
+// One virtqueue's device side: pops and validates chains with common/'s DeviceQueue, hands
+// each to the queue's QueueHandler, and publishes each used entry as soon as the reply is
+// written, signalling the call eventfd only when the ring's event index (or flags) ask for
+// it, so signals come at most once per guest wake-up while no reply waits for the rest of
+// its batch. A QueueThread (queue/queue_thread.h) runs it: its own, or one it shares with
+// another worker (QueueWorkerConfig::share_thread_with), sleeping in one poll over the
+// workers' kick and control eventfds and, while data operations are out, their I/O engines'
+// rings (queue/io_engine.h).
 //
 // The connection thread owns the worker's lifetime: start() when a ring starts, stop()
 // for GET_VRING_BASE (which drains in-flight requests before it returns the ring index).
+// A stopped worker leaves its thread; a worker sharing it goes on being served.
 // The worker never touches vhost-user state; a hostile chain marks the queue broken (an
 // error logged, the err eventfd signalled) and the worker then only drains.
 //
@@ -16,12 +19,14 @@
 // (a cancelled operation is answered with its error, ECANCELED); past four fifths it gives
 // up on what is still in flight: those requests are never answered (no used entry: the
 // guest's driver sees them as lost), and the guest memory they point into stays mapped
-// for good, since the kernel may still write there. If the worker thread itself is stuck
-// in a syscall, stop() returns at the bound with abandoned() true: the owner must then
-// release the worker, not delete it; once the thread comes back it touches neither ring
-// nor guest memory again, and finished() says when it may be deleted.
+// for good, since the kernel may still write there. If the thread itself is stuck
+// in a syscall (for this worker or one sharing it), stop() returns at the bound with
+// abandoned() true: the owner must then release the worker, not delete it; once the
+// thread comes back it touches neither ring nor guest memory again, and finished() says
+// when it may be deleted.
 #pragma once
 
+#include <poll.h>
 #include <stdint.h>
 
 #include <atomic>
@@ -29,12 +34,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "memory/dirty_log.h"
 #include "memory/guest_memory.h"
 #include "queue/io_engine.h"
+#include "queue/queue_thread.h"
 #include "queue/request_handler.h"
 #include "queue/thread_pool.h"
 #include "util/event_notifier.h"
@@ -81,6 +86,9 @@ struct QueueWorkerConfig {
     // Threads for the requests the handler offloads (queue/thread_pool.h); 0: none, every
     // request is served on the worker thread.
     unsigned thread_pool_size = 0;
+    // A running worker whose thread this one joins (nullptr, or a thread that has ended:
+    // a thread of its own). Only read by start().
+    QueueWorker* share_thread_with = nullptr;
 };
 
 class QueueWorker final : private QueueContext {
@@ -99,20 +107,41 @@ class QueueWorker final : private QueueContext {
     bool broken() const { return broken_.load(std::memory_order_acquire); }
     // stop() gave up on a worker thread stuck in a syscall (see the top).
     bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
-    // The worker thread has left run(): an abandoned worker may be deleted now.
+    // The thread has let the worker go: an abandoned worker may be deleted now.
     bool finished() const;
+    // The thread serving this worker (shared with another worker when they share).
+    const QueueThread* thread() const { return thread_.get(); }
 
   private:
+    friend class QueueThread;
+    // pollfds one worker adds to its thread's wait: control, kick, ring.
+    static constexpr size_t kMaxPollFds = 3;
+
     explicit QueueWorker(QueueWorkerConfig config);
 
-    void run();
+    // On the thread, one turn: pops, serves and publishes; true when the worker is done
+    // (stopped with nothing in flight, or given up on) and leaves the thread.
+    bool turn();
+    // On the thread, once turn() said done: the last publish and the log.
+    void finish();
+    // On the thread, before its wait: submits queued ring operations; true when
+    // completions are ready (the thread then reaps instead of sleeping).
+    bool submit_io();
+    // The fds this worker's wait watches, written at all[at]; how many.
+    size_t add_poll_fds(pollfd* all, size_t at);
+    // The longest the worker may sleep (ms; -1: until woken).
+    int poll_timeout_ms() const;
+    // The poll's results for the fds add_poll_fds wrote into `all` (timed_out: nothing
+    // fired at all).
+    void take_poll_events(const pollfd* all, bool timed_out);
+    // Runs the completions of this worker's ring operations.
+    void reap();
+    // The thread let go of the worker: stop() may return, the worker may be freed.
+    void left_thread();
     void process_available();
     void publish_used();
     void refresh_memory();
     void on_completion(const IoCompletion& c);
-    // Sleeps until a kick, a control request, a ring completion or the re-scan timeout:
-    // 0, -ETIME (the timeout), or -errno.
-    int wait_for_work(bool stopping);
     void take_kick();
     void drain_control();
     // Completes and publishes the slots the pool has finished.
@@ -155,6 +184,24 @@ class QueueWorker final : private QueueContext {
     uint32_t in_flight_ = 0;
     bool rescanning_ = false;  // woken by the re-scan timeout, not by a kick or completion
     uint64_t lost_kicks_ = 0;  // re-scans that found work: kicks the guest did not send
+    size_t poll_at_ = 0;       // where add_poll_fds put this worker's fds in the thread's set
+    bool polled_kick_ = false;
+    bool polled_ring_ = false;
+    // Something may be there for turn(): one of its fds fired, the wait timed out or was
+    // skipped, or it just joined. A worker sharing a thread is not scanned on the other's
+    // wake-ups (a scan re-arms notifications: a fence and the ring's cache lines).
+    bool due_ = true;
+    uint32_t skipped_ = 0;  // turns of the thread this worker sat out
+    // Whether this turn scans the worker: when due_, while it stops (give_up_on_stuck_requests
+    // watches the clock), and every 64th turn anyway, so a lost kick (see
+    // lost_kick_rescan_ms) is found even while a partner's wake-ups keep the wait from timing out.
+    bool take_due() {
+        if (due_ || ++skipped_ >= 64 || stopping_.load(std::memory_order_relaxed)) {
+            skipped_ = 0;
+            return true;
+        }
+        return false;
+    }
 
     std::atomic<bool> enabled_{false};
     std::atomic<bool> stopping_{false};
@@ -173,7 +220,9 @@ class QueueWorker final : private QueueContext {
     // Declared after the slots and the handler its jobs use, so it is gone (its threads
     // joined) before them. Its jobs count in in_flight_, so stop() waits for them.
     std::unique_ptr<ThreadPool> pool_;
-    std::thread thread_;
+    bool running_ = false;  // started and not yet stopped (connection thread only)
+    // Last: its thread may still run this worker until it has left (stop()).
+    std::shared_ptr<QueueThread> thread_;
 };
 
 }  // namespace vfs::host

@@ -79,6 +79,10 @@ vfs::wire::Status VirtioFsDevice::start_queue(vhost_user::QueueSetup q) {
     c.used_log = q.used_log;
     c.handler = cfg_.handler;
     c.thread_pool_size = q.index == 0 ? 0 : cfg_.thread_pool_size;
+    // The high-priority queue and the first request queue share a thread
+    // (queue/queue_thread.h): whichever starts second joins the other's.
+    if (cfg_.share_hiprio_thread && q.index <= 1 && cfg_.num_queues > 1)
+        c.share_thread_with = workers_[1 - q.index].get();
     auto w = QueueWorker::start(std::move(c));
     if (!w) {
         spdlog::error("virtio-fs: queue {}: cannot start its worker: {}", q.index,

@@ -1,6 +1,7 @@
 // The virtio-fs device behind the vhost-user protocol: its features, its config space (the
 // tag and the number of request queues), and one QueueWorker per started ring, each
-// handing requests to the FUSE server.
+// handing requests to the FUSE server; the high-priority queue's worker runs on the first
+// request queue's thread (DeviceConfig::share_hiprio_thread).
 //
 // It owns the queue threads; the protocol layer owns everything the front-end said. Only
 // the connection thread calls it (vhost_user::Device), and it must outlive the Backend.
@@ -37,6 +38,14 @@ struct DeviceConfig {
     // --thread-pool-size: threads per request queue for blocking requests (0: none). The
     // high-priority queue (0) gets none: FORGET and INTERRUPT never block.
     unsigned thread_pool_size = 0;
+    // The high-priority queue (0) is served by the first request queue's (1) thread, as
+    // Rust virtiofsd serves both from one: at queue depth 1 a LOOKUP and its FORGET then
+    // wake one thread, not two. Queues 2 and up, when a front-end starts them, have a
+    // thread each. FORGET, BATCH_FORGET and INTERRUPT never block and are never offloaded,
+    // so they add little to that thread; a request on queue 1 that blocks the thread
+    // (no --thread-pool-size, a slow file system) delays the FORGETs behind it, which the
+    // guest does not wait for. False: a thread per queue (tests).
+    bool share_hiprio_thread = true;
     // Migration (DEVICE_STATE offered when set): saves and loads the back-end's state.
     vhost_user::DeviceStateHandler* device_state = nullptr;
 };

@@ -73,6 +73,16 @@ TEST(CliCommandLines, RustVirtiofsdReadmeForm) {
     EXPECT_EQ(o.sandbox, Sandbox::kNone);
 }
 
+// The hiprio queue shares the first request queue's thread unless told otherwise.
+TEST(CliCommandLines, HiprioThreadIsSharedByDefault) {
+    EXPECT_FALSE(accepted({"--socket-path=/s", "--shared-dir=/d"}).hiprio_own_thread);
+    EXPECT_FALSE(accepted({"--socket-path=/s", "--shared-dir=/d", "--hiprio-thread=shared"})
+                     .hiprio_own_thread);
+    EXPECT_TRUE(
+        accepted({"--socket-path=/s", "--shared-dir=/d", "--hiprio-thread=own"}).hiprio_own_thread);
+    EXPECT_FALSE(refused({"--socket-path=/s", "--shared-dir=/d", "--hiprio-thread=both"}).empty());
+}
+
 // libvirt passes a listening socket by fd and the rest as -o.
 TEST(CliCommandLines, LibvirtFdForm) {
     const Options o = accepted({"--fd=3", "-o", "source=/var/lib/share", "-o", "cache=always", "-o",

@@ -72,9 +72,11 @@ class WorkerHarness {
 
     // Starts the worker with a dup of kick_fd (our eventfd unless a test passes another).
     void start(RequestHandler* handler, int kick_fd = -1, uint32_t rescan_ms = 0,
-               unsigned pool_threads = 0) {
+               unsigned pool_threads = 0, QueueWorker* share_with = nullptr) {
         QueueWorkerConfig c;
-        c.queue_index = 1;
+        c.queue_index = queue_index;
+        c.base = base;
+        c.share_thread_with = share_with;
         c.size = size_;
         c.rings = rings_;
         c.ring_memory = map_;
@@ -108,6 +110,8 @@ class WorkerHarness {
     uint16_t used_idx() { return __atomic_load_n(&rings_.used->idx, __ATOMIC_ACQUIRE); }
 
     static constexpr uint64_t kDataOffset = 1 << 20;
+    uint32_t queue_index = 1;
+    uint16_t base = 0;  // where a restarted worker resumes (what stop() returned)
     uint32_t stop_timeout_ms = 5000;
     uint32_t size_;
     std::vector<DriverSlot> slots_;
@@ -566,6 +570,211 @@ TEST(QueueWorker, NoPoolByDefault) {
     EXPECT_EQ(reclaim_for(h, 1, 10000).size(), 1u);
     h.worker_->stop();
     EXPECT_TRUE(handler.no_pool);
+}
+
+// ---- two queues on one thread (issue 14: the hiprio queue on the request queue's) ------
+
+// The high-priority queue (0) and a request queue (1), each with its own guest memory and
+// eventfds, served by one thread: the request queue's, which the hiprio worker joins, as
+// the device has them. No re-scan: a kick the shared wait misses is a request never served.
+struct SharedPair {
+    SharedPair() { hiprio.queue_index = 0; }
+    void start(RequestHandler* request_handler, RequestHandler* hiprio_handler) {
+        request.start(request_handler);
+        if (::testing::Test::HasFatalFailure()) return;
+        start_hiprio(hiprio_handler);
+    }
+    void start_hiprio(RequestHandler* handler) {
+        hiprio.start(handler, -1, 0, 0, request.worker_.get());
+    }
+    const QueueThread* thread() { return request.worker_->thread(); }
+    WorkerHarness request{16}, hiprio{16};
+};
+
+TEST(SharedQueueThread, TheHiprioWorkerJoinsTheRequestWorkersThread) {
+    SharedPair p;
+    NoRequests handler;
+    p.start(&handler, &handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    EXPECT_EQ(p.hiprio.worker_->thread(), p.thread());
+    EXPECT_EQ(p.thread()->workers(), 2u);
+}
+
+// Requests alternate between the queues, one in flight at a time (a LOOKUP, then its
+// FORGET), then go to both at once; every one needs its kick, and each is held on its
+// worker's ring (an fsync) so both rings' fds are in the one wait too.
+TEST(SharedQueueThread, AKickOnEitherQueueIsServed) {
+    SharedPair p;
+    DeferredEcho request_handler, hiprio_handler;
+    p.start(&request_handler, &hiprio_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    for (int i = 0; i < 200 && !::testing::Test::HasFailure(); ++i) {
+        echo_many(p.request, 1);
+        echo_many(p.hiprio, 1);
+    }
+    for (uint64_t round = 0; round < 50 && !::testing::Test::HasFailure(); ++round) {
+        publish_tokens(p.request, 1 + 3 * round, 3);
+        publish_tokens(p.hiprio, 1 + 2 * round, 2);
+        EXPECT_EQ(reclaim_for(p.hiprio, 2, 10000).size(), 2u) << "hiprio kick lost";
+        EXPECT_EQ(reclaim_for(p.request, 3, 10000).size(), 3u) << "request kick lost";
+    }
+    EXPECT_FALSE(p.hiprio.worker_->broken());
+    EXPECT_FALSE(p.request.worker_->broken());
+}
+
+// The hiprio kick comes while the thread is busy serving the request queue (blocked in a
+// request), not asleep in the wait: it is still seen once the thread gets there.
+TEST(SharedQueueThread, AHiprioKickWhileTheThreadIsBusyIsServed) {
+    SharedPair p;
+    PooledEcho request_handler;  // without a pool: token 1 blocks the thread until open()
+    DeferredEcho hiprio_handler;
+    p.start(&request_handler, &hiprio_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    publish_tokens(p.request, 1, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the thread is blocked
+    publish_tokens(p.hiprio, 1, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(p.hiprio.used_idx(), 0u);  // one thread: nothing served while it is blocked
+    request_handler.open();
+    EXPECT_EQ(reclaim_for(p.request, 1, 10000).size(), 1u);
+    EXPECT_EQ(reclaim_for(p.hiprio, 1, 10000).size(), 1u) << "the hiprio kick was lost";
+    EXPECT_TRUE(request_handler.no_pool);
+}
+
+// With its slots spent the request worker leaves chains in the ring, kicks off, and pops
+// them as its ring operations complete, though nothing on its partner's side fires.
+TEST(SharedQueueThread, MoreRequestsThanSlotsAllCompleteBesideAPartner) {
+    WorkerHarness request(2048), hiprio(16);
+    hiprio.queue_index = 0;
+    DeferredEcho request_handler, hiprio_handler;
+    request.start(&request_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    hiprio.start(&hiprio_handler, -1, 0, 0, request.worker_.get());
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(hiprio, 1);
+    echo_many(request, 1024);
+    echo_many(hiprio, 1);
+    request.worker_->stop();
+    EXPECT_EQ(request_handler.max_held, kMaxInFlightPerQueue);  // the slots really ran out
+}
+
+// A hiprio request whose kick was lost is found by a re-scan even while the request
+// queue's traffic keeps waking the thread, so the wait never times out: one in 64 turns
+// scans every worker.
+// Echoes each 8-byte request inside handle(): nothing on the ring, so only kicks wake the
+// thread.
+class InlineEcho : public TestHandler {
+  public:
+    void handle(QueueContext& ctx, RequestSlot& slot) override {
+        uint32_t written = 0;
+        if (slot.chain.n_readable == 1 && slot.chain.n_writable == 1 &&
+            slot.chain.readable()[0].len == 8 && slot.chain.writable()[0].len == 8) {
+            memcpy(slot.chain.writable()[0].data, slot.chain.readable()[0].data, 8);
+            written = 8;
+        }
+        ctx.complete(slot, written);
+    }
+};
+
+TEST(SharedQueueThread, ALostHiprioKickIsFoundWhileThePartnerIsBusy) {
+    SharedPair p;
+    InlineEcho request_handler, hiprio_handler;
+    p.request.start(&request_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    p.hiprio.start(&hiprio_handler, -1, /*rescan_ms=*/60000, 0, p.request.worker_.get());
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(p.hiprio, 1);  // its notifications are on; the next request goes unkicked
+    const uint64_t out = WorkerHarness::kDataOffset + 16, in = out + 8;
+    DriverBuffer o{out, 8}, r{in, 8};
+    ASSERT_TRUE(p.hiprio.drv_.add(&o, 1, &r, 1, 2).ok());
+    p.hiprio.drv_.publish();
+    for (int i = 0; i < 2000 && p.hiprio.used_idx() != 2 && !::testing::Test::HasFailure(); ++i)
+        echo_many(p.request, 1);
+    EXPECT_EQ(p.hiprio.used_idx(), 2u) << "the unkicked hiprio request was never scanned for";
+}
+
+// GET_VRING_BASE on one queue stops that queue only: its partner keeps being served, and
+// a queue started again joins the partner's thread. The last stop ends the thread.
+TEST(SharedQueueThread, StoppingOneQueueLeavesThePartnerServed) {
+    SharedPair p;
+    DeferredEcho request_handler, hiprio_handler;
+    p.start(&request_handler, &hiprio_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(p.hiprio, 2);
+    echo_many(p.request, 2);
+    const QueueThread* shared = p.thread();
+
+    EXPECT_EQ(p.hiprio.worker_->stop(), 2u);
+    EXPECT_FALSE(p.hiprio.worker_->abandoned());
+    EXPECT_EQ(shared->workers(), 1u);
+    const uint16_t hiprio_used = p.hiprio.used_idx();
+    echo_many(p.request, 3);          // still served
+    publish_tokens(p.hiprio, 10, 1);  // a stopped queue pops nothing, whatever its kick
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(p.hiprio.used_idx(), hiprio_used);
+
+    p.hiprio.base = 2;
+    p.hiprio.worker_.reset();
+    p.start_hiprio(&hiprio_handler);  // rejoins, and serves what waited meanwhile
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    EXPECT_EQ(p.hiprio.worker_->thread(), shared);
+    EXPECT_EQ(reclaim_for(p.hiprio, 1, 10000).size(), 1u);
+
+    EXPECT_EQ(p.request.worker_->stop(), 5u);
+    EXPECT_EQ(shared->workers(), 1u);
+    echo_many(p.hiprio, 2);  // the hiprio queue alone, on the thread it joined
+    EXPECT_EQ(p.hiprio.worker_->stop(), 5u);
+    EXPECT_EQ(shared->workers(), 0u);  // ended, and joined by that stop
+    EXPECT_FALSE(request_handler.bad_index || hiprio_handler.bad_index);
+}
+
+// A request that never ends on the partner does not hold up the stop of the other queue.
+TEST(SharedQueueThread, AStopDoesNotWaitForThePartnersRequests) {
+    SharedPair p;
+    NeverCompletes request_handler;
+    DeferredEcho hiprio_handler;
+    p.request.stop_timeout_ms = 500;
+    p.start(&request_handler, &hiprio_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    p.request.submit_one();
+    ASSERT_TRUE(wait_for(request_handler.handled, 5000));
+    echo_many(p.hiprio, 1);
+    EXPECT_EQ(p.hiprio.worker_->stop(), 1u);
+    EXPECT_FALSE(p.hiprio.worker_->abandoned());
+    EXPECT_TRUE(p.hiprio.worker_->finished());
+    EXPECT_EQ(p.request.worker_->stop(), 1u);  // gives up on its own request, at its bound
+    EXPECT_FALSE(p.request.worker_->abandoned());
+}
+
+// The shared thread stuck in a syscall for the request queue: the hiprio queue's stop
+// gives up at its bound (abandoned); once the thread is back it lets the hiprio worker go
+// without touching its ring, and the request queue goes on serving.
+TEST(SharedQueueThread, AThreadStuckForThePartnerAbandonsTheStoppedWorker) {
+    SharedPair p;
+    BlocksInASyscall request_handler;
+    DeferredEcho hiprio_handler;
+    p.hiprio.stop_timeout_ms = 300;
+    p.start(&request_handler, &hiprio_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(p.hiprio, 1);
+    p.request.submit_one();
+    ASSERT_TRUE(wait_for(request_handler.entered, 5000));
+    publish_tokens(p.hiprio, 2, 1);  // waits behind the stuck request
+    EXPECT_EQ(p.hiprio.worker_->stop(), 1u);
+    ASSERT_TRUE(p.hiprio.worker_->abandoned());
+    EXPECT_FALSE(p.hiprio.worker_->finished());
+
+    const uint64_t one = 1;
+    ASSERT_EQ(::write(request_handler.release.get(), &one, sizeof(one)), 8);
+    for (int i = 0; i < 5000 && !p.hiprio.worker_->finished(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(p.hiprio.worker_->finished());
+    EXPECT_EQ(p.hiprio.used_idx(), 1u);  // the request published after the stop: never served
+    p.hiprio.worker_.reset();            // finished: safe to free
+    for (int i = 0; i < 5000 && p.request.used_idx() != 1; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(p.request.used_idx(), 1u);  // the request queue still served
+    EXPECT_EQ(p.thread()->workers(), 1u);
 }
 
 }  // namespace
