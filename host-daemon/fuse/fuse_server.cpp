@@ -563,9 +563,11 @@ uint32_t FuseServer::start_write(QueueContext& ctx, RequestSlot& slot, RequestSt
     auto n = take_iovecs(r, in.size, ctx.io().iovecs(slot));
     if (!n) return error_reply(w, unique, EINVAL);
     st.writer = w;
-    if (ctx.can_offload() && !file->direct() && in.size <= IoEngine::kInlineWriteMax) {
-        // The engine would write this inline, and io_uring would punt it to a kernel
-        // worker: it blocks. With a pool, a pool thread waits for it, not the worker.
+    if (ctx.can_offload() && !file->direct() &&
+        (in.size <= IoEngine::kInlineWriteMax || !ctx.others_waiting())) {
+        // The engine would write this inline (small, or large with nothing else waiting),
+        // and io_uring would punt it to a kernel worker: it blocks. With a pool, a pool
+        // thread waits for it, not the queue's thread (and the hiprio queue sharing it).
         st.file = std::move(*file);
         st.iov = ctx.io().iovecs(slot);
         st.iov_count = *n;

@@ -43,7 +43,7 @@ QueueThread::~QueueThread() {
 bool QueueThread::attach(QueueWorker* worker) {
     {
         std::lock_guard<std::mutex> lock(mu_);
-        if (ended_ || count_ == 0) return false;
+        if (ended_ || count_ == 0 || stuck()) return false;
         pending_.push_back(worker);
         ++count_;
         has_pending_.store(true, std::memory_order_release);
@@ -79,6 +79,7 @@ void QueueThread::run() {
     std::vector<QueueWorker*> served;
     served.reserve(4);
     for (;;) {
+        stuck_.store(false, std::memory_order_relaxed);  // back: whatever held it is over
         // The lock only when a worker was attached, or none is left: not once per wake-up.
         if (served.empty() || has_pending_.load(std::memory_order_acquire)) {
             std::lock_guard<std::mutex> lock(mu_);
@@ -128,11 +129,14 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
     }
     nfds_t n = 0;
     int timeout = -1;
+    bool any_due = false;  // a turn stopped at kMaxPopsPerTurn: look, don't sleep
     for (QueueWorker* w : served) {
         n += w->add_poll_fds(p, n);
         const int t = w->poll_timeout_ms();
         if (t >= 0 && (timeout < 0 || t < timeout)) timeout = t;
+        any_due = any_due || w->due_;
     }
+    if (any_due) timeout = 0;
     const nfds_t wake_at = n;
     p[n++] = {wake_.get(), POLLIN, 0};
     const int k = ::poll(p, n, timeout);
@@ -151,7 +155,7 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
         return;
     }
     for (QueueWorker* w : served)
-        w->take_poll_events(p, k == 0);
+        w->take_poll_events(p, k == 0 && !any_due);
     if (p[wake_at].revents) {
         uint64_t v;
         [[maybe_unused]] ssize_t r = ::read(wake_.get(), &v, sizeof(v));

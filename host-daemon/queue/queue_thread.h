@@ -48,6 +48,11 @@ class QueueThread final : public std::enable_shared_from_this<QueueThread> {
     void join_if_idle();
     // How many workers are attached or about to be (for tests and the log).
     size_t workers() const;
+    // A stop() gave up on a worker because this thread did not come back from a call:
+    // until it does, attach() refuses (a restarted queue gets a thread of its own) and
+    // the partner's stop() waits only briefly (QueueWorker::stop).
+    void mark_stuck() { stuck_.store(true, std::memory_order_release); }
+    bool stuck() const { return stuck_.load(std::memory_order_acquire); }
 
   private:
     QueueThread() = default;
@@ -60,8 +65,9 @@ class QueueThread final : public std::enable_shared_from_this<QueueThread> {
     mutable std::mutex mu_;
     std::vector<QueueWorker*> pending_;  // attached, not yet picked up by the thread
     std::atomic<bool> has_pending_{false};
-    size_t count_ = 0;    // attached or pending; the thread ends at 0
-    bool ended_ = false;  // the thread saw count_ 0 and left run()
+    std::atomic<bool> stuck_{false};  // cleared by the thread each time round its loop
+    size_t count_ = 0;                // attached or pending; the thread ends at 0
+    bool ended_ = false;              // the thread saw count_ 0 and left run()
     std::thread thread_;
 };
 

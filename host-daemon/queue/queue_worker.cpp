@@ -90,6 +90,8 @@ vfs::wire::Result<std::unique_ptr<QueueWorker>> QueueWorker::start(QueueWorkerCo
     w->running_ = true;
     if (partner && partner->thread_ && partner->thread_->attach(w.get())) {
         w->thread_ = partner->thread_;
+        spdlog::info("queue {}: served on the thread of queue {}", w->cfg_.queue_index,
+                     partner->cfg_.queue_index);
     } else {
         auto t = QueueThread::start(w.get());
         if (!t) {
@@ -120,18 +122,25 @@ void QueueWorker::set_enabled(bool enabled) {
 uint16_t QueueWorker::stop() {
     if (!running_) return next_avail_.load(std::memory_order_acquire);
     running_ = false;
+    stop_called_ms_.store(now_ms(), std::memory_order_release);
     stopping_.store(true, std::memory_order_release);
     wake();
     {
+        // A thread a stop already gave up on is still in its call: waiting the whole bound
+        // again would only add up (GET_VRING_BASE of both queues, 2x the bound).
+        const uint32_t bound = thread_->stuck()
+                                   ? std::min<uint32_t>(cfg_.stop_timeout_ms, kStopPollMs)
+                                   : cfg_.stop_timeout_ms;
         std::unique_lock<std::mutex> lock(exit_->mu);
-        if (!exit_->cv.wait_for(lock, std::chrono::milliseconds(cfg_.stop_timeout_ms),
+        if (!exit_->cv.wait_for(lock, std::chrono::milliseconds(bound),
                                 [this] { return exit_->done; })) {
             abandoned_.store(true, std::memory_order_release);
+            thread_->mark_stuck();
             lock.unlock();
             spdlog::error(
                 "queue {}: the worker is stuck in a syscall after {} ms of stopping; abandoned "
                 "(its requests in flight are never answered)",
-                cfg_.queue_index, cfg_.stop_timeout_ms);
+                cfg_.queue_index, bound);
             return next_avail_.load(std::memory_order_acquire);
         }
     }
@@ -159,8 +168,9 @@ bool QueueWorker::give_up_on_stuck_requests() {
         return true;
     }
     const int64_t now = now_ms();
-    if (stop_seen_ms_ < 0) stop_seen_ms_ = now;
-    const int64_t waited = now - stop_seen_ms_;
+    int64_t since = stop_called_ms_.load(std::memory_order_acquire);
+    if (since < 0) since = now;  // stopping without stop() (not done today): count from here
+    const int64_t waited = now - since;
     if (!cancel_sent_ && waited >= cfg_.stop_timeout_ms / 5) {
         cancel_sent_ = true;
         spdlog::warn("queue {}: {} request(s) still in flight after {} ms of stopping: cancelling",
@@ -229,7 +239,9 @@ size_t QueueWorker::add_poll_fds(pollfd* all, size_t at) {
     pollfd* fds = all + at;
     size_t n = 0;
     fds[n++] = {control_.get(), POLLIN, 0};
-    polled_kick_ = !broken();  // a broken queue only drains
+    // A broken queue only drains; a stopping one pops nothing, and must not read a kick
+    // its successor (a dup of the same eventfd) is waiting for.
+    polled_kick_ = !broken() && !stopping_.load(std::memory_order_acquire);
     if (polled_kick_) fds[n++] = {cfg_.kick.get(), POLLIN, 0};
     polled_ring_ = io_->outstanding() > 0;
     if (polled_ring_) fds[n++] = {io_->ring_fd(), POLLIN, 0};
@@ -303,9 +315,14 @@ void QueueWorker::process_available() {
     auto translate = [this](uint64_t addr, uint64_t len) -> uint8_t* {
         return mem_->translate_gpa(addr, len);
     };
+    uint32_t popped_this_turn = 0;
     for (;;) {
         dq_.disable_notifications();
         while (!free_slots_.empty()) {
+            if (popped_this_turn == kMaxPopsPerTurn) {
+                due_ = true;  // notifications stay off: the thread comes back without a kick
+                return;
+            }
             RequestSlot& slot = slots_[free_slots_.back()];
             auto popped = dq_.pop(translate, slot.segs, kMaxChainSegments, &slot.chain);
             if (!popped) {
@@ -317,6 +334,7 @@ void QueueWorker::process_available() {
             if (!*popped) break;
             free_slots_.pop_back();
             ++in_flight_;
+            ++popped_this_turn;
             next_avail_.store(dq_.last_avail_idx(), std::memory_order_release);
             slot.memory = mem_;
             handler_->handle(*this, slot);

@@ -56,6 +56,11 @@ namespace vfs::host {
 // is above QEMU's default queue-size (128), so common rings still get one slot per entry. With the
 // slots taken, the worker leaves chains in the ring and pops again as requests complete.
 inline constexpr uint32_t kMaxInFlightPerQueue = 256;
+// Requests one turn pops before the thread serves its other workers: a request ring the
+// guest keeps full of requests answered inline (each frees its slot at once) must not
+// starve the hiprio queue that shares its thread. As many as there are slots, so requests
+// that go to the ring still fill every slot in one turn.
+inline constexpr uint32_t kMaxPopsPerTurn = kMaxInFlightPerQueue;
 
 struct QueueWorkerConfig {
     uint32_t queue_index = 0;
@@ -208,7 +213,9 @@ class QueueWorker final : private QueueContext {
     std::atomic<bool> broken_{false};
     std::atomic<bool> abandoned_{false};
     std::atomic<uint16_t> next_avail_{0};  // for stop() when the thread cannot be joined
-    int64_t stop_seen_ms_ = -1;            // when the worker saw stopping_ with work in flight
+    // When stop() was called: the give-up clock runs from there, not from when a thread
+    // busy with a partner's request first saw the stop.
+    std::atomic<int64_t> stop_called_ms_{-1};
     bool cancel_sent_ = false;
     // Shared with the thread, so an abandoned worker's exit never touches freed memory.
     struct Exit {

@@ -52,10 +52,20 @@ class TestQueue final : public QueueContext {
     // One slot: nothing else, unless a test plays a busy queue.
     bool others_waiting() const override { return others; }
     bool others = false;
-    // No pool: the inline path, as with --thread-pool-size=0.
-    bool can_offload() const override { return false; }
-    void offload(RequestSlot&) override { ADD_FAILURE() << "offload without a pool"; }
+    // No pool: the inline path, as with --thread-pool-size=0, unless a test plays one
+    // (`pool`): an offloaded request then runs at once, as a pool thread would run it.
+    bool can_offload() const override { return pool; }
+    void offload(RequestSlot& slot) override {
+        if (!pool) {
+            ADD_FAILURE() << "offload without a pool";
+            return;
+        }
+        ++offloaded;
+        complete(slot, handler_->run_offloaded(slot));
+    }
     void wait_offloaded() override {}
+    bool pool = false;
+    uint32_t offloaded = 0;
 
     // Runs one chain through the server; returns the used length.
     uint32_t run(FuseServer& server, const Segment* readable, uint32_t nr, const Segment* writable,
@@ -63,6 +73,7 @@ class TestQueue final : public QueueContext {
         // The worker asks for its queue's handler once, when the queue starts; a test may
         // replace the server between requests, so each request starts a queue of its own.
         std::unique_ptr<QueueHandler> handler = server.start_queue(queue_index(), 1);
+        handler_ = handler.get();
         uint32_t i = 0;
         for (; i < nr; ++i)
             segs_[i] = readable[i];
@@ -92,6 +103,7 @@ class TestQueue final : public QueueContext {
 
   private:
     std::unique_ptr<IoEngine> io_;
+    QueueHandler* handler_ = nullptr;  // the queue run() started
     RequestSlot slot_;
     std::array<Segment, kMaxChainSegments> segs_{};
     bool done_ = false;
@@ -397,6 +409,17 @@ TEST_F(FuseServerTest, CreateWriteLargeScatteredThenReadBack) {
     ASSERT_TRUE(r.ok() && r->error == 0);
     EXPECT_EQ(wout.size, kMaxWrite);
     EXPECT_EQ(queue_.ring_ops(), ring_ops + 1);
+    // With a pool, the write alone on the queue goes to a pool thread, not the queue's
+    // thread (which may serve the hiprio queue too): a write stuck on a hung share then
+    // blocks a pool thread, as every other blocking call does.
+    queue_.pool = true;
+    wout = {};
+    r = call(req(FUSE_WRITE, created.entry.nodeid, &win), &wout, segs);
+    ASSERT_TRUE(r.ok() && r->error == 0);
+    EXPECT_EQ(wout.size, kMaxWrite);
+    EXPECT_EQ(queue_.offloaded, 1u);
+    EXPECT_EQ(queue_.ring_ops(), ring_ops + 1);
+    queue_.pool = false;
 
     fuse_fsync_in fin{};
     fin.fh = created.open.fh;

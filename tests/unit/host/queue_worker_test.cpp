@@ -693,6 +693,53 @@ TEST(SharedQueueThread, ALostHiprioKickIsFoundWhileThePartnerIsBusy) {
     EXPECT_EQ(p.hiprio.used_idx(), 2u) << "the unkicked hiprio request was never scanned for";
 }
 
+// A request ring the guest keeps full does not starve the hiprio queue on the same thread:
+// a turn pops at most kMaxPopsPerTurn requests, then the partner gets its turn. Token 1
+// holds the thread until the rest of the request ring and the hiprio request are published,
+// so one turn finds them all; the handler records, per request, whether the hiprio reply
+// was out yet. Without the bound the turn serves all 1000 before the FORGET.
+class RecordsHiprioProgress : public PooledEcho {
+  public:
+    explicit RecordsHiprioProgress(WorkerHarness& hiprio) : hiprio_(hiprio) {}
+    uint32_t run_offloaded(RequestSlot& slot) override {
+        const uint32_t n = PooledEcho::run_offloaded(slot);
+        uint64_t token = 0;
+        memcpy(&token, slot.chain.readable()[0].data, 8);
+        if (token == kLast) hiprio_done_at_last = hiprio_.used_idx();
+        return n;
+    }
+    // More than two turns' worth (the hiprio kick is seen after the first, served after the
+    // second); two descriptors each: 2000 of the ring's 2048.
+    static constexpr uint64_t kLast = 1000;
+    std::atomic<uint16_t> hiprio_done_at_last{0xffff};
+
+  private:
+    WorkerHarness& hiprio_;
+};
+
+TEST(SharedQueueThread, AFullRequestRingDoesNotStarveTheHiprioQueue) {
+    static_assert(RecordsHiprioProgress::kLast > 2 * kMaxPopsPerTurn);
+    WorkerHarness request(2048), hiprio(16);
+    hiprio.queue_index = 0;
+    RecordsHiprioProgress request_handler(hiprio);  // no pool: served on the thread
+    InlineEcho hiprio_handler;
+    request.start(&request_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    hiprio.start(&hiprio_handler, -1, 0, 0, request.worker_.get());
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    publish_tokens(request, 1, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the thread holds token 1
+    publish_tokens(request, 2, RecordsHiprioProgress::kLast - 1);
+    publish_tokens(hiprio, 1, 1);
+    request_handler.open();
+    EXPECT_EQ(reclaim_for(hiprio, 1, 10000).size(), 1u);
+    EXPECT_EQ(reclaim_for(request, RecordsHiprioProgress::kLast, 20000).size(),
+              RecordsHiprioProgress::kLast);
+    EXPECT_EQ(request_handler.hiprio_done_at_last.load(), 1u)
+        << "the hiprio request waited for the whole request ring";
+    EXPECT_TRUE(request_handler.no_pool);
+}
+
 // GET_VRING_BASE on one queue stops that queue only: its partner keeps being served, and
 // a queue started again joins the partner's thread. The last stop ends the thread.
 TEST(SharedQueueThread, StoppingOneQueueLeavesThePartnerServed) {
@@ -775,6 +822,44 @@ TEST(SharedQueueThread, AThreadStuckForThePartnerAbandonsTheStoppedWorker) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     EXPECT_EQ(p.request.used_idx(), 1u);  // the request queue still served
     EXPECT_EQ(p.thread()->workers(), 1u);
+}
+
+// A queue restarted (SET_VRING_KICK, or GET_VRING_BASE and start again) while its old
+// worker's thread is still stuck in the partner's call gets a thread of its own: joining
+// the stuck one would leave the restarted queue unserved for as long as that call lasts.
+// The partner's stop, after one stop gave up on that thread, does not wait the whole bound.
+TEST(SharedQueueThread, ARestartedQueueDoesNotJoinAStuckThread) {
+    SharedPair p;
+    BlocksInASyscall request_handler;
+    DeferredEcho hiprio_handler, restarted_handler;
+    p.hiprio.stop_timeout_ms = 300;
+    p.start(&request_handler, &hiprio_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(p.hiprio, 1);
+    p.request.submit_one();
+    ASSERT_TRUE(wait_for(request_handler.entered, 5000));
+    publish_tokens(p.hiprio, 2, 1);  // waits behind the stuck request
+    EXPECT_EQ(p.hiprio.worker_->stop(), 1u);
+    ASSERT_TRUE(p.hiprio.worker_->abandoned());
+    std::unique_ptr<QueueWorker> old = std::move(p.hiprio.worker_);
+
+    p.hiprio.base = 1;
+    p.start_hiprio(&restarted_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    EXPECT_NE(p.hiprio.worker_->thread(), p.thread());
+    const auto tokens = reclaim_for(p.hiprio, 1, 10000);
+    ASSERT_EQ(tokens.size(), 1u) << "the restarted queue was not served beside a stuck thread";
+    EXPECT_EQ(tokens[0], 2u);
+
+    const uint64_t one = 1;
+    ASSERT_EQ(::write(request_handler.release.get(), &one, sizeof(one)), 8);
+    for (int i = 0; i < 5000 && !old->finished(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(old->finished());
+    old.reset();
+    for (int i = 0; i < 5000 && p.request.used_idx() != 1; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(p.request.used_idx(), 1u);
 }
 
 }  // namespace
