@@ -25,14 +25,24 @@ struct DirCursor {
     uint64_t offset = 0;
 };
 
+// What only an open directory needs.
+struct DirStream {
+    std::mutex mu;     // serializes READDIRs on the stream
+    DirCursor cursor;  // guarded by mu
+};
+
+// An open file or directory. A guest may hold as many open files as the fd budget allows,
+// so a file's handle carries no directory state: that lives out of line, made only for
+// directories (it was 72 of a file handle's 112 bytes, 80 of its 144-byte allocation).
 struct Handle {
+    explicit Handle(bool dir) : is_dir(dir), dir_stream(dir ? new DirStream : nullptr) {}
+
     UniqueFd fd;
+    const bool is_dir;
+    bool direct = false;       // opened O_DIRECT
     FdBudget::Token fd_token;  // held while `fd` is open
     InodeRef inode;
-    bool is_dir = false;
-    bool direct = false;  // opened O_DIRECT
-    std::mutex dir_mu;    // serializes READDIRs on a directory stream
-    DirCursor cursor;     // guarded by dir_mu
+    const std::unique_ptr<DirStream> dir_stream;  // directories only
 };
 
 using HandleRef = std::shared_ptr<Handle>;

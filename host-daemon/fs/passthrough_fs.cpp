@@ -126,11 +126,10 @@ PassthroughFs::PassthroughFs(const FsOptions& opts)
 Result<uint64_t> PassthroughFs::add_handle(UniqueFd fd, InodeRef inode, bool dir) {
     auto token = fd_budget_.take();
     if (!token) return Error{EMFILE};
-    auto h = std::make_shared<Handle>();
+    auto h = std::make_shared<Handle>(dir);
     h->fd = std::move(fd);
     h->fd_token = std::move(token);
     h->inode = std::move(inode);
-    h->is_dir = dir;
     const int fl = dir ? 0 : fcntl(h->fd.get(), F_GETFL);
     h->direct = fl > 0 && (fl & O_DIRECT);
     // Counted so that an inode's lock fds go with its last open file.
@@ -701,8 +700,8 @@ Status PassthroughFs::readdir(const RequestContext&, uint64_t fh, uint64_t offse
     auto h = handles_.get(fh);
     if (!h || !h->is_dir) return Error{EBADF};
     if (!fits_off_t(offset)) return Error{EINVAL};
-    std::lock_guard lock(h->dir_mu);
-    DirCursor& c = h->cursor;
+    std::lock_guard lock(h->dir_stream->mu);
+    DirCursor& c = h->dir_stream->cursor;
     // A listing resumes where the last reply ended: carry on in the batch already read
     // instead of seeking back and re-reading the directory for every reply.
     if (!c.batch || offset != c.offset) {
@@ -1008,7 +1007,7 @@ Result<DataFile> PassthroughFs::map_file(const RequestContext&, uint64_t nodeid,
     if (!token) return Error{EMFILE};
     auto fd = reopen(**i, write ? O_RDWR : O_RDONLY);
     if (!fd) return Error{fd.error()};
-    auto h = std::make_shared<Handle>();
+    auto h = std::make_shared<Handle>(false);
     h->fd = std::move(*fd);
     h->fd_token = std::move(token);
     h->inode = std::move(*i);

@@ -208,9 +208,8 @@ Status load_state(PassthroughFs& fs, Session& session, const State& s, const Opt
     std::vector<Opened> handles;
     handles.reserve(s.handles.size());
     for (const HandleRecord& rec : s.handles) {
-        auto h = std::make_shared<Handle>();
+        auto h = std::make_shared<Handle>(rec.is_dir);
         h->inode = rec.nodeid == 1 ? FsAccess::inodes(fs).get(1) : inodes.at(rec.nodeid);
-        h->is_dir = rec.is_dir;
         const int flags = rec.is_dir ? (O_RDONLY | O_DIRECTORY)
                                      : static_cast<int>(rec.open_flags & kKeptOpenFlags);
         h->direct = !rec.is_dir && (flags & O_DIRECT);

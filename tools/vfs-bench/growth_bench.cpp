@@ -5,7 +5,9 @@
 //   - LOOKUP latency with 1k and with N inodes in the table: LOOKUP of a held name (the
 //     table finds it) and LOOKUP+FORGET of a name not held (the table inserts, then
 //     erases), at queue depth 1 and 16;
-//   - READDIRPLUS entries/s listing the N-entry directory (4 KiB buffers, as Linux does).
+//   - READDIRPLUS entries/s listing the N-entry directory (4 KiB buffers, as Linux does);
+//   - with --open-handles H: the RSS with 1k and with H files OPENed (O_RDONLY, kept open,
+//     each reply checked for a new fh), and the bytes per open handle; then all RELEASEd.
 // Rounds interleave the backends, so ratios within one run compare even on a busy machine.
 // Every reply's inode number is checked against the disk; JSON out, like vfs-bench.
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "backend_process.h"
@@ -80,14 +83,16 @@ bool make_files(const std::string& root, const char* dir, uint32_t count, const 
 class Lookups final : public FuseWorkload {
   public:
     Lookups(uint64_t dir, const std::vector<std::string>& names, const std::vector<uint64_t>& inos,
-            uint64_t from, uint64_t cycle, bool forget, uint32_t depth)
+            uint64_t from, uint64_t cycle, bool forget, uint32_t depth,
+            std::vector<uint64_t>* nodeids = nullptr)
         : dir_(dir),
           names_(names),
           inos_(inos),
           next_(from),
           cycle_(cycle),
           forget_(forget),
-          target_(depth) {}
+          target_(depth),
+          nodeids_(nodeids) {}
 
     Status setup(FusePipeline&) override { return {}; }
     Status teardown(FusePipeline&) override { return {}; }
@@ -114,6 +119,7 @@ class Lookups final : public FuseWorkload {
             verify_.fail("LOOKUP returned another file");
             return Step::kFailed;
         }
+        if (nodeids_) (*nodeids_)[target_[slot]] = e.nodeid;
         if (!forget_) return Step::kDone;
         next->opcode = FUSE_FORGET;
         next->nodeid = e.nodeid;
@@ -129,6 +135,7 @@ class Lookups final : public FuseWorkload {
     uint64_t cycle_;
     bool forget_;
     std::vector<uint64_t> target_;
+    std::vector<uint64_t>* nodeids_;  // each name's node id, by index, when asked for
 };
 
 struct Rss {
@@ -162,6 +169,11 @@ struct StagePoint {
     Rss rss;
 };
 
+struct HandlePoint {
+    uint64_t open = 0;
+    Rss rss;
+};
+
 struct BackendRun {
     std::string backend;
     uint32_t round = 0;
@@ -172,6 +184,10 @@ struct BackendRun {
     double readdir_entries_per_s = 0;
     uint64_t readdir_entries = 0;
     double hold_lookups_per_s = 0;  // the held LOOKUPs at qd 16, as they went
+    Rss before_opens;               // --open-handles: all inodes held, no file open
+    std::vector<HandlePoint> handle_stages;
+    Rss after_release;       // every handle RELEASEd again
+    double opens_per_s = 0;  // the OPENs at qd 1, as they went
 };
 
 double percentile_us(std::vector<uint64_t>& v, double q) {
@@ -187,6 +203,8 @@ struct Options {
     uint32_t mid = 100000;
     double probe_s = 1.0;
     uint32_t rounds = 1;
+    uint32_t open_handles = 0;
+    uint32_t handles_from = 1000;
     bool readdir = true;
     std::string file_handles = "never";
     std::string dir;
@@ -268,6 +286,54 @@ std::string run_readdir(FusePipeline& f, const Files& files, uint64_t big_dir, B
     return {};
 }
 
+// --open-handles: OPENs (O_RDONLY) the first o.open_handles held files one at a time and
+// keeps them open, reading the RSS with o.handles_from and with all of them open; then
+// RELEASEs them all. Every OPEN must return a new fh, every RELEASE must succeed: an error
+// fails the run instead of being measured.
+std::string run_open_handles(FusePipeline& f, const Options& o, pid_t pid,
+                             const std::vector<uint64_t>& nodeids, BackendRun* out) {
+    std::vector<uint64_t> fhs;
+    fhs.reserve(o.open_handles);
+    std::unordered_set<uint64_t> seen;
+    seen.reserve(o.open_handles);
+    ::usleep(200 * 1000);
+    out->before_opens = read_rss(pid);
+    double open_s = 0;
+    for (uint32_t i = 0; i < o.open_handles; ++i) {
+        const uint64_t start = now_ns();
+        auto fh = fuse_open(f, nodeids[i], O_RDONLY);
+        open_s += static_cast<double>(now_ns() - start) / 1e9;
+        if (!fh)
+            return "OPEN of " + big_name(i) + " with " + std::to_string(i) +
+                   " files open failed: errno " + std::to_string(fh.error()) + " (" +
+                   strerror(fh.error()) + ")";
+        if (!seen.insert(*fh).second)
+            return "OPEN of " + big_name(i) + " returned fh " + std::to_string(*fh) +
+                   ", already open";
+        fhs.push_back(*fh);
+        const uint64_t open = i + 1;
+        if (open == o.handles_from || open == o.open_handles) {
+            ::usleep(200 * 1000);  // let the allocator settle, as for the inodes
+            out->handle_stages.push_back({open, read_rss(pid)});
+            fprintf(stderr, "  %-6s %8lu open: VmRSS %lu KiB, RssAnon %lu KiB\n",
+                    out->backend.c_str(), static_cast<unsigned long>(open),
+                    static_cast<unsigned long>(out->handle_stages.back().rss.vm_kib),
+                    static_cast<unsigned long>(out->handle_stages.back().rss.anon_kib));
+        }
+    }
+    out->opens_per_s = open_s > 0 ? static_cast<double>(o.open_handles) / open_s : 0;
+    for (uint32_t i = 0; i < o.open_handles; ++i) {
+        if (Status st = fuse_release(f, nodeids[i], fhs[i]); !st)
+            return "RELEASE of " + big_name(i) + " failed: errno " + std::to_string(st.error());
+    }
+    ::usleep(200 * 1000);
+    out->after_release = read_rss(pid);
+    fprintf(stderr, "  %-6s all released: VmRSS %lu KiB, RssAnon %lu KiB (%.0f OPENs/s qd 1)\n",
+            out->backend.c_str(), static_cast<unsigned long>(out->after_release.vm_kib),
+            static_cast<unsigned long>(out->after_release.anon_kib), out->opens_per_s);
+    return {};
+}
+
 std::string run_backend(const Options& o, const BackendConfig& b, const Files& files,
                         const std::string& share, const std::string& workdir, BackendRun* out) {
     BackendProcess proc;
@@ -290,9 +356,11 @@ std::string run_backend(const Options& o, const BackendConfig& b, const Files& f
 
     uint64_t held = 0;
     double hold_s = 0;
+    std::vector<uint64_t> nodeids(o.open_handles ? files.big_names.size() : 0);
     for (uint64_t stage : {uint64_t{o.small}, uint64_t{o.mid}, uint64_t{o.inodes}}) {
         if (stage <= held) continue;
-        Lookups w(big->nodeid, files.big_names, files.big_inos, held, 0, false, 16);
+        Lookups w(big->nodeid, files.big_names, files.big_inos, held, 0, false, 16,
+                  o.open_handles ? &nodeids : nullptr);
         RunResult r = f.run(w, 16, 1e9, stage - held);
         if (!r.error.empty()) return r.error + "\n" + proc.log_tail();
         if (!w.verification().ok() || r.ops != stage - held)
@@ -314,6 +382,10 @@ std::string run_backend(const Options& o, const BackendConfig& b, const Files& f
         }
     }
     out->hold_lookups_per_s = hold_s > 0 ? static_cast<double>(held) / hold_s : 0;
+    if (o.open_handles) {
+        if (std::string err = run_open_handles(f, o, proc.pid(), nodeids, out); !err.empty())
+            return err + "\n" + proc.log_tail();
+    }
     if (o.readdir) {
         if (std::string err = run_readdir(f, files, big->nodeid, out); !err.empty())
             return err + "\n" + proc.log_tail();
@@ -335,6 +407,16 @@ double per_inode_bytes(const BackendRun& r, uint64_t upto, bool anon) {
     return d * 1024.0 / static_cast<double>(hi->held - lo->held);
 }
 
+// (RSS with all o.open_handles open - RSS with o.handles_from open) per handle added.
+double per_handle_bytes(const BackendRun& r, bool anon) {
+    if (r.handle_stages.size() != 2) return 0;
+    const HandlePoint &lo = r.handle_stages[0], &hi = r.handle_stages[1];
+    if (hi.open <= lo.open) return 0;
+    const double d = anon ? double(hi.rss.anon_kib) - double(lo.rss.anon_kib)
+                          : double(hi.rss.vm_kib) - double(lo.rss.vm_kib);
+    return d * 1024.0 / static_cast<double>(hi.open - lo.open);
+}
+
 std::string json_escaped(const std::string& in) {
     std::string out;
     for (const char ch : in) {
@@ -354,8 +436,9 @@ void write_json(const Options& o, const std::vector<BackendRun>& runs, FILE* out
     fprintf(out,
             "{\n  \"tool\": \"vfs-growth-bench\",\n  \"inodes\": %u,\n  \"small\": %u,\n"
             "  \"mid\": %u,\n  \"probe_seconds\": %.3f,\n  \"inode_file_handles\": \"%s\",\n  "
-            "\"runs\": [\n",
-            o.inodes, o.small, o.mid, o.probe_s, o.file_handles.c_str());
+            "\"open_handles\": %u,\n  \"handles_from\": %u,\n  \"runs\": [\n",
+            o.inodes, o.small, o.mid, o.probe_s, o.file_handles.c_str(), o.open_handles,
+            o.handles_from);
     for (size_t i = 0; i < runs.size(); ++i) {
         const BackendRun& r = runs[i];
         fprintf(out, "    {\"backend\": \"%s\", \"round\": %u, \"error\": \"%s\",\n",
@@ -370,8 +453,24 @@ void write_json(const Options& o, const std::vector<BackendRun>& runs, FILE* out
         fprintf(out,
                 "],\n     \"rss_bytes_per_inode_mid\": %.1f, \"rss_bytes_per_inode_all\": %.1f,\n",
                 per_inode_bytes(r, o.mid, false), per_inode_bytes(r, o.inodes, false));
-        fprintf(out, "     \"hold_lookups_per_s_qd16\": %.0f,\n     \"probes\": [",
-                r.hold_lookups_per_s);
+        fprintf(out, "     \"hold_lookups_per_s_qd16\": %.0f,\n", r.hold_lookups_per_s);
+        fprintf(out,
+                "     \"rss_before_opens_kib\": {\"vm\": %lu, \"anon\": %lu}, "
+                "\"handle_stages\": [",
+                static_cast<unsigned long>(r.before_opens.vm_kib),
+                static_cast<unsigned long>(r.before_opens.anon_kib));
+        for (size_t s = 0; s < r.handle_stages.size(); ++s)
+            fprintf(out, "%s{\"open\": %lu, \"vm_rss_kib\": %lu, \"rss_anon_kib\": %lu}",
+                    s ? ", " : "", static_cast<unsigned long>(r.handle_stages[s].open),
+                    static_cast<unsigned long>(r.handle_stages[s].rss.vm_kib),
+                    static_cast<unsigned long>(r.handle_stages[s].rss.anon_kib));
+        fprintf(out,
+                "],\n     \"rss_after_release_kib\": {\"vm\": %lu, \"anon\": %lu}, "
+                "\"rss_bytes_per_handle\": %.1f, \"rss_anon_bytes_per_handle\": %.1f, "
+                "\"opens_per_s_qd1\": %.0f,\n     \"probes\": [",
+                static_cast<unsigned long>(r.after_release.vm_kib),
+                static_cast<unsigned long>(r.after_release.anon_kib), per_handle_bytes(r, false),
+                per_handle_bytes(r, true), r.opens_per_s);
         for (size_t p = 0; p < r.probes.size(); ++p) {
             const Probe& q = r.probes[p];
             fprintf(
@@ -400,6 +499,10 @@ void print_summary(const Options& o, const std::vector<BackendRun>& runs) {
         printf("%-6s %5u %14.0f %14.0f %12.0f %12.0f\n", r.backend.c_str(), r.round,
                per_inode_bytes(r, o.mid, false), per_inode_bytes(r, o.inodes, false),
                per_inode_bytes(r, o.mid, true), r.readdir_entries_per_s);
+        if (!r.handle_stages.empty())
+            printf("       open handles %u -> %u: %.0f B/handle VmRSS, %.0f B/handle RssAnon\n",
+                   o.handles_from, o.open_handles, per_handle_bytes(r, false),
+                   per_handle_bytes(r, true));
         for (const Probe& p : r.probes)
             printf("       %-18s table %8lu qd%-2u p50 %7.1f us  %9.0f ops/s\n", p.what.c_str(),
                    static_cast<unsigned long>(p.table), p.qd, p.p50_us, p.ops_per_s);
@@ -431,6 +534,15 @@ int main(int argc, char** argv) {
                    "--inodes) or mandatory (file handles; needs CAP_DAC_READ_SEARCH)")
         ->check(CLI::IsMember({"never", "mandatory"}))
         ->capture_default_str();
+    app.add_option("--open-handles", o.open_handles,
+                   "After the LOOKUPs, OPEN this many of the held files (O_RDONLY, kept open) "
+                   "and read the RSS per open handle; 0: skip. Each open file is a host fd in "
+                   "both daemons: with O_PATH inodes keep --inodes + this under the open-file "
+                   "limit")
+        ->capture_default_str();
+    app.add_option("--handles-from", o.handles_from,
+                   "Open handles at the low RSS point of the per-handle figure")
+        ->capture_default_str();
     app.add_flag("!--no-readdir", o.readdir, "Skip the READDIRPLUS listing");
     app.add_option("--dir", o.dir,
                    "Work directory (tmpfs advised: N files are made there); default a fresh one "
@@ -441,6 +553,11 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     if (o.small == 0 || o.small > o.mid || o.mid > o.inodes || o.small < kProbeCount) {
         fprintf(stderr, "vfs-growth-bench: need %u <= --small <= --mid <= --inodes\n", kProbeCount);
+        return 2;
+    }
+    if (o.open_handles &&
+        (o.handles_from == 0 || o.handles_from >= o.open_handles || o.open_handles > o.inodes)) {
+        fprintf(stderr, "vfs-growth-bench: need 0 < --handles-from < --open-handles <= --inodes\n");
         return 2;
     }
 

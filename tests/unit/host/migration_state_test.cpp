@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -226,6 +227,15 @@ TEST_F(MigrationFsTest, StateMovesToASecondDaemonOnTheSameShare) {
     ASSERT_TRUE(w.ok()) << w.error();
     ASSERT_EQ(::pwrite(w->fd(), " world", 6, 0), 6);
     EXPECT_EQ(read_share("dir/file.txt"), "hello world") << "O_APPEND kept";
+    // The open directory lists on the destination (its handle got a directory stream).
+    std::vector<std::string> names;
+    ASSERT_TRUE(dst->readdir(ctx_, dir_fh_, 0, false,
+                             [&](const DirEntry& de) {
+                                 names.emplace_back(de.name);
+                                 return true;
+                             })
+                    .ok());
+    EXPECT_NE(std::find(names.begin(), names.end(), "file.txt"), names.end());
     EXPECT_TRUE(dst->releasedir(dir_fh_).ok());
     EXPECT_TRUE(dst->release(fh_, 0, 0).ok());
     // New ids never collide with migrated ones.
