@@ -17,6 +17,14 @@
 
 namespace vfs::test {
 
+// A whole file (a /proc file of the daemon, a canary) as text; empty if it cannot be read.
+inline std::string read_text(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
 class DaemonProcess {
   public:
     DaemonProcess() = default;
@@ -46,6 +54,20 @@ class DaemonProcess {
     }
 
     pid_t pid() const { return pid_; }
+
+    // The process that serves in the namespace sandbox: the child of the one started (pid 1
+    // of its own pid namespace); 0 if none shows within 2 s.
+    pid_t sandboxed_child() const {
+        const std::string children =
+            "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children";
+        for (int i = 0; i < 200; ++i) {
+            std::istringstream in(read_text(children));
+            pid_t child = 0;
+            if (in >> child) return child;
+            ::usleep(10 * 1000);
+        }
+        return 0;
+    }
 
     // Waits for path to exist (the daemon is listening) or the child to die.
     bool wait_for_socket(const std::string& path, int timeout_ms = 10000) {
@@ -88,12 +110,7 @@ class DaemonProcess {
         return std::nullopt;
     }
 
-    std::string log() const {
-        std::ifstream f(log_path_);
-        std::stringstream ss;
-        ss << f.rdbuf();
-        return ss.str();
-    }
+    std::string log() const { return read_text(log_path_); }
 
   private:
     void kill_now() {

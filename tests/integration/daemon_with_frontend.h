@@ -1,16 +1,19 @@
 // Our daemon binary on a share with --num-queues=2, and a connected, set-up Frontend
-// (no INIT yet): the start the frontend-driven integration tests of the binary share.
+// (no INIT yet): the start the frontend-driven integration tests of the binary share;
+// and one request's round trip, as they make it.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "daemon_process.h"
 #include "frontend.h"
+#include "raw_fuse.h"
 
 namespace vfs::test {
 
@@ -30,6 +33,21 @@ inline void spawn_daemon_and_connect(DaemonProcess& daemon, const std::string& s
     ASSERT_TRUE(f) << strerror(f.error());
     *fe = std::move(*f);
     ASSERT_TRUE((*fe)->setup()) << daemon.log();
+}
+
+// req on queue q, waited for: the reply (empty if none came); with `want`, its error (0 or
+// -errno) is checked against it.
+inline std::vector<uint8_t> call_daemon(frontend::Frontend& fe, const DaemonProcess& daemon,
+                                        uint32_t q, const std::vector<uint8_t>& req,
+                                        uint32_t reply_cap,
+                                        std::optional<int> want = std::nullopt) {
+    auto r = fe.request(q, req, reply_cap);
+    EXPECT_TRUE(r) << strerror(r.error()) << "\n" << daemon.log();
+    if (!r) return {};
+    if (want) {
+        EXPECT_EQ(vfs::slowfs::reply_header(*r).error, *want) << daemon.log();
+    }
+    return *r;
 }
 
 }  // namespace vfs::test

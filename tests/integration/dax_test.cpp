@@ -14,8 +14,9 @@
 #include <vector>
 
 #include "backends.h"
-#include "daemon_process.h"
+#include "daemon_with_frontend.h"
 #include "frontend.h"
+#include "raw_fuse.h"
 
 namespace vfs::test {
 namespace {
@@ -23,6 +24,7 @@ namespace {
 using vfs::frontend::Frontend;
 using vfs::frontend::FrontendOptions;
 using vfs::frontend::QemuShmemRules;
+using namespace vfs::slowfs;
 
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kWindow = 16 * kMiB;
@@ -82,12 +84,8 @@ class Dax : public ::testing::Test {
         ::close(fd);
     }
 
-    template <class T>
-    std::vector<uint8_t> call(const T& req, size_t reply_cap) {
-        auto r = fe_->request(1, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)),
-                              static_cast<uint32_t>(reply_cap));
-        EXPECT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
-        return r ? *r : std::vector<uint8_t>{};
+    std::vector<uint8_t> call(const std::vector<uint8_t>& req, size_t reply_cap) {
+        return call_daemon(*fe_, daemon_, 1, req, static_cast<uint32_t>(reply_cap));
     }
     static int32_t error_of(const std::vector<uint8_t>& reply) {
         if (reply.size() < sizeof(fuse_out_header)) return 1;  // not a reply at all
@@ -98,112 +96,60 @@ class Dax : public ::testing::Test {
 
     // INIT asking for MAP_ALIGNMENT, as Linux does on a dax mount; returns the reply.
     fuse_init_out init(bool map_alignment = true) {
-        struct {
-            fuse_in_header h;
-            fuse_init_in in;
-        } __attribute__((packed)) req{};
-        req.h.len = sizeof(req);
-        req.h.opcode = FUSE_INIT;
-        req.h.unique = fe_->next_unique();
-        req.in.major = FUSE_KERNEL_VERSION;
-        req.in.minor = FUSE_KERNEL_MINOR_VERSION;
-        req.in.max_readahead = 128 * 1024;
-        req.in.flags = FUSE_INIT_EXT | (map_alignment ? FUSE_MAP_ALIGNMENT : 0);
-        auto r = call(req, sizeof(fuse_out_header) + sizeof(fuse_init_out));
-        fuse_init_out out{};
+        fuse_init_in in{};
+        in.major = FUSE_KERNEL_VERSION;
+        in.minor = FUSE_KERNEL_MINOR_VERSION;
+        in.max_readahead = 128 * 1024;
+        in.flags = FUSE_INIT_EXT | (map_alignment ? FUSE_MAP_ALIGNMENT : 0);
+        auto r = call(fuse_request(FUSE_INIT, fe_->next_unique(), 0, in),
+                      sizeof(fuse_out_header) + sizeof(fuse_init_out));
         EXPECT_EQ(error_of(r), 0);
-        if (r.size() >= sizeof(fuse_out_header) + sizeof(out))
-            memcpy(&out, r.data() + sizeof(fuse_out_header), sizeof(out));
-        return out;
+        return reply_body<fuse_init_out>(r);
     }
     uint64_t lookup(const char* name) {
-        struct {
-            fuse_in_header h;
-            char name[16];
-        } __attribute__((packed)) req{};
-        const size_t n = strlen(name) + 1;
-        req.h.len = static_cast<uint32_t>(sizeof(fuse_in_header) + n);
-        req.h.opcode = FUSE_LOOKUP;
-        req.h.unique = fe_->next_unique();
-        req.h.nodeid = FUSE_ROOT_ID;
-        memcpy(req.name, name, n);
-        auto r = fe_->request(1, std::span(reinterpret_cast<const uint8_t*>(&req), req.h.len),
+        auto r = fe_->request(1, lookup_request(fe_->next_unique(), FUSE_ROOT_ID, name),
                               sizeof(fuse_out_header) + sizeof(fuse_entry_out));
         EXPECT_TRUE(r && error_of(*r) == 0) << name << "\n" << daemon_.log();
-        fuse_entry_out e{};
-        if (r && r->size() >= sizeof(fuse_out_header) + sizeof(e))
-            memcpy(&e, r->data() + sizeof(fuse_out_header), sizeof(e));
-        return e.nodeid;
+        return r ? reply_body<fuse_entry_out>(*r).nodeid : 0;
     }
     uint64_t open(uint64_t nodeid, uint32_t flags) {
-        struct {
-            fuse_in_header h;
-            fuse_open_in in;
-        } __attribute__((packed)) req{};
-        req.h.len = sizeof(req);
-        req.h.opcode = FUSE_OPEN;
-        req.h.unique = fe_->next_unique();
-        req.h.nodeid = nodeid;
-        req.in.flags = flags;
-        auto r = call(req, sizeof(fuse_out_header) + sizeof(fuse_open_out));
+        auto r = call(open_request(fe_->next_unique(), nodeid, flags),
+                      sizeof(fuse_out_header) + sizeof(fuse_open_out));
         EXPECT_EQ(error_of(r), 0);
-        fuse_open_out o{};
-        if (r.size() >= sizeof(fuse_out_header) + sizeof(o))
-            memcpy(&o, r.data() + sizeof(fuse_out_header), sizeof(o));
-        return o.fh;
+        return reply_body<fuse_open_out>(r).fh;
     }
     // SETUPMAPPING; the errno of the reply (0: mapped).
     int32_t setup(uint64_t nodeid, uint64_t fh, uint64_t foffset, uint64_t len, uint64_t moffset,
                   bool write) {
-        struct {
-            fuse_in_header h;
-            fuse_setupmapping_in in;
-        } __attribute__((packed)) req{};
-        req.h.len = sizeof(req);
-        req.h.opcode = FUSE_SETUPMAPPING;
-        req.h.unique = fe_->next_unique();
-        req.h.nodeid = nodeid;
-        req.h.uid = 1000;
-        req.in.fh = fh;
-        req.in.foffset = foffset;
-        req.in.len = len;
-        req.in.flags = FUSE_SETUPMAPPING_FLAG_READ | (write ? FUSE_SETUPMAPPING_FLAG_WRITE : 0);
-        req.in.moffset = moffset;
-        return error_of(call(req, sizeof(fuse_out_header)));
+        fuse_setupmapping_in in{};
+        in.fh = fh;
+        in.foffset = foffset;
+        in.len = len;
+        in.flags = FUSE_SETUPMAPPING_FLAG_READ | (write ? FUSE_SETUPMAPPING_FLAG_WRITE : 0);
+        in.moffset = moffset;
+        return error_of(
+            call(as_user(fuse_request(FUSE_SETUPMAPPING, fe_->next_unique(), nodeid, in), 1000, 0),
+                 sizeof(fuse_out_header)));
     }
     // REMOVEMAPPING of ranges; count_override claims another count than the array holds.
     int32_t remove(const std::vector<fuse_removemapping_one>& ranges,
                    std::optional<uint32_t> count_override = std::nullopt) {
-        std::vector<uint8_t> req(sizeof(fuse_in_header) + sizeof(fuse_removemapping_in) +
-                                 ranges.size() * sizeof(fuse_removemapping_one));
-        fuse_in_header h{};
-        h.len = static_cast<uint32_t>(req.size());
-        h.opcode = FUSE_REMOVEMAPPING;
-        h.unique = fe_->next_unique();
-        h.nodeid = FUSE_ROOT_ID;
         fuse_removemapping_in in{};
         in.count = count_override.value_or(static_cast<uint32_t>(ranges.size()));
-        memcpy(req.data(), &h, sizeof(h));
-        memcpy(req.data() + sizeof(h), &in, sizeof(in));
-        if (!ranges.empty())
-            memcpy(req.data() + sizeof(h) + sizeof(in), ranges.data(),
-                   ranges.size() * sizeof(fuse_removemapping_one));
-        auto r = fe_->request(1, req, sizeof(fuse_out_header));
+        const std::string_view tail(reinterpret_cast<const char*>(ranges.data()),
+                                    ranges.size() * sizeof(fuse_removemapping_one));
+        auto r = fe_->request(1,
+                              raw_request(FUSE_REMOVEMAPPING, fe_->next_unique(), FUSE_ROOT_ID, &in,
+                                          sizeof(in), tail),
+                              sizeof(fuse_out_header));
         EXPECT_TRUE(r) << daemon_.log();
         return r ? error_of(*r) : 1;
     }
     uint64_t frontend_maps() const { return fe_->dax_window()->counters().maps; }
     // The daemon still answers (GETATTR on the root).
     void expect_serving() {
-        struct {
-            fuse_in_header h;
-            fuse_getattr_in in;
-        } __attribute__((packed)) req{};
-        req.h.len = sizeof(req);
-        req.h.opcode = FUSE_GETATTR;
-        req.h.unique = fe_->next_unique();
-        req.h.nodeid = FUSE_ROOT_ID;
-        EXPECT_EQ(error_of(call(req, 256)), 0) << daemon_.log();
+        EXPECT_EQ(error_of(call(getattr_request(fe_->next_unique(), FUSE_ROOT_ID), 256)), 0)
+            << daemon_.log();
         EXPECT_FALSE(fe_->queue(1).wait_error(0)) << "the queue broke\n" << daemon_.log();
     }
 

@@ -16,6 +16,7 @@
 #include "backends.h"
 #include "daemon_process.h"
 #include "frontend.h"
+#include "raw_fuse.h"
 #include "vfs/wire/virtqueue_layout.h"
 
 namespace vfs::test {
@@ -25,6 +26,7 @@ using vfs::frontend::DirtyBitmap;
 using vfs::frontend::Frontend;
 using vfs::frontend::FrontendOptions;
 using vfs::frontend::GuestBuffer;
+using namespace vfs::slowfs;
 
 constexpr uint32_t kChunk = 64 * 1024;
 constexpr uint64_t kPage = DirtyBitmap::kPage;
@@ -63,10 +65,9 @@ class DirtyLog : public ::testing::TestWithParam<std::vector<std::string>> {
     }
 
     // Sends req on queue 1 and waits; returns the reply and where it was written.
-    template <class T>
-    std::vector<uint8_t> call(const T& req, uint32_t reply_cap, GuestBuffer* where = nullptr) {
-        auto t = fe_->submit(1, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)),
-                             reply_cap);
+    std::vector<uint8_t> call(const std::vector<uint8_t>& req, uint32_t reply_cap,
+                              GuestBuffer* where = nullptr) {
+        auto t = fe_->submit(1, req, reply_cap);
         EXPECT_TRUE(t) << strerror(t.error());
         if (!t) return {};
         auto b = fe_->reply_buffer(*t);
@@ -77,49 +78,20 @@ class DirtyLog : public ::testing::TestWithParam<std::vector<std::string>> {
         return r ? *r : std::vector<uint8_t>{};
     }
     void open_data() {
-        struct {
-            fuse_in_header h;
-            char name[5];
-        } __attribute__((packed)) lookup{};
-        lookup.h.len = sizeof(lookup);
-        lookup.h.opcode = FUSE_LOOKUP;
-        lookup.h.unique = fe_->next_unique();
-        lookup.h.nodeid = FUSE_ROOT_ID;
-        memcpy(lookup.name, "data", 5);
-        auto lr = call(lookup, sizeof(fuse_out_header) + sizeof(fuse_entry_out));
+        auto lr = call(lookup_request(fe_->next_unique(), FUSE_ROOT_ID, "data"),
+                       sizeof(fuse_out_header) + sizeof(fuse_entry_out));
         ASSERT_EQ(lr.size(), sizeof(fuse_out_header) + sizeof(fuse_entry_out)) << daemon_.log();
-        fuse_entry_out entry;
-        memcpy(&entry, lr.data() + sizeof(fuse_out_header), sizeof(entry));
-        node_ = entry.nodeid;
-        struct {
-            fuse_in_header h;
-            fuse_open_in in;
-        } __attribute__((packed)) open{};
-        open.h.len = sizeof(open);
-        open.h.opcode = FUSE_OPEN;
-        open.h.unique = fe_->next_unique();
-        open.h.nodeid = node_;
-        open.in.flags = O_RDONLY;
-        auto orr = call(open, sizeof(fuse_out_header) + sizeof(fuse_open_out));
+        node_ = reply_body<fuse_entry_out>(lr).nodeid;
+        auto orr = call(open_request(fe_->next_unique(), node_, O_RDONLY),
+                        sizeof(fuse_out_header) + sizeof(fuse_open_out));
         ASSERT_EQ(orr.size(), sizeof(fuse_out_header) + sizeof(fuse_open_out)) << daemon_.log();
-        fuse_open_out opened;
-        memcpy(&opened, orr.data() + sizeof(fuse_out_header), sizeof(opened));
-        fh_ = opened.fh;
+        fh_ = reply_body<fuse_open_out>(orr).fh;
     }
     // READs the whole file; checks its bytes; returns where the reply went.
     GuestBuffer read_data() {
-        struct {
-            fuse_in_header h;
-            fuse_read_in in;
-        } __attribute__((packed)) rd{};
-        rd.h.len = sizeof(rd);
-        rd.h.opcode = FUSE_READ;
-        rd.h.unique = fe_->next_unique();
-        rd.h.nodeid = node_;
-        rd.in.fh = fh_;
-        rd.in.size = kChunk;
         GuestBuffer where;
-        auto r = call(rd, sizeof(fuse_out_header) + kChunk, &where);
+        auto r = call(read_request(fe_->next_unique(), node_, fh_, 0, kChunk),
+                      sizeof(fuse_out_header) + kChunk, &where);
         EXPECT_EQ(r.size(), sizeof(fuse_out_header) + kChunk) << daemon_.log();
         for (uint32_t i = 0; i < kChunk && sizeof(fuse_out_header) + i < r.size(); ++i)
             if (r[sizeof(fuse_out_header) + i] != static_cast<uint8_t>(i * 7 + 3)) {
@@ -129,16 +101,9 @@ class DirtyLog : public ::testing::TestWithParam<std::vector<std::string>> {
         return where;
     }
     GuestBuffer getattr() {
-        struct {
-            fuse_in_header h;
-            fuse_getattr_in in;
-        } __attribute__((packed)) req{};
-        req.h.len = sizeof(req);
-        req.h.opcode = FUSE_GETATTR;
-        req.h.unique = fe_->next_unique();
-        req.h.nodeid = FUSE_ROOT_ID;
         GuestBuffer where;
-        auto r = call(req, sizeof(fuse_out_header) + sizeof(fuse_attr_out), &where);
+        auto r = call(getattr_request(fe_->next_unique(), FUSE_ROOT_ID),
+                      sizeof(fuse_out_header) + sizeof(fuse_attr_out), &where);
         EXPECT_EQ(r.size(), sizeof(fuse_out_header) + sizeof(fuse_attr_out)) << daemon_.log();
         return where;
     }

@@ -11,6 +11,7 @@
 #include "backends.h"
 #include "daemon_process.h"
 #include "frontend.h"
+#include "raw_fuse.h"
 
 namespace vfs::test {
 namespace {
@@ -64,17 +65,8 @@ class FrontendInterop : public ::testing::TestWithParam<BackendKind> {
         std::filesystem::remove_all(dir_);
     }
 
-    std::vector<uint8_t> getattr_request(uint64_t unique) {
-        struct {
-            fuse_in_header h;
-            fuse_getattr_in in;
-        } __attribute__((packed)) req{};
-        req.h.len = sizeof(req);
-        req.h.opcode = FUSE_GETATTR;
-        req.h.unique = unique;
-        req.h.nodeid = FUSE_ROOT_ID;
-        const auto* p = reinterpret_cast<const uint8_t*>(&req);
-        return std::vector<uint8_t>(p, p + sizeof(req));
+    static std::vector<uint8_t> getattr_request(uint64_t unique) {
+        return vfs::slowfs::getattr_request(unique, FUSE_ROOT_ID);
     }
 
     // A reply is well formed: header with our unique and a length equal to what was written.

@@ -47,9 +47,7 @@ class HiprioQueue : public ::testing::TestWithParam<int> {
 
     uint64_t unique() { return fe_->next_unique(); }
     std::vector<uint8_t> call(uint32_t q, const std::vector<uint8_t>& req) {
-        auto r = fe_->request(q, req, kCap);
-        EXPECT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
-        return r ? *r : std::vector<uint8_t>{};
+        return call_daemon(*fe_, daemon_, q, req, kCap);
     }
     std::vector<uint8_t> forget_request(uint64_t node, uint64_t n) {
         fuse_forget_in in{};

@@ -38,28 +38,7 @@ constexpr int kLoops = 1000;
 constexpr long kMaxFdGrowth = 4;
 constexpr long kMaxRssGrowthKiB = 8 * 1024;
 
-std::string read_text(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
-// A request from raw parts: the fixed argument's bytes, then `tail` (names with their
-// NULs, or anything else a hostile guest sends), the header's length covering both.
-std::vector<uint8_t> raw_request(uint32_t opcode, uint64_t unique, uint64_t nodeid, const void* arg,
-                                 size_t arg_len, const std::string& tail) {
-    fuse_in_header h{};
-    h.opcode = opcode;
-    h.unique = unique;
-    h.nodeid = nodeid;
-    h.len = static_cast<uint32_t>(sizeof(h) + arg_len + tail.size());
-    std::vector<uint8_t> out(h.len);
-    memcpy(out.data(), &h, sizeof(h));
-    if (arg_len) memcpy(out.data() + sizeof(h), arg, arg_len);
-    if (!tail.empty()) memcpy(out.data() + sizeof(h) + arg_len, tail.data(), tail.size());
-    return out;
-}
+// raw_request (raw_fuse.h) with a fixed argument struct and a tail a hostile guest sends.
 template <class Arg>
 std::vector<uint8_t> with_tail(uint32_t opcode, uint64_t unique, uint64_t nodeid, const Arg& arg,
                                const std::string& tail) {
@@ -111,15 +90,7 @@ class HostileGuest : public ::testing::TestWithParam<const char*> {
     // In the namespace sandbox the process that serves is the child of the one started.
     pid_t server_pid() {
         if (std::string(GetParam()) != "namespace") return daemon_.pid();
-        const std::string children = "/proc/" + std::to_string(daemon_.pid()) + "/task/" +
-                                     std::to_string(daemon_.pid()) + "/children";
-        for (int i = 0; i < 200; ++i) {
-            std::istringstream in(read_text(children));
-            pid_t child = 0;
-            if (in >> child) return child;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return 0;
+        return daemon_.sandboxed_child();
     }
     Usage usage() {
         Usage u;

@@ -20,6 +20,7 @@
 #include "backends.h"
 #include "daemon_process.h"
 #include "frontend.h"
+#include "raw_fuse.h"
 #include "vfs/wire/virtqueue_layout.h"
 
 namespace vfs::test {
@@ -600,15 +601,7 @@ TEST_P(HostileChain, BreaksOnlyItsQueue) {
 
     // The daemon is alive and the other request queue still serves.
     EXPECT_FALSE(daemon_.exited()) << daemon_.log();
-    struct {
-        fuse_in_header h;
-        fuse_getattr_in in;
-    } __attribute__((packed)) req{};
-    req.h.len = sizeof(req);
-    req.h.opcode = FUSE_GETATTR;
-    req.h.unique = f.next_unique();
-    req.h.nodeid = FUSE_ROOT_ID;
-    auto r = f.request(2, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)), 256);
+    auto r = f.request(2, vfs::slowfs::getattr_request(f.next_unique(), FUSE_ROOT_ID), 256);
     ASSERT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
     ASSERT_GE(r->size(), sizeof(fuse_out_header));
 
@@ -616,8 +609,7 @@ TEST_P(HostileChain, BreaksOnlyItsQueue) {
     ASSERT_TRUE(f.stop_queue(1)) << daemon_.log();
     ASSERT_TRUE(f.reset_queue(1));
     ASSERT_TRUE(f.start_queue(1)) << daemon_.log();
-    req.h.unique = f.next_unique();
-    r = f.request(1, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)), 256);
+    r = f.request(1, vfs::slowfs::getattr_request(f.next_unique(), FUSE_ROOT_ID), 256);
     ASSERT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
 }
 

@@ -30,23 +30,6 @@ constexpr uint32_t kGuestUser = 1000;
 constexpr uint32_t kHostUser = 101000;
 constexpr uint32_t kForbidden = 5000;
 
-// A request as guest user uid/gid (the header's credentials).
-std::vector<uint8_t> as_user(std::vector<uint8_t> req, uint32_t uid, uint32_t gid) {
-    fuse_in_header h;
-    memcpy(&h, req.data(), sizeof(h));
-    h.uid = uid;
-    h.gid = gid;
-    memcpy(req.data(), &h, sizeof(h));
-    return req;
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 class IdMapping : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -70,11 +53,7 @@ class IdMapping : public ::testing::Test {
         ASSERT_TRUE(fe_->fuse_init(kQ)) << daemon_.log();
     }
     std::vector<uint8_t> call(const std::vector<uint8_t>& req, int want = 0) {
-        auto r = fe_->request(kQ, req, kCap);
-        EXPECT_TRUE(r) << strerror(r.error());
-        if (!r) return {};
-        EXPECT_EQ(reply_header(*r).error, want) << daemon_.log();
-        return *r;
+        return call_daemon(*fe_, daemon_, kQ, req, kCap, want);
     }
     fuse_entry_out lookup(const char* name) {
         return reply_body<fuse_entry_out>(
@@ -110,17 +89,7 @@ class IdMapping : public ::testing::Test {
         return st;
     }
     // The process that serves: the namespace sandbox's child of the one we started.
-    pid_t server_pid() {
-        const std::string children = "/proc/" + std::to_string(daemon_.pid()) + "/task/" +
-                                     std::to_string(daemon_.pid()) + "/children";
-        for (int i = 0; i < 200; ++i) {
-            std::istringstream in(read_text(children));
-            pid_t child = 0;
-            if (in >> child) return child;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return 0;
-    }
+    pid_t server_pid() { return daemon_.sandboxed_child(); }
 
     std::string dir_, share_, socket_;
     DaemonProcess daemon_;

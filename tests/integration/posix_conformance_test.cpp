@@ -60,11 +60,7 @@ class PosixConformance : public ::testing::Test {
     }
     // The reply, with its error (0 or -errno) checked against `want`.
     std::vector<uint8_t> call(const std::vector<uint8_t>& req, int want = 0) {
-        auto r = fe_->request(kQ, req, kCap);
-        EXPECT_TRUE(r) << strerror(r.error());
-        if (!r) return {};
-        EXPECT_EQ(reply_header(*r).error, want) << daemon_.log();
-        return *r;
+        return call_daemon(*fe_, daemon_, kQ, req, kCap, want);
     }
     uint64_t lookup(const char* name) {
         auto e = reply_body<fuse_entry_out>(
@@ -180,15 +176,9 @@ class PosixAcl : public PosixConformance {
         fuse_setxattr_in in{};
         in.size = static_cast<uint32_t>(value.size());
         in.setxattr_flags = setxattr_flags;
-        auto out = fuse_request(FUSE_SETXATTR, fe_->next_unique(), node, in, name);
-        out.insert(out.end(), value.begin(), value.end());
-        fuse_in_header h;
-        memcpy(&h, out.data(), sizeof(h));
-        h.len = static_cast<uint32_t>(out.size());
-        h.uid = uid;
-        h.gid = gid;
-        memcpy(out.data(), &h, sizeof(h));
-        return out;
+        return as_user(
+            with_payload(fuse_request(FUSE_SETXATTR, fe_->next_unique(), node, in, name), value),
+            uid, gid);
     }
     // system.posix_acl_access for u::rwx u:1234:rwx g::rwx m::rwx o::r-x (mode 0775).
     static std::vector<uint8_t> acl_0775_with_named_user() {

@@ -23,11 +23,13 @@
 
 #include "daemon_process.h"
 #include "frontend.h"
+#include "raw_fuse.h"
 
 namespace vfs::test {
 namespace {
 
 using vfs::frontend::Frontend;
+using namespace vfs::slowfs;
 using vfs::frontend::FrontendOptions;
 
 // capabilities(7) numbers of the set virtiofsd keeps.
@@ -40,13 +42,6 @@ constexpr uint64_t kDefaultCaps = kCapBit(0) /*CHOWN*/ | kCapBit(1) /*DAC_OVERRI
                                   kCapBit(27) /*MKNOD*/ | kCapBit(31) /*SETFCAP*/;
 constexpr uint64_t kDacReadSearch = kCapBit(2);
 constexpr uint64_t kMknod = kCapBit(27);
-
-std::string read_text(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
 
 // "Field:\tvalue" of /proc/<pid>/status.
 std::string status_field(pid_t pid, const std::string& field) {
@@ -110,17 +105,7 @@ class Sandbox : public ::testing::Test {
 
     // The process that serves: in the namespace sandbox, the child of the one we started
     // (pid 1 of its own pid namespace).
-    pid_t server_pid() {
-        const std::string children = "/proc/" + std::to_string(daemon_.pid()) + "/task/" +
-                                     std::to_string(daemon_.pid()) + "/children";
-        for (int i = 0; i < 200; ++i) {
-            std::istringstream in(read_text(children));
-            pid_t child = 0;
-            if (in >> child) return child;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return 0;
-    }
+    pid_t server_pid() { return daemon_.sandboxed_child(); }
 
     void connect() {
         FrontendOptions o;
@@ -145,28 +130,17 @@ class Sandbox : public ::testing::Test {
     std::vector<uint8_t> call_raw(uint32_t opcode, uint64_t nodeid, const void* body,
                                   size_t body_size, const std::string& name,
                                   uint32_t reply_capacity) {
-        std::vector<uint8_t> req(sizeof(fuse_in_header) + body_size +
-                                 (name.empty() ? 0 : name.size() + 1));
-        fuse_in_header h{};
-        h.len = static_cast<uint32_t>(req.size());
-        h.opcode = opcode;
-        h.unique = fe_->next_unique();
-        h.nodeid = nodeid;
-        memcpy(req.data(), &h, sizeof(h));
-        if (body_size > 0) memcpy(req.data() + sizeof(h), body, body_size);
-        if (!name.empty()) memcpy(req.data() + sizeof(h) + body_size, name.c_str(), name.size());
-        auto t = fe_->submit(1, req, reply_capacity);
+        const std::string tail = name.empty() ? name : name + '\0';
+        auto t =
+            fe_->submit(1, raw_request(opcode, fe_->next_unique(), nodeid, body, body_size, tail),
+                        reply_capacity);
         EXPECT_TRUE(t);
         if (!t) return {};
         auto r = fe_->wait(*t);
         EXPECT_TRUE(r);
         return r ? *r : std::vector<uint8_t>{};
     }
-    static int32_t error_of(const std::vector<uint8_t>& reply) {
-        fuse_out_header oh{};
-        if (reply.size() >= sizeof(oh)) memcpy(&oh, reply.data(), sizeof(oh));
-        return oh.error;
-    }
+    static int32_t error_of(const std::vector<uint8_t>& reply) { return reply_header(reply).error; }
 
     // LOOKUP, OPEN and READ of file.txt: the read needs a reopen through /proc/self/fd
     // (or open_by_handle_at with file handles), which the sandbox must keep working.

@@ -15,8 +15,9 @@
 #include <vector>
 
 #include "backends.h"
-#include "daemon_process.h"
+#include "daemon_with_frontend.h"
 #include "frontend.h"
+#include "raw_fuse.h"
 
 namespace vfs::test {
 namespace {
@@ -24,6 +25,7 @@ namespace {
 using vfs::frontend::Frontend;
 using vfs::frontend::FrontendOptions;
 namespace vu = vfs::host::vhost_user;
+using namespace vfs::slowfs;
 
 class Lifecycle : public ::testing::Test {
   protected:
@@ -36,22 +38,22 @@ class Lifecycle : public ::testing::Test {
         ASSERT_TRUE(daemon_.spawn(argv, dir_ + "/daemon.log"));
         ASSERT_TRUE(daemon_.wait_for_socket(socket_)) << daemon_.log();
     }
+    // A front-end with options o; set_up: rings started and INIT done on queue 1.
+    void connect(const FrontendOptions& o = {}, bool set_up = true) {
+        auto f = Frontend::connect(socket_, o);
+        ASSERT_TRUE(f);
+        fe_ = std::move(*f);
+        if (!set_up) return;
+        ASSERT_TRUE(fe_->setup()) << daemon_.log();
+        ASSERT_TRUE(fe_->fuse_init(1));
+    }
     void TearDown() override {
         fe_.reset();
         daemon_.terminate();
         if (!dir_.empty()) std::filesystem::remove_all(dir_);
     }
     void expect_getattr(uint32_t q) {
-        struct {
-            fuse_in_header h;
-            fuse_getattr_in in;
-        } __attribute__((packed)) req{};
-        req.h.len = sizeof(req);
-        req.h.opcode = FUSE_GETATTR;
-        req.h.unique = fe_->next_unique();
-        req.h.nodeid = FUSE_ROOT_ID;
-        auto r =
-            fe_->request(q, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)), 256);
+        auto r = fe_->request(q, getattr_request(fe_->next_unique(), FUSE_ROOT_ID), 256);
         ASSERT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
         ASSERT_GE(r->size(), sizeof(fuse_out_header));
     }
@@ -63,11 +65,7 @@ class Lifecycle : public ::testing::Test {
 
 TEST_F(Lifecycle, StatusThenResetDeviceThenRestart) {
     start();
-    auto f = Frontend::connect(socket_, FrontendOptions{});
-    ASSERT_TRUE(f);
-    fe_ = std::move(*f);
-    ASSERT_TRUE(fe_->setup()) << daemon_.log();
-    ASSERT_TRUE(fe_->fuse_init(1));
+    ASSERT_NO_FATAL_FAILURE(connect());
     auto& c = fe_->client();
     ASSERT_TRUE(c.send_obj(vu::Request::kSetStatus, uint64_t{0xf}));
     auto st = c.get_u64(vu::Request::kGetStatus);
@@ -92,11 +90,7 @@ TEST_F(Lifecycle, StatusThenResetDeviceThenRestart) {
 
 TEST_F(Lifecycle, MemoryHotplugAddAndRemoveRegion) {
     start();
-    auto f = Frontend::connect(socket_, FrontendOptions{});
-    ASSERT_TRUE(f);
-    fe_ = std::move(*f);
-    ASSERT_TRUE(fe_->setup()) << daemon_.log();
-    ASSERT_TRUE(fe_->fuse_init(1));
+    ASSERT_NO_FATAL_FAILURE(connect());
 
     const uint64_t size = 2 << 20;
     const int fd = memfd_create("hotplug", MFD_CLOEXEC);
@@ -127,9 +121,7 @@ TEST_F(Lifecycle, TagIsServedThroughConfigSpace) {
     start({"--tag=myfs"});
     FrontendOptions o;
     o.ack_config = true;
-    auto f = Frontend::connect(socket_, o);
-    ASSERT_TRUE(f);
-    fe_ = std::move(*f);
+    ASSERT_NO_FATAL_FAILURE(connect(o, /*set_up=*/false));
     ASSERT_TRUE(fe_->handshake()) << daemon_.log();
     ASSERT_TRUE(fe_->negotiated().protocol_features & vu::protocol_feature::kConfig);
     struct {
@@ -166,61 +158,27 @@ TEST_F(Lifecycle, LargeRingMoreRequestsInFlightThanSlots) {
     }
     FrontendOptions o;
     o.queue_size = 4096;
-    auto f = Frontend::connect(socket_, o);
-    ASSERT_TRUE(f);
-    fe_ = std::move(*f);
-    ASSERT_TRUE(fe_->setup()) << daemon_.log();
-    ASSERT_TRUE(fe_->fuse_init(1));
+    ASSERT_NO_FATAL_FAILURE(connect(o));
 
-    auto call = [&](auto req, size_t reply_cap) {
-        auto r = fe_->request(1, std::span(reinterpret_cast<const uint8_t*>(&req), sizeof(req)),
-                              static_cast<uint32_t>(reply_cap));
-        EXPECT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
-        return r ? *r : std::vector<uint8_t>{};
+    auto call = [&](const std::vector<uint8_t>& req, size_t reply_cap) {
+        return call_daemon(*fe_, daemon_, 1, req, static_cast<uint32_t>(reply_cap));
     };
-    struct {
-        fuse_in_header h;
-        char name[5];
-    } __attribute__((packed)) lookup{};
-    lookup.h.len = sizeof(lookup);
-    lookup.h.opcode = FUSE_LOOKUP;
-    lookup.h.unique = fe_->next_unique();
-    lookup.h.nodeid = FUSE_ROOT_ID;
-    memcpy(lookup.name, "data", 5);
-    auto lr = call(lookup, sizeof(fuse_out_header) + sizeof(fuse_entry_out));
+    auto lr = call(lookup_request(fe_->next_unique(), FUSE_ROOT_ID, "data"),
+                   sizeof(fuse_out_header) + sizeof(fuse_entry_out));
     ASSERT_EQ(lr.size(), sizeof(fuse_out_header) + sizeof(fuse_entry_out)) << daemon_.log();
-    fuse_entry_out entry;
-    memcpy(&entry, lr.data() + sizeof(fuse_out_header), sizeof(entry));
+    const auto entry = reply_body<fuse_entry_out>(lr);
 
-    struct {
-        fuse_in_header h;
-        fuse_open_in in;
-    } __attribute__((packed)) open{};
-    open.h.len = sizeof(open);
-    open.h.opcode = FUSE_OPEN;
-    open.h.unique = fe_->next_unique();
-    open.h.nodeid = entry.nodeid;
-    open.in.flags = O_RDONLY;
-    auto orr = call(open, sizeof(fuse_out_header) + sizeof(fuse_open_out));
+    auto orr = call(open_request(fe_->next_unique(), entry.nodeid, O_RDONLY),
+                    sizeof(fuse_out_header) + sizeof(fuse_open_out));
     ASSERT_EQ(orr.size(), sizeof(fuse_out_header) + sizeof(fuse_open_out)) << daemon_.log();
-    fuse_open_out opened;
-    memcpy(&opened, orr.data() + sizeof(fuse_out_header), sizeof(opened));
+    const auto opened = reply_body<fuse_open_out>(orr);
 
     std::vector<Frontend::Ticket> tickets;
     for (uint32_t i = 0; i < kReads; ++i) {
-        struct {
-            fuse_in_header h;
-            fuse_read_in in;
-        } __attribute__((packed)) rd{};
-        rd.h.len = sizeof(rd);
-        rd.h.opcode = FUSE_READ;
-        rd.h.unique = fe_->next_unique();
-        rd.h.nodeid = entry.nodeid;
-        rd.in.fh = opened.fh;
-        rd.in.offset = uint64_t{i} * kChunk;
-        rd.in.size = kChunk;
-        auto t = fe_->submit(1, std::span(reinterpret_cast<const uint8_t*>(&rd), sizeof(rd)),
-                             sizeof(fuse_out_header) + kChunk);
+        auto t = fe_->submit(
+            1,
+            read_request(fe_->next_unique(), entry.nodeid, opened.fh, uint64_t{i} * kChunk, kChunk),
+            sizeof(fuse_out_header) + kChunk);
         ASSERT_TRUE(t) << i << ": " << strerror(t.error());
         tickets.push_back(*t);
     }
@@ -239,11 +197,7 @@ TEST_F(Lifecycle, LargeRingMoreRequestsInFlightThanSlots) {
 
 TEST_F(Lifecycle, SigtermExitsCleanly) {
     start();
-    auto f = Frontend::connect(socket_, FrontendOptions{});
-    ASSERT_TRUE(f);
-    fe_ = std::move(*f);
-    ASSERT_TRUE(fe_->setup()) << daemon_.log();
-    ASSERT_TRUE(fe_->fuse_init(1));
+    ASSERT_NO_FATAL_FAILURE(connect());
     auto st = daemon_.terminate();
     ASSERT_TRUE(st.has_value()) << daemon_.log();
     ASSERT_TRUE(WIFEXITED(*st)) << daemon_.log();

@@ -19,11 +19,13 @@
 
 #include "daemon_with_frontend.h"
 #include "frontend.h"
+#include "raw_fuse.h"
 
 namespace vfs::test {
 namespace {
 
 using vfs::frontend::Frontend;
+using namespace vfs::slowfs;
 
 constexpr uint32_t kQ = 1;
 constexpr uint32_t kCap = 8192;
@@ -35,26 +37,16 @@ std::vector<uint8_t> make_request(uint32_t opcode, uint64_t unique, uint64_t nod
                                   std::initializer_list<std::string_view> names,
                                   std::string_view payload = {},
                                   const std::vector<uint8_t>& ext = {}) {
-    std::vector<uint8_t> out(sizeof(fuse_in_header));
-    auto put = [&](const void* p, size_t n) {
-        const auto* b = static_cast<const uint8_t*>(p);
-        out.insert(out.end(), b, b + n);
-    };
-    put(arg, arg_len);
+    std::string tail;
     for (auto n : names) {
-        put(n.data(), n.size());
-        out.push_back(0);
+        tail += n;
+        tail += '\0';
     }
-    put(payload.data(), payload.size());
-    put(ext.data(), ext.size());
-    fuse_in_header h{};
-    h.len = static_cast<uint32_t>(out.size());
-    h.opcode = opcode;
-    h.unique = unique;
-    h.nodeid = nodeid;
-    h.total_extlen = static_cast<uint16_t>(ext.size() / 8);
-    memcpy(out.data(), &h, sizeof(h));
-    return out;
+    tail += payload;
+    tail.append(ext.begin(), ext.end());
+    return edit_header(
+        raw_request(opcode, unique, nodeid, arg, arg_len, tail),
+        [&](fuse_in_header& h) { h.total_extlen = static_cast<uint16_t>(ext.size() / 8); });
 }
 
 // One security context as Linux sends it: fuse_secctx_header, fuse_secctx, name, value,
@@ -72,18 +64,6 @@ std::vector<uint8_t> secctx(std::string_view name, std::string_view value) {
     return rec;
 }
 
-int reply_error(const std::vector<uint8_t>& r) {
-    fuse_out_header h{};
-    if (r.size() >= sizeof(h)) memcpy(&h, r.data(), sizeof(h));
-    return h.error;
-}
-template <class T>
-T body(const std::vector<uint8_t>& r) {
-    T t{};
-    if (r.size() >= sizeof(fuse_out_header) + sizeof(T))
-        memcpy(&t, r.data() + sizeof(fuse_out_header), sizeof(T));
-    return t;
-}
 std::string body_text(const std::vector<uint8_t>& r) {
     if (r.size() <= sizeof(fuse_out_header)) return {};
     return std::string(r.begin() + sizeof(fuse_out_header), r.end());
@@ -114,7 +94,7 @@ class XattrMapDaemon : public ::testing::Test {
         in.flags = FUSE_INIT_EXT;
         if (offer_secctx) in.flags2 = static_cast<uint32_t>(FUSE_SECURITY_CTX >> 32);
         const auto r = call(make_request(FUSE_INIT, fe_->next_unique(), 0, &in, sizeof(in), {}));
-        init_ = body<fuse_init_out>(r);
+        init_ = reply_body<fuse_init_out>(r);
     }
     void TearDown() override {
         fe_.reset();
@@ -123,14 +103,10 @@ class XattrMapDaemon : public ::testing::Test {
         if (!dir_.empty()) std::filesystem::remove_all(dir_);
     }
     std::vector<uint8_t> call(const std::vector<uint8_t>& req, int want = 0) {
-        auto r = fe_->request(kQ, req, kCap);
-        EXPECT_TRUE(r) << strerror(r.error());
-        if (!r) return {};
-        EXPECT_EQ(reply_error(*r), want) << daemon_.log();
-        return *r;
+        return call_daemon(*fe_, daemon_, kQ, req, kCap, want);
     }
     uint64_t lookup(const char* name) {
-        const auto e = body<fuse_entry_out>(
+        const auto e = reply_body<fuse_entry_out>(
             call(make_request(FUSE_LOOKUP, fe_->next_unique(), FUSE_ROOT_ID, nullptr, 0, {name})));
         EXPECT_NE(e.nodeid, 0u) << name;
         return e.nodeid;
@@ -192,7 +168,7 @@ TEST_F(XattrMapDaemon, TrustedIsStoredUnderUserVirtiofs) {
     setxattr(f, "trusted.foo", "bar");
     EXPECT_EQ(host_xattr(path, "user.virtiofs.trusted.foo"), "bar");
     EXPECT_EQ(host_xattr(path, "trusted.foo"), "errno " + std::to_string(ENODATA));
-    EXPECT_EQ(body<fuse_getxattr_out>(getxattr(f, "trusted.foo", 0)).size, 3u);
+    EXPECT_EQ(reply_body<fuse_getxattr_out>(getxattr(f, "trusted.foo", 0)).size, 3u);
     EXPECT_EQ(body_text(getxattr(f, "trusted.foo", 64)), "bar");
     EXPECT_EQ(body_text(getxattr(f, "user.plain", 64)), "p");
     // The prefix's own namespace is closed to the guest (EPERM; reads as absent).
@@ -203,7 +179,7 @@ TEST_F(XattrMapDaemon, TrustedIsStoredUnderUserVirtiofs) {
     // LISTXATTR: translated, the host's trusted.* hidden, the size probe of the mapped list.
     const std::set<std::string> want{"trusted.foo", "user.plain"};
     const uint32_t want_size = sizeof("trusted.foo") + sizeof("user.plain");
-    EXPECT_EQ(body<fuse_getxattr_out>(listxattr(f, 0)).size, want_size);
+    EXPECT_EQ(reply_body<fuse_getxattr_out>(listxattr(f, 0)).size, want_size);
     EXPECT_EQ(names_of(listxattr(f, want_size)), want);
     listxattr(f, want_size - 1, -ERANGE);
 
@@ -223,7 +199,7 @@ TEST_F(XattrMapDaemon, EverythingPrefixedAndTheRestHidden) {
     std::ofstream(path) << "x";
     ASSERT_EQ(::setxattr(path.c_str(), "user.host", "h", 1, 0), 0);
     const uint64_t g = lookup("g");
-    EXPECT_EQ(body<fuse_getxattr_out>(listxattr(g, 0)).size, 0u);
+    EXPECT_EQ(reply_body<fuse_getxattr_out>(listxattr(g, 0)).size, 0u);
     setxattr(g, "security.selinux", kLabel);
     EXPECT_EQ(host_xattr(path, "user.virtiofs.security.selinux"), kLabel);
     EXPECT_EQ(names_of(listxattr(g, 256)), std::set<std::string>{"security.selinux"});
@@ -242,7 +218,7 @@ TEST_F(XattrMapDaemon, SecurityLabelStoredWithTheCreate) {
     ci.mode = S_IFREG | 0644;
     const auto c = call(make_request(FUSE_CREATE, fe_->next_unique(), FUSE_ROOT_ID, &ci, sizeof(ci),
                                      {"labelled"}, {}, ctx));
-    EXPECT_NE(body<fuse_entry_out>(c).nodeid, 0u);
+    EXPECT_NE(reply_body<fuse_entry_out>(c).nodeid, 0u);
     EXPECT_EQ(host_xattr(share_ + "/labelled", "user.virtiofs.security.selinux"), kLabel);
 
     fuse_mkdir_in mi{};
@@ -332,7 +308,7 @@ TEST_F(XattrMapDaemon, MalformedSecurityContextsAreRefused) {
                                            sizeof(mi), {"d" + std::to_string(i)}, {}, bad[i]),
                               kCap);
         ASSERT_TRUE(r) << "case " << i << ": " << strerror(r.error()) << daemon_.log();
-        EXPECT_EQ(reply_error(*r), -EINVAL) << "case " << i;
+        EXPECT_EQ(reply_header(*r).error, -EINVAL) << "case " << i;
     }
     EXPECT_TRUE(share_entries().empty());
     // Still serving: a good one works.

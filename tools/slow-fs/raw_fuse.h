@@ -1,30 +1,69 @@
-// FUSE requests as bytes for Frontend::submit, and their replies' headers: the few calls
-// the thread-pool and conformance tests and the pool benchmark make.
+// FUSE requests as bytes for Frontend::submit/request, and their replies' headers: the one
+// request builder of the integration tests that drive a daemon through tools/frontend,
+// and of the pool benchmark.
 #pragma once
 
 #include <linux/fuse.h>
 #include <stdint.h>
 #include <string.h>
 
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vfs::slowfs {
 
-template <class Arg>
-std::vector<uint8_t> fuse_request(uint32_t opcode, uint64_t unique, uint64_t nodeid, const Arg& arg,
-                                  std::string_view name = {}) {
+// A request from raw parts: the header, arg_len bytes of the fixed argument, then `tail` as
+// it is (names with their NULs, payloads, or whatever a hostile guest sends); the header's
+// length covers all of it.
+inline std::vector<uint8_t> raw_request(uint32_t opcode, uint64_t unique, uint64_t nodeid,
+                                        const void* arg, size_t arg_len,
+                                        std::string_view tail = {}) {
     fuse_in_header h{};
     h.opcode = opcode;
     h.unique = unique;
     h.nodeid = nodeid;
-    const size_t arg_len = sizeof(Arg) == 1 ? 0 : sizeof(Arg);  // char: no argument struct
-    h.len = static_cast<uint32_t>(sizeof(h) + arg_len + (name.empty() ? 0 : name.size() + 1));
+    h.len = static_cast<uint32_t>(sizeof(h) + arg_len + tail.size());
     std::vector<uint8_t> out(h.len, 0);
     memcpy(out.data(), &h, sizeof(h));
-    if (arg_len) memcpy(out.data() + sizeof(h), &arg, arg_len);
-    if (!name.empty()) memcpy(out.data() + sizeof(h) + arg_len, name.data(), name.size());
+    if (arg_len) memcpy(out.data() + sizeof(h), arg, arg_len);
+    if (!tail.empty()) memcpy(out.data() + sizeof(h) + arg_len, tail.data(), tail.size());
     return out;
+}
+
+// The fixed argument, then a NUL-terminated name if one is given. Arg char: no argument.
+template <class Arg>
+std::vector<uint8_t> fuse_request(uint32_t opcode, uint64_t unique, uint64_t nodeid, const Arg& arg,
+                                  std::string_view name = {}) {
+    const size_t arg_len = sizeof(Arg) == 1 ? 0 : sizeof(Arg);
+    std::string tail(name);
+    if (!name.empty()) tail.push_back('\0');
+    return raw_request(opcode, unique, nodeid, &arg, arg_len, tail);
+}
+
+// req with its header changed by edit(fuse_in_header&).
+template <class Edit>
+std::vector<uint8_t> edit_header(std::vector<uint8_t> req, Edit edit) {
+    fuse_in_header h;
+    memcpy(&h, req.data(), sizeof(h));
+    edit(h);
+    memcpy(req.data(), &h, sizeof(h));
+    return req;
+}
+// A request as guest user uid/gid (the header's credentials).
+inline std::vector<uint8_t> as_user(std::vector<uint8_t> req, uint32_t uid, uint32_t gid) {
+    return edit_header(std::move(req), [&](fuse_in_header& h) {
+        h.uid = uid;
+        h.gid = gid;
+    });
+}
+// req with bytes after what it holds (a WRITE's data, an xattr's value), its length fixed.
+inline std::vector<uint8_t> with_payload(std::vector<uint8_t> req,
+                                         const std::vector<uint8_t>& data) {
+    req.insert(req.end(), data.begin(), data.end());
+    const auto len = static_cast<uint32_t>(req.size());
+    return edit_header(std::move(req), [&](fuse_in_header& h) { h.len = len; });
 }
 
 inline std::vector<uint8_t> lookup_request(uint64_t unique, uint64_t parent,
@@ -56,23 +95,11 @@ inline std::vector<uint8_t> write_request(uint64_t unique, uint64_t nodeid, uint
     in.fh = fh;
     in.offset = offset;
     in.size = static_cast<uint32_t>(data.size());
-    auto out = fuse_request(FUSE_WRITE, unique, nodeid, in);
-    out.insert(out.end(), data.begin(), data.end());
-    fuse_in_header h;
-    memcpy(&h, out.data(), sizeof(h));
-    h.len = static_cast<uint32_t>(out.size());
-    memcpy(out.data(), &h, sizeof(h));
-    return out;
+    return with_payload(fuse_request(FUSE_WRITE, unique, nodeid, in), data);
 }
 inline std::vector<uint8_t> setattr_request(uint64_t unique, uint64_t nodeid,
                                             const fuse_setattr_in& in, uint32_t uid = 0) {
-    auto out = fuse_request(FUSE_SETATTR, unique, nodeid, in);
-    fuse_in_header h;
-    memcpy(&h, out.data(), sizeof(h));
-    h.uid = uid;
-    h.gid = uid;
-    memcpy(out.data(), &h, sizeof(h));
-    return out;
+    return as_user(fuse_request(FUSE_SETATTR, unique, nodeid, in), uid, uid);
 }
 inline std::vector<uint8_t> mknod_request(uint64_t unique, uint64_t parent, std::string_view name,
                                           uint32_t mode, uint32_t rdev) {
