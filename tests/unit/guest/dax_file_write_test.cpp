@@ -10,25 +10,17 @@
 
 #include "lib/ukfuse/dax_file_write.h"
 #include "stub_dax_window.h"
+#include "test_bytes.h"
 
 namespace vfs::guest {
 namespace {
 
+using testing::lcg_bytes;
 using testing::StubDaxWindow;
 using ukfuse::DaxManager;
 constexpr uint64_t kRange = ukfuse::kDaxRangeSize;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kNode = 2;
-
-std::vector<uint8_t> pattern(uint64_t n, uint32_t seed) {
-    std::vector<uint8_t> v(n);
-    uint32_t x = seed * 2654435761u + 1;
-    for (auto& b : v) {
-        x = x * 1103515245u + 12345u;
-        b = static_cast<uint8_t>(x >> 16);
-    }
-    return v;
-}
 
 // FUSE WRITE as the daemon does it: a pwrite of the host file.
 class HostFuse final : public ukfuse::DaxFuseWriter {
@@ -83,7 +75,7 @@ class DaxFileWrite : public ::testing::Test {
     StubDaxWindow w{4 * kRange};
     DaxManager m;
     HostFuse fuse{w};
-    std::vector<uint8_t> model = pattern(3 * kRange, 1);
+    std::vector<uint8_t> model = lcg_bytes(3 * kRange, 1);
     uint64_t size = 0;
 };
 
@@ -99,7 +91,7 @@ TEST_F(DaxFileWrite, GrowingWritesGoOverFuseAndOverwritesThroughTheWindow) {
     EXPECT_EQ(fuse.calls.size(), calls);
     EXPECT_EQ(w.map_calls, 0u) << "growing a file maps nothing";
     const uint64_t from = kRange - 5000;
-    std::vector<uint8_t> fresh = pattern(10000, 2);
+    std::vector<uint8_t> fresh = lcg_bytes(10000, 2);
     std::memcpy(model.data() + from, fresh.data(), fresh.size());
     write(from, fresh.size());
     EXPECT_EQ(fuse.calls.size(), calls) << "a write inside the file is the window's";
@@ -112,7 +104,7 @@ TEST_F(DaxFileWrite, GrowingWritesGoOverFuseAndOverwritesThroughTheWindow) {
 TEST_F(DaxFileWrite, AWriteAcrossTheEndGoesWholeOverFuse) {
     w.file(kNode).assign(model.begin(), model.begin() + 3 * kPage);
     size = 3 * kPage;
-    std::vector<uint8_t> fresh = pattern(3 * kPage, 3);
+    std::vector<uint8_t> fresh = lcg_bytes(3 * kPage, 3);
     std::memcpy(model.data(), fresh.data(), kPage);
     write(0, kPage);  // inside: the window
     EXPECT_TRUE(fuse.calls.empty());
@@ -128,7 +120,7 @@ TEST_F(DaxFileWrite, AWriteAcrossTheEndGoesWholeOverFuse) {
 TEST_F(DaxFileWrite, TheLastPartialPageGoesOverFuse) {
     w.file(kNode).assign(model.begin(), model.begin() + 10000);
     size = 10000;
-    std::vector<uint8_t> fresh = pattern(2000, 4);
+    std::vector<uint8_t> fresh = lcg_bytes(2000, 4);
     std::memcpy(model.data() + 7000, fresh.data(), fresh.size());
     write(7000, 2000);
     ASSERT_EQ(fuse.calls.size(), 1u);
@@ -141,7 +133,7 @@ TEST_F(DaxFileWrite, TheLastPartialPageGoesOverFuse) {
 TEST_F(DaxFileWrite, AFileGrownByAnotherWriterIsNotCutBack) {
     write(0, kPage);
     w.host_write(kNode, kPage, model.data() + kPage, 4 * kPage);
-    std::vector<uint8_t> fresh = pattern(kPage, 5);
+    std::vector<uint8_t> fresh = lcg_bytes(kPage, 5);
     std::memcpy(model.data() + kPage, fresh.data(), kPage);
     auto r = ukfuse::dax_file_write(m, fuse, kNode, kPage, fresh.data(), kPage, &size);
     ASSERT_TRUE(r);
@@ -158,7 +150,7 @@ TEST_F(DaxFileWrite, FailuresFallBackOrSayWhy) {
     w.file(kNode).assign(model.begin(), model.begin() + 2 * kPage);
     size = 2 * kPage;
     w.fail_map_errno = EIO;
-    std::vector<uint8_t> fresh = pattern(100, 6);
+    std::vector<uint8_t> fresh = lcg_bytes(100, 6);
     std::memcpy(model.data() + 100, fresh.data(), fresh.size());
     write(100, 100);
     EXPECT_EQ(fuse.calls.size(), 1u);

@@ -9,24 +9,16 @@
 
 #include "lib/ukfuse/dax_manager.h"
 #include "stub_dax_window.h"
+#include "test_bytes.h"
 
 namespace vfs::guest {
 namespace {
 
+using testing::lcg_bytes;
 using testing::StubDaxWindow;
 using ukfuse::DaxManager;
 constexpr uint64_t kRange = ukfuse::kDaxRangeSize;
 constexpr uint64_t kFh = 7;
-
-std::vector<uint8_t> pattern(uint64_t n, uint32_t seed) {
-    std::vector<uint8_t> v(n);
-    uint32_t x = seed * 2654435761u + 1;
-    for (auto& b : v) {
-        x = x * 1103515245u + 12345u;
-        b = static_cast<uint8_t>(x >> 16);
-    }
-    return v;
-}
 
 TEST(DaxManager, RefusesAWindowWithoutAWholeRange) {
     StubDaxWindow w(kRange - 4096);
@@ -38,7 +30,7 @@ TEST(DaxManager, RefusesAWindowWithoutAWholeRange) {
 
 TEST(DaxManager, MapsARangeOnceAndReusesIt) {
     StubDaxWindow w(4 * kRange);
-    w.file(2) = pattern(3 * kRange, 1);
+    w.file(2) = lcg_bytes(3 * kRange, 1);
     DaxManager m;
     ASSERT_TRUE(m.init(&w));
     EXPECT_EQ(m.ranges(), 4u);
@@ -62,7 +54,7 @@ TEST(DaxManager, MapsARangeOnceAndReusesIt) {
 
 TEST(DaxManager, MapsOnlyWholePagesInsideTheFileAndLongerWhenItGrows) {
     StubDaxWindow w(2 * kRange);
-    w.file(2) = pattern(10000, 8);  // two whole pages and a partial one
+    w.file(2) = lcg_bytes(10000, 8);  // two whole pages and a partial one
     DaxManager m;
     ASSERT_TRUE(m.init(&w));
     uint8_t b[512];
@@ -80,7 +72,7 @@ TEST(DaxManager, MapsOnlyWholePagesInsideTheFileAndLongerWhenItGrows) {
 
 TEST(DaxManager, MapsReadOnlyUntilAWriteThenUpgradesInPlace) {
     StubDaxWindow w(2 * kRange);
-    w.file(2) = pattern(kRange, 2);
+    w.file(2) = lcg_bytes(kRange, 2);
     DaxManager m;
     ASSERT_TRUE(m.init(&w));
     uint8_t b[16];
@@ -102,7 +94,7 @@ TEST(DaxManager, MapsReadOnlyUntilAWriteThenUpgradesInPlace) {
 
 TEST(DaxManager, EvictsTheLeastRecentlyUsedRange) {
     StubDaxWindow w(4 * kRange);
-    w.file(2) = pattern(8 * kRange, 3);
+    w.file(2) = lcg_bytes(8 * kRange, 3);
     DaxManager m;
     ASSERT_TRUE(m.init(&w, 1));
     uint8_t b;
@@ -120,7 +112,7 @@ TEST(DaxManager, EvictsTheLeastRecentlyUsedRange) {
 
 TEST(DaxManager, EvictsInBatchesOfOneRemoveMapping) {
     StubDaxWindow w(16 * kRange);
-    w.file(2) = pattern(40 * kRange, 4);
+    w.file(2) = lcg_bytes(40 * kRange, 4);
     DaxManager m;
     ASSERT_TRUE(m.init(&w, 4));
     uint8_t b;
@@ -142,8 +134,8 @@ TEST(DaxManager, EvictsInBatchesOfOneRemoveMapping) {
 
 TEST(DaxManager, AForgottenNodeIsUnmappedAtOnceInOneBatchAndItsIdCanComeBack) {
     StubDaxWindow w(4 * kRange);
-    w.file(2) = pattern(2 * kRange, 5);
-    w.file(3) = pattern(2 * kRange, 6);
+    w.file(2) = lcg_bytes(2 * kRange, 5);
+    w.file(3) = lcg_bytes(2 * kRange, 6);
     DaxManager m;
     ASSERT_TRUE(m.init(&w, 1));
     uint8_t b;
@@ -156,7 +148,7 @@ TEST(DaxManager, AForgottenNodeIsUnmappedAtOnceInOneBatchAndItsIdCanComeBack) {
     EXPECT_EQ(m.live(), 1u);
     EXPECT_EQ(m.stats().evictions, 0u);
     // Node id 2 now names another file: nothing stale is served.
-    w.file(2) = pattern(2 * kRange, 9);
+    w.file(2) = lcg_bytes(2 * kRange, 9);
     ASSERT_TRUE(m.read(2, kFh, kRange, &b, 1, w.file(2).size()));
     EXPECT_EQ(b, w.file(2)[kRange]);
     ASSERT_TRUE(m.forget_node(4));  // nothing mapped: nothing sent
@@ -165,8 +157,8 @@ TEST(DaxManager, AForgottenNodeIsUnmappedAtOnceInOneBatchAndItsIdCanComeBack) {
 
 TEST(DaxManager, EvictionSendsOneRemoveMappingPerNode) {
     StubDaxWindow w(4 * kRange);
-    w.file(2) = pattern(2 * kRange, 5);
-    w.file(3) = pattern(4 * kRange, 6);
+    w.file(2) = lcg_bytes(2 * kRange, 5);
+    w.file(3) = lcg_bytes(4 * kRange, 6);
     DaxManager m;
     ASSERT_TRUE(m.init(&w, 4));
     uint8_t b;
@@ -184,7 +176,7 @@ TEST(DaxManager, EvictionSendsOneRemoveMappingPerNode) {
 
 TEST(DaxManager, FailuresLeaveItConsistent) {
     StubDaxWindow w(2 * kRange);
-    w.file(2) = pattern(2 * kRange, 7);
+    w.file(2) = lcg_bytes(2 * kRange, 7);
     DaxManager m;
     ASSERT_TRUE(m.init(&w));
     uint8_t b = 0;
@@ -217,7 +209,7 @@ TEST(DaxManager, FourRangeWindowUnderAWorkingSetEightTimesLarger) {
     constexpr uint64_t kFiles = 4, kFileSize = 8 * kRange;
     std::vector<std::vector<uint8_t>> model(kFiles);
     for (uint64_t f = 0; f < kFiles; ++f) {
-        model[f] = pattern(kFileSize, 100 + f);
+        model[f] = lcg_bytes(kFileSize, 100 + f);
         w.file(10 + f) = std::vector<uint8_t>(kFileSize, 0);
     }
     // Sequential writes of every file, 1 MiB + 4 KiB at a time (straddling ranges).
@@ -237,7 +229,7 @@ TEST(DaxManager, FourRangeWindowUnderAWorkingSetEightTimesLarger) {
         const uint64_t off = rng() % kFileSize;
         const uint64_t len = 1 + rng() % std::min<uint64_t>(buf.size(), kFileSize - off);
         if (rng() % 3 == 0) {
-            const auto fresh = pattern(len, static_cast<uint32_t>(rng()));
+            const auto fresh = lcg_bytes(len, static_cast<uint32_t>(rng()));
             std::memcpy(buf.data(), fresh.data(), len);
             std::memcpy(model[f].data() + off, buf.data(), len);
             auto r = m.write(10 + f, kFh, off, buf.data(), len, w.file(10 + f).size());

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "drivers/virtio_fs/fs_device.h"
+#include "drivers/virtio_fs/fs_device.h"  // first: <linux/virtio_ring.h> without legacy C
 #include "fake_fs.h"
+#include "fake_vfs_device.h"
 #include "lib/ukfuse/file_type.h"
-#include "lib/vfs/device_registry.h"
 #include "lib/vfs/vfs.h"
 
 namespace vfs::guest {
@@ -24,19 +24,10 @@ using testing::kFileNode;
 
 // One device for the whole program: the vfs registry and mount table are global.
 FakeFs g_fs;
-testing::HostDma g_dma;
 
 class FakeVfs : public ::testing::Test {
   protected:
-    static void SetUpTestSuite() {
-        static testing::FakeFsTransport transport([](const FakeRequest& rq) { return g_fs(rq); });
-        static virtio_fs::FsDevice dev;
-        virtio_fs::DeviceOptions d;
-        d.event_idx = false;
-        d.timeout_ns = 300'000'000ull;
-        ASSERT_TRUE(dev.probe(transport, g_dma, d));
-        ASSERT_TRUE(vfslib::register_device(&dev));
-    }
+    static void SetUpTestSuite() { testing::register_fake_fs_device(g_fs); }
     void SetUp() override {
         g_fs = FakeFs{};
         ASSERT_EQ(vfs_mount("fake", "/m"), 0);

@@ -9,8 +9,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "test_bytes.h"
+
 namespace vfs::guest::ukfuse {
 namespace {
+
+using testing::ramp_bytes;
 
 struct Sent {
     uint64_t nodeid, fh, off;
@@ -34,13 +38,6 @@ class StubSink final : public WriteBehindSink {
     }
 };
 
-std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
-    std::vector<uint8_t> v(n);
-    for (size_t i = 0; i < n; ++i)
-        v[i] = static_cast<uint8_t>(i * 131u + seed);
-    return v;
-}
-
 class WriteBehindTest : public ::testing::Test {
   protected:
     static constexpr uint32_t kCap = 16384;
@@ -58,7 +55,7 @@ class WriteBehindTest : public ::testing::Test {
 };
 
 TEST_F(WriteBehindTest, ContiguousWritesGoOutAsOneWrite) {
-    const auto a = pattern(4096, 1), b = pattern(4096, 2), c = pattern(100, 3);
+    const auto a = ramp_bytes(4096, 1), b = ramp_bytes(4096, 2), c = ramp_bytes(100, 3);
     ASSERT_TRUE(add(7, 42, 1000, a));
     ASSERT_TRUE(add(7, 42, 5096, b));
     ASSERT_TRUE(add(7, 42, 9192, c));
@@ -82,7 +79,7 @@ TEST_F(WriteBehindTest, ContiguousWritesGoOutAsOneWrite) {
 }
 
 TEST_F(WriteBehindTest, RefusesWhatWouldNotContinueTheRun) {
-    ASSERT_TRUE(add(7, 42, 0, pattern(4096, 1)));
+    ASSERT_TRUE(add(7, 42, 0, ramp_bytes(4096, 1)));
     EXPECT_FALSE(wb_.can_take(7, 42, 8192, 10));  // a gap
     EXPECT_FALSE(wb_.can_take(7, 42, 0, 10));     // overwrites the run
     EXPECT_FALSE(wb_.can_take(7, 43, 4096, 10));  // another handle
@@ -107,7 +104,7 @@ TEST_F(WriteBehindTest, OnlyASequentialWriterStartsARun) {
 
 TEST_F(WriteBehindTest, FillsToCapacity) {
     for (uint64_t off = 0; off < kCap; off += 4096)
-        ASSERT_TRUE(add(7, 42, off, pattern(4096, static_cast<uint8_t>(off >> 12))));
+        ASSERT_TRUE(add(7, 42, off, ramp_bytes(4096, static_cast<uint8_t>(off >> 12))));
     EXPECT_TRUE(wb_.full());
     EXPECT_FALSE(wb_.fits(1));
     ASSERT_TRUE(wb_.flush(sink_));
@@ -116,7 +113,7 @@ TEST_F(WriteBehindTest, FillsToCapacity) {
 }
 
 TEST_F(WriteBehindTest, ShortWritesAreCarriedOnToTheEnd) {
-    const auto a = pattern(10000, 5);
+    const auto a = ramp_bytes(10000, 5);
     ASSERT_TRUE(add(7, 42, 300, a));
     sink_.max_each = 3000;
     ASSERT_TRUE(wb_.flush(sink_));
@@ -132,7 +129,7 @@ TEST_F(WriteBehindTest, ShortWritesAreCarriedOnToTheEnd) {
 }
 
 TEST_F(WriteBehindTest, FailedFlushKeepsTheErrorForItsHandleOnce) {
-    ASSERT_TRUE(add(7, 42, 0, pattern(4096, 1)));
+    ASSERT_TRUE(add(7, 42, 0, ramp_bytes(4096, 1)));
     sink_.fail = ENOSPC;
     auto s = wb_.flush(sink_);
     ASSERT_FALSE(s);
@@ -157,7 +154,7 @@ TEST_F(WriteBehindTest, FailedFlushKeepsTheErrorForItsHandleOnce) {
 }
 
 TEST_F(WriteBehindTest, NoProgressIsEio) {
-    ASSERT_TRUE(add(7, 42, 0, pattern(100, 1)));
+    ASSERT_TRUE(add(7, 42, 0, ramp_bytes(100, 1)));
     sink_.zero = true;
     auto s = wb_.flush(sink_);
     ASSERT_FALSE(s);
@@ -168,7 +165,7 @@ TEST_F(WriteBehindTest, NoProgressIsEio) {
 }
 
 TEST_F(WriteBehindTest, ShortThenFailureKeepsWhatWasWritten) {
-    const auto a = pattern(8000, 9);
+    const auto a = ramp_bytes(8000, 9);
     ASSERT_TRUE(add(7, 42, 0, a));
     // One short write of 3000 bytes, then the server fails.
     struct OnceShort final : WriteBehindSink {

@@ -11,10 +11,11 @@
 #include <cstring>
 #include <vector>
 
-#include "drivers/virtio_fs/fs_device.h"
+#include "drivers/virtio_fs/fs_device.h"  // first: <linux/virtio_ring.h> without legacy C
 #include "fake_fs.h"
-#include "lib/vfs/device_registry.h"
+#include "fake_vfs_device.h"
 #include "lib/vfs/vfs.h"
+#include "test_bytes.h"
 
 namespace vfs::guest {
 namespace {
@@ -22,6 +23,7 @@ namespace {
 using testing::FakeFs;
 using testing::FakeReply;
 using testing::FakeRequest;
+using testing::ramp_bytes;
 
 struct Op {
     uint32_t opcode;
@@ -30,7 +32,6 @@ struct Op {
 };
 
 FakeFs g_fs;
-testing::HostDma g_dma;
 std::vector<Op> g_log;
 int g_write_error = 0;  // errno for every WRITE while nonzero
 
@@ -50,24 +51,9 @@ bool record(const FakeRequest& rq, FakeReply* r) {
     return false;
 }
 
-std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
-    std::vector<uint8_t> v(n);
-    for (size_t i = 0; i < n; ++i)
-        v[i] = static_cast<uint8_t>(i * 131u + seed);
-    return v;
-}
-
 class WriteBehindVfs : public ::testing::Test {
   protected:
-    static void SetUpTestSuite() {
-        static testing::FakeFsTransport transport([](const FakeRequest& rq) { return g_fs(rq); });
-        static virtio_fs::FsDevice dev;
-        virtio_fs::DeviceOptions d;
-        d.event_idx = false;
-        d.timeout_ns = 300'000'000ull;
-        ASSERT_TRUE(dev.probe(transport, g_dma, d));
-        ASSERT_TRUE(vfslib::register_device(&dev));
-    }
+    static void SetUpTestSuite() { testing::register_fake_fs_device(g_fs); }
     void SetUp() override {
         g_fs = FakeFs{};
         g_fs.special = record;
@@ -99,7 +85,7 @@ class WriteBehindVfs : public ::testing::Test {
     std::vector<uint8_t> write_run(uint64_t off, int n, size_t each, uint8_t seed) {
         std::vector<uint8_t> all;
         for (int i = 0; i < n; ++i) {
-            auto d = pattern(each, static_cast<uint8_t>(seed + i));
+            auto d = ramp_bytes(each, static_cast<uint8_t>(seed + i));
             EXPECT_EQ(vfs_pwrite(fd_, d.data(), d.size(), static_cast<int64_t>(off + i * each)),
                       static_cast<int64_t>(each));
             all.insert(all.end(), d.begin(), d.end());
@@ -129,7 +115,7 @@ TEST_F(WriteBehindVfs, SequentialWritesReachTheServerAsOneWriteAtClose) {
 TEST_F(WriteBehindVfs, RandomWritesAreNotBuffered) {
     const uint64_t offs[] = {8192, 0, 40960, 4096};
     for (uint64_t off : offs) {
-        const auto d = pattern(4096, static_cast<uint8_t>(off >> 12));
+        const auto d = ramp_bytes(4096, static_cast<uint8_t>(off >> 12));
         ASSERT_EQ(vfs_pwrite(fd_, d.data(), d.size(), static_cast<int64_t>(off)), 4096);
     }
     EXPECT_EQ(writes().size(), 4u);  // each sent as it came
@@ -177,7 +163,7 @@ TEST_F(WriteBehindVfs, StatReadSeekAndAWriteElsewhereFlushFirst) {
     g_log.clear();
     write_run(7777, 3, 1000, 3);  // not where the last run ended
     ASSERT_EQ(writes().size(), 1u);
-    const auto d = pattern(10, 4);
+    const auto d = ramp_bytes(10, 4);
     ASSERT_EQ(vfs_pwrite(fd_, d.data(), d.size(), 50), 10);  // not contiguous
     auto w = writes();
     ASSERT_EQ(w.size(), 3u);  // the run went out first, then the new write, unbuffered
@@ -215,7 +201,7 @@ TEST_F(WriteBehindVfs, AFailedImplicitFlushIsReportedByTheNextWrite) {
     struct vfs_stat st {};
     ASSERT_EQ(vfs_fstat(fd_, &st), 0);  // flushes: the WRITE fails, the stat does not
     g_write_error = 0;
-    const auto d = pattern(100, 2);
+    const auto d = ramp_bytes(100, 2);
     EXPECT_EQ(vfs_pwrite(fd_, d.data(), d.size(), 8192), -EIO);
     EXPECT_EQ(vfs_pwrite(fd_, d.data(), d.size(), 8192), 100);
     EXPECT_EQ(vfs_close(fd_), 0);
@@ -250,7 +236,7 @@ TEST_F(WriteBehindVfs, CloseFlushesWhatUnmountCannot) {
 }
 
 TEST_F(WriteBehindVfs, BigWritesAreNotBuffered) {
-    const auto d = pattern(128 * 1024, 3);
+    const auto d = ramp_bytes(128 * 1024, 3);
     ASSERT_EQ(vfs_pwrite(fd_, d.data(), d.size(), 0), static_cast<int64_t>(d.size()));
     EXPECT_EQ(writes().size(), 1u);  // sent at once
 }
