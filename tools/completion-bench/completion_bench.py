@@ -23,7 +23,6 @@ import os
 import re
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ import time
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 UNIKERNEL_RUN = os.path.join(ROOT, "tests", "e2e", "unikernel_run.py")
+sys.path.insert(0, os.path.join(ROOT, "tools", "evaluation"))
+import runners  # noqa: E402  (the evaluation's daemon start and stop)
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -85,20 +86,9 @@ def run_hosted(a, mode, kind):
     work = tempfile.mkdtemp(prefix="vfs-completion-")
     daemon = None
     try:
-        share = os.path.join(work, "share")
-        os.mkdir(share)
-        with open(os.path.join(share, "hello.txt"), "w") as f:
-            f.write("hello from the host\n")
-        sock = os.path.join(work, "fs.sock")
-        log = open(os.path.join(work, "daemon.log"), "w")
-        daemon = subprocess.Popen([a.daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}",
-                                   "--cache=never", "--sandbox=none"], stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-        deadline = time.monotonic() + 15
-        while not os.path.exists(sock):
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("virtiofsd-cxx did not start")
-            time.sleep(0.02)
+        share, sock = runners.hosted_share(work)
+        daemon = runners.start_daemon(a.daemon_bin, sock, share, os.path.join(work, "daemon.log"),
+                                      ["--cache=never", "--sandbox=none"])
         cmd = [os.path.join(a.build, "guest-hosted", "bench-hosted"), f"fs=myfs@{sock}",
                "tag=myfs", f"completion={mode}"] + workload_params(kind, a)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -109,9 +99,7 @@ def run_hosted(a, mode, kind):
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         daemon_cpu = proc_cpu(daemon.pid)
     finally:
-        if daemon and daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(10)
+        runners.stop(daemon)
         shutil.rmtree(work, ignore_errors=True)
     want = "call eventfd" if mode == "irq" else "polling"
     if run.returncode != 0 or f"completion by {want}" not in run.stdout:

@@ -100,9 +100,20 @@ def run_unikernel(ctx, row, scaling, file_reps, dax=False):
     return meta, samples
 
 
-def _start_daemon(ctx, sock, share, log_path, extra=()):
+def hosted_share(work):
+    """A shared folder in work holding the bench's first_byte file, hello.txt; returns it
+    and the daemon's socket path beside it."""
+    share = os.path.join(work, "share")
+    os.mkdir(share)
+    with open(os.path.join(share, "hello.txt"), "w") as f:
+        f.write("hello from the host\n")
+    return share, os.path.join(work, "fs.sock")
+
+
+def start_daemon(daemon_bin, sock, share, log_path, extra=()):
+    """virtiofsd-cxx on share, its output in log_path; returns once its socket exists."""
     log = open(log_path, "w")
-    d = subprocess.Popen([ctx.daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}",
+    d = subprocess.Popen([daemon_bin, f"--socket-path={sock}", f"--shared-dir={share}",
                           *extra], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 15
     while not os.path.exists(sock):
@@ -114,7 +125,8 @@ def _start_daemon(ctx, sock, share, log_path, extra=()):
     return d
 
 
-def _stop(proc):
+def stop(proc):
+    """SIGTERM, then SIGKILL after 10 s."""
     if proc and proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -128,15 +140,11 @@ def run_hosted(ctx, row, scaling, file_reps, dax=False):
     work = tempfile.mkdtemp(prefix="vfs-evaluate-")
     daemon = None
     try:
-        share = os.path.join(work, "share")
-        os.mkdir(share)
-        with open(os.path.join(share, "hello.txt"), "w") as f:
-            f.write("hello from the host\n")
-        sock = os.path.join(work, "fs.sock")
+        share, sock = hosted_share(work)
         # bench-hosted starts two rings (hiprio + one request queue). With a window the
         # daemon serves SETUPMAPPING only once every announced ring runs, so announce two.
         log_path = os.path.join(work, "daemon.log")
-        daemon = _start_daemon(ctx, sock, share, log_path,
+        daemon = start_daemon(ctx.daemon_bin, sock, share, log_path,
                                [f"--dax-window={DAX_WINDOW}", "--num-queues=2"] if dax else [])
         if dax:  # the thesis's DAX method: fixed bytes per run, as native
             params = bench_params(scaling, 1, file_reps, scaling.dax_scale,
@@ -149,7 +157,7 @@ def run_hosted(ctx, row, scaling, file_reps, dax=False):
                              errors="replace", timeout=ctx.boot_timeout)
         daemon_log = open(log_path, errors="replace").read() if dax else ""
     finally:
-        _stop(daemon)
+        stop(daemon)
         shutil.rmtree(work, ignore_errors=True)
     if dax:
         _refuse_fuse_fallback(daemon_log)

@@ -157,6 +157,17 @@ Rss read_rss(pid_t pid) {
     return r;
 }
 
+// A stage's RSS once the allocator has settled, with its progress row on stderr
+// ("  ours      1000 held: VmRSS ... KiB, RssAnon ... KiB").
+Rss sample_rss(pid_t pid, const std::string& backend, uint64_t count, const char* what) {
+    ::usleep(200 * 1000);
+    const Rss r = read_rss(pid);
+    fprintf(stderr, "  %-6s %8lu %s: VmRSS %lu KiB, RssAnon %lu KiB\n", backend.c_str(),
+            static_cast<unsigned long>(count), what, static_cast<unsigned long>(r.vm_kib),
+            static_cast<unsigned long>(r.anon_kib));
+    return r;
+}
+
 struct Probe {
     std::string what;  // lookup_held, lookup_forget_new
     uint64_t table = 0;
@@ -313,12 +324,7 @@ std::string run_open_handles(FusePipeline& f, const Options& o, pid_t pid,
         fhs.push_back(*fh);
         const uint64_t open = i + 1;
         if (open == o.handles_from || open == o.open_handles) {
-            ::usleep(200 * 1000);  // let the allocator settle, as for the inodes
-            out->handle_stages.push_back({open, read_rss(pid)});
-            fprintf(stderr, "  %-6s %8lu open: VmRSS %lu KiB, RssAnon %lu KiB\n",
-                    out->backend.c_str(), static_cast<unsigned long>(open),
-                    static_cast<unsigned long>(out->handle_stages.back().rss.vm_kib),
-                    static_cast<unsigned long>(out->handle_stages.back().rss.anon_kib));
+            out->handle_stages.push_back({open, sample_rss(pid, out->backend, open, "open")});
         }
     }
     out->opens_per_s = open_s > 0 ? static_cast<double>(o.open_handles) / open_s : 0;
@@ -367,12 +373,7 @@ std::string run_backend(const Options& o, const BackendConfig& b, const Files& f
             return "holding lookups: " + w.verification().first_failure + "\n" + proc.log_tail();
         hold_s += r.seconds;
         held = stage;
-        ::usleep(200 * 1000);  // let the allocator settle before RSS is read
-        out->stages.push_back({held, read_rss(proc.pid())});
-        fprintf(stderr, "  %-6s %8lu held: VmRSS %lu KiB, RssAnon %lu KiB\n", b.name.c_str(),
-                static_cast<unsigned long>(held),
-                static_cast<unsigned long>(out->stages.back().rss.vm_kib),
-                static_cast<unsigned long>(out->stages.back().rss.anon_kib));
+        out->stages.push_back({held, sample_rss(proc.pid(), b.name, held, "held")});
         if (stage == o.small || stage == o.inodes) {
             // The table holds `held` inodes of the big directory, the two directories and
             // the root.
