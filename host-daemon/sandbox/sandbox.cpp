@@ -22,6 +22,7 @@
 #include <string>
 #include <utility>
 
+#include "sandbox/sanitizer_runtime.h"
 #include "util/proc_self_fd.h"
 #include "util/unique_fd.h"
 
@@ -298,7 +299,10 @@ std::variant<Confined, std::string> enter(const Request& req) {
     if (req.mode == Mode::kNone) return Confined{req.shared_dir, -1};
     char real[PATH_MAX];
     if (!::realpath(req.shared_dir.c_str(), real)) return failed("resolve " + req.shared_dir);
-    return req.mode == Mode::kChroot ? enter_chroot(real) : enter_namespace(real, req);
+    auto confined = req.mode == Mode::kChroot ? enter_chroot(real) : enter_namespace(real, req);
+    if (std::holds_alternative<Confined>(confined))
+        note_confined(req.mode == Mode::kChroot ? "--sandbox=chroot" : "--sandbox=namespace");
+    return confined;
 }
 
 }  // namespace vfs::host::sandbox

@@ -19,6 +19,8 @@
 #include <iterator>
 #include <memory>
 
+#include "sandbox/sanitizer_runtime.h"
+
 namespace vfs::host::sandbox {
 
 namespace {
@@ -146,6 +148,11 @@ std::optional<std::string> install_seccomp_filter(const SeccompOptions& opts) {
             if (auto err = allow(nr)) return err;
         }
     }
+    // Sanitizer builds only (empty otherwise): the runtimes' own calls.
+    for (const int nr : sanitizer_runtime_calls()) {
+        if (auto err = allow(nr)) return err;
+    }
+    note_confined("--seccomp");  // before the load: a first log line makes calls (isatty)
     if (const int r = seccomp_load(ctx.get()); r != 0)
         return std::string("--seccomp: cannot load the filter: ") + strerror(-r);
     return std::nullopt;
