@@ -793,29 +793,44 @@ TEST(SharedQueueThread, AStopDoesNotWaitForThePartnersRequests) {
     EXPECT_FALSE(p.request.worker_->abandoned());
 }
 
+// The shared thread stuck in a syscall for the request queue, a hiprio request (token 2)
+// waiting behind it, and the hiprio queue's stop given up at its 300 ms bound (abandoned).
+struct StuckPartner {
+    SharedPair p;
+    BlocksInASyscall request_handler;
+    DeferredEcho hiprio_handler;
+
+    void stick() {
+        p.hiprio.stop_timeout_ms = 300;
+        p.start(&request_handler, &hiprio_handler);
+        ASSERT_FALSE(::testing::Test::HasFatalFailure());
+        echo_many(p.hiprio, 1);
+        p.request.submit_one();
+        ASSERT_TRUE(wait_for(request_handler.entered, 5000));
+        publish_tokens(p.hiprio, 2, 1);  // waits behind the stuck request
+        EXPECT_EQ(p.hiprio.worker_->stop(), 1u);
+        ASSERT_TRUE(p.hiprio.worker_->abandoned());
+    }
+    // The stuck call returns; waits until the abandoned worker is let go.
+    void unstick(const QueueWorker& abandoned) {
+        const uint64_t one = 1;
+        ASSERT_EQ(::write(request_handler.release.get(), &one, sizeof(one)), 8);
+        for (int i = 0; i < 5000 && !abandoned.finished(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ASSERT_TRUE(abandoned.finished());
+    }
+};
+
 // The shared thread stuck in a syscall for the request queue: the hiprio queue's stop
 // gives up at its bound (abandoned); once the thread is back it lets the hiprio worker go
 // without touching its ring, and the request queue goes on serving.
 TEST(SharedQueueThread, AThreadStuckForThePartnerAbandonsTheStoppedWorker) {
-    SharedPair p;
-    BlocksInASyscall request_handler;
-    DeferredEcho hiprio_handler;
-    p.hiprio.stop_timeout_ms = 300;
-    p.start(&request_handler, &hiprio_handler);
-    ASSERT_FALSE(::testing::Test::HasFatalFailure());
-    echo_many(p.hiprio, 1);
-    p.request.submit_one();
-    ASSERT_TRUE(wait_for(request_handler.entered, 5000));
-    publish_tokens(p.hiprio, 2, 1);  // waits behind the stuck request
-    EXPECT_EQ(p.hiprio.worker_->stop(), 1u);
-    ASSERT_TRUE(p.hiprio.worker_->abandoned());
+    StuckPartner s;
+    ASSERT_NO_FATAL_FAILURE(s.stick());
+    SharedPair& p = s.p;
     EXPECT_FALSE(p.hiprio.worker_->finished());
 
-    const uint64_t one = 1;
-    ASSERT_EQ(::write(request_handler.release.get(), &one, sizeof(one)), 8);
-    for (int i = 0; i < 5000 && !p.hiprio.worker_->finished(); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_TRUE(p.hiprio.worker_->finished());
+    ASSERT_NO_FATAL_FAILURE(s.unstick(*p.hiprio.worker_));
     EXPECT_EQ(p.hiprio.used_idx(), 1u);  // the request published after the stop: never served
     p.hiprio.worker_.reset();            // finished: safe to free
     for (int i = 0; i < 5000 && p.request.used_idx() != 1; ++i)
@@ -829,18 +844,10 @@ TEST(SharedQueueThread, AThreadStuckForThePartnerAbandonsTheStoppedWorker) {
 // the stuck one would leave the restarted queue unserved for as long as that call lasts.
 // The partner's stop, after one stop gave up on that thread, does not wait the whole bound.
 TEST(SharedQueueThread, ARestartedQueueDoesNotJoinAStuckThread) {
-    SharedPair p;
-    BlocksInASyscall request_handler;
-    DeferredEcho hiprio_handler, restarted_handler;
-    p.hiprio.stop_timeout_ms = 300;
-    p.start(&request_handler, &hiprio_handler);
-    ASSERT_FALSE(::testing::Test::HasFatalFailure());
-    echo_many(p.hiprio, 1);
-    p.request.submit_one();
-    ASSERT_TRUE(wait_for(request_handler.entered, 5000));
-    publish_tokens(p.hiprio, 2, 1);  // waits behind the stuck request
-    EXPECT_EQ(p.hiprio.worker_->stop(), 1u);
-    ASSERT_TRUE(p.hiprio.worker_->abandoned());
+    StuckPartner s;
+    DeferredEcho restarted_handler;
+    ASSERT_NO_FATAL_FAILURE(s.stick());
+    SharedPair& p = s.p;
     std::unique_ptr<QueueWorker> old = std::move(p.hiprio.worker_);
 
     p.hiprio.base = 1;
@@ -851,11 +858,7 @@ TEST(SharedQueueThread, ARestartedQueueDoesNotJoinAStuckThread) {
     ASSERT_EQ(tokens.size(), 1u) << "the restarted queue was not served beside a stuck thread";
     EXPECT_EQ(tokens[0], 2u);
 
-    const uint64_t one = 1;
-    ASSERT_EQ(::write(request_handler.release.get(), &one, sizeof(one)), 8);
-    for (int i = 0; i < 5000 && !old->finished(); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_TRUE(old->finished());
+    ASSERT_NO_FATAL_FAILURE(s.unstick(*old));
     old.reset();
     for (int i = 0; i < 5000 && p.request.used_idx() != 1; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
