@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,16 @@ inline void spawn_daemon_and_connect(DaemonProcess& daemon, const std::string& s
     ASSERT_TRUE(f) << strerror(f.error());
     *fe = std::move(*f);
     ASSERT_TRUE((*fe)->setup()) << daemon.log();
+}
+
+// The end the same tests share: the front-end gone, the daemon given 5 s to exit as it
+// does when its front-end leaves (then SIGTERM), and the test's directory removed.
+inline void disconnect_and_stop(std::unique_ptr<frontend::Frontend>& fe, DaemonProcess& daemon,
+                                const std::string& dir) {
+    fe.reset();
+    (void)daemon.wait_exit(5000);
+    daemon.terminate();
+    if (!dir.empty()) std::filesystem::remove_all(dir);
 }
 
 // req on queue q, waited for: the reply (empty if none came); with `want`, its error (0 or

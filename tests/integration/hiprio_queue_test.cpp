@@ -38,12 +38,7 @@ class HiprioQueue : public ::testing::TestWithParam<int> {
         if (HasFatalFailure()) return;
         ASSERT_TRUE(fe_->fuse_init(kRequest)) << daemon_.log();
     }
-    void TearDown() override {
-        fe_.reset();
-        (void)daemon_.wait_exit(5000);
-        daemon_.terminate();
-        if (!dir_.empty()) fs::remove_all(dir_);
-    }
+    void TearDown() override { disconnect_and_stop(fe_, daemon_, dir_); }
 
     uint64_t unique() { return fe_->next_unique(); }
     std::vector<uint8_t> call(uint32_t q, const std::vector<uint8_t>& req) {

@@ -80,12 +80,7 @@ class HostileGuest : public ::testing::TestWithParam<const char*> {
         server_ = server_pid();
         ASSERT_GT(server_, 0);
     }
-    void TearDown() override {
-        fe_.reset();
-        (void)daemon_.wait_exit(5000);
-        daemon_.terminate();
-        if (!dir_.empty()) fs::remove_all(dir_);
-    }
+    void TearDown() override { disconnect_and_stop(fe_, daemon_, dir_); }
 
     // In the namespace sandbox the process that serves is the child of the one started.
     pid_t server_pid() {

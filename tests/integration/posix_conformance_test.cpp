@@ -52,12 +52,7 @@ class PosixConformance : public ::testing::Test {
         spawn_daemon_and_connect(daemon_, dir_ + "/vhost.sock", share_, dir_ + "/daemon.log", extra,
                                  &fe_);
     }
-    void TearDown() override {
-        fe_.reset();
-        (void)daemon_.wait_exit(5000);
-        daemon_.terminate();
-        if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    }
+    void TearDown() override { disconnect_and_stop(fe_, daemon_, dir_); }
     // The reply, with its error (0 or -errno) checked against `want`.
     std::vector<uint8_t> call(const std::vector<uint8_t>& req, int want = 0) {
         return call_daemon(*fe_, daemon_, kQ, req, kCap, want);

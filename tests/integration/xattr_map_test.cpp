@@ -96,12 +96,7 @@ class XattrMapDaemon : public ::testing::Test {
         const auto r = call(make_request(FUSE_INIT, fe_->next_unique(), 0, &in, sizeof(in), {}));
         init_ = reply_body<fuse_init_out>(r);
     }
-    void TearDown() override {
-        fe_.reset();
-        (void)daemon_.wait_exit(5000);
-        daemon_.terminate();
-        if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    }
+    void TearDown() override { disconnect_and_stop(fe_, daemon_, dir_); }
     std::vector<uint8_t> call(const std::vector<uint8_t>& req, int want = 0) {
         return call_daemon(*fe_, daemon_, kQ, req, kCap, want);
     }
