@@ -55,6 +55,7 @@ class Dax : public ::testing::Test {
         o.shmem = shmem;
         o.qemu_shmem_rules = rules_;
         o.report_shmem = report_shmem_;
+        o.mem_slots = mem_slots_;
         auto f = Frontend::connect(socket_, o);
         ASSERT_TRUE(f);
         fe_ = std::move(*f);
@@ -211,6 +212,7 @@ class Dax : public ::testing::Test {
     std::string dir_, socket_, share_;
     QemuShmemRules rules_ = QemuShmemRules::kOn;  // the window refuses what QEMU 11.1.3 does
     bool report_shmem_ = true;  // the frontend reports mappings as memory, as QEMU 11.1
+    bool mem_slots_ = true;     // ... with ADD_MEM_REG/REM_MEM_REG (else SET_MEM_TABLE)
     DaemonProcess daemon_;
     std::unique_ptr<Frontend> fe_;
 };
@@ -478,6 +480,26 @@ TEST_F(Dax, EachMappingIsReportedAsMemoryAfterTheMapAndWithdrawnAfterTheUnmap) {
     ASSERT_EQ(setup(data, kOwnFile, 0, kRange, 0, false), 0) << daemon_.log();
     reports_reach(3, 1);
     EXPECT_EQ(fe_->shmem_reports().live, 2u);
+    expect_serving();
+}
+
+// Without CONFIGURE_MEM_SLOTS QEMU sends the whole table again: RAM and the mappings.
+TEST_F(Dax, WithoutMemSlotsEachMappingIsReportedInAWholeMemoryTable) {
+    mem_slots_ = false;
+    start();
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t data = lookup("data");
+    ASSERT_EQ(setup(data, kOwnFile, 0, kRange, 0, true), 0) << daemon_.log();
+    ASSERT_EQ(remove({{0, kRange}}), 0) << daemon_.log();
+    for (int i = 0; i < 10000 && fe_->shmem_reports().removed < 1; ++i)
+        usleep(1000);
+    const auto r = fe_->shmem_reports();
+    EXPECT_EQ(r.added, 1u);
+    EXPECT_EQ(r.removed, 1u);
+    EXPECT_EQ(r.failed, 0u);
+    const std::string log = daemon_.log();
+    EXPECT_NE(log.find("memory table received: 2 regions"), std::string::npos) << log;
+    EXPECT_EQ(log.find("did not report the mapping"), std::string::npos) << log;
     expect_serving();
 }
 

@@ -69,6 +69,7 @@ Status Frontend::handshake() {
         neg_.offered_protocol_features = *pfs;
         uint64_t want = kWantedProtocolFeatures | (opts_.ack_config ? pf::kConfig : 0) |
                         (opts_.shmem ? pf::kShmem : 0) | (opts_.log_shmfd ? pf::kLogShmfd : 0);
+        if (!opts_.mem_slots) want &= ~pf::kConfigureMemSlots;
         neg_.protocol_features = *pfs & want;
         if (Status s = client_->send_obj(Request::kSetProtocolFeatures, neg_.protocol_features); !s)
             return s;

@@ -44,6 +44,9 @@ struct FrontendOptions {
     // and a REM_MEM_REG after an unmap (shmem_reports.cpp). false: a front-end that never
     // reports, which the daemon waits for a bounded time once.
     bool report_shmem = true;
+    // Ack CONFIGURE_MEM_SLOTS if offered, as QEMU does; false: memory changes (the DAX
+    // reports) go as whole SET_MEM_TABLEs, as QEMU's without the feature.
+    bool mem_slots = true;
     // The window also refuses what QEMU 11.1.3 refuses (a fd not open read-write, a range
     // past the file's end; see dax_window.h). Off: a front-end that honours the flags.
     QemuShmemRules qemu_shmem_rules = QemuShmemRules::kOn;
