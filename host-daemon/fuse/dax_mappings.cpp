@@ -67,9 +67,12 @@ Status DaxMappings::map_piece(const DataFile& file, uint64_t foffset, uint64_t m
     Status m = mapper_.map(fd, fd_offset, moffset + p->offset, p->len, writable);
     // The guest may touch the range once we answer: not before the front-end's memory
     // layout has it (see WindowFiles::wait_reported).
-    if (m && !files_.wait_reported(reports))
-        spdlog::debug("dax: the front-end did not report the mapping at {:#x} as memory",
-                      moffset + p->offset);
+    if (m && files_.wait_reported(reports) == memory::WindowFiles::Wait::kTimedOut)
+        spdlog::warn(
+            "dax: the front-end did not report the mapping at {:#x} as memory (ADD_MEM_REG, "
+            "as QEMU 11.1 does after a SHMEM_MAP); later maps do not wait for a report until "
+            "one comes",
+            moffset + p->offset);
     if (m) return {};
     files_.remove(mapped);
     std::lock_guard lock(mu_);

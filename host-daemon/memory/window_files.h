@@ -70,20 +70,45 @@ class WindowFiles {
         std::lock_guard lock(mu_);
         return reports_;
     }
+    enum class Wait : unsigned char {
+        kReported,   // a report came after `before`
+        kNotAsked,   // the front-end is known not to report: no wait
+        kTimedOut,   // none in the bound: from now on taken as a front-end that does not report
+        kCancelled,  // cancel_waits(): a ring is stopping
+    };
     // Waits until a report after `before`. QEMU 11.1.3 acks a SHMEM_MAP before it commits
     // the new memory layout, and reports the mapping (ADD_MEM_REG) from that commit: a
     // guest told "mapped" at the ack can read the window before its mapping is there
-    // (a polling guest read stale bytes). A front-end that never reports one (the
-    // in-process tools/frontend maps at once) is learned on the first timeout; a report
-    // coming later still turns the wait back on. False on a timeout.
-    bool wait_reported(uint64_t before) {
+    // (a polling guest read stale bytes). Bounded whatever the front-end does: 500 ms
+    // while it is not known to report, 5 s once it has; a timeout (a front-end that never
+    // reports, or stopped reporting: QEMU does not once its memory slots are full) turns
+    // the wait off, a report coming later turns it back on. So a front-end that never
+    // reports costs one 500 ms wait, not one per map.
+    Wait wait_reported(uint64_t before) {
         std::unique_lock lock(mu_);
-        if (reporting_ == Reporting::kNo) return reports_ > before;
+        if (reports_ > before) return Wait::kReported;
+        if (reporting_ == Reporting::kNo) return Wait::kNotAsked;
         const auto timeout = reporting_ == Reporting::kYes ? std::chrono::milliseconds(5000)
                                                            : std::chrono::milliseconds(500);
-        if (cv_.wait_for(lock, timeout, [&] { return reports_ > before; })) return true;
-        if (reporting_ == Reporting::kUnknown) reporting_ = Reporting::kNo;
-        return false;
+        if (cv_.wait_for(lock, timeout, [&] { return reports_ > before || cancelled_; })) {
+            return reports_ > before ? Wait::kReported : Wait::kCancelled;
+        }
+        reporting_ = Reporting::kNo;
+        return Wait::kTimedOut;
+    }
+    // Frees every wait and makes new ones return at once until resume_waits(): the
+    // connection thread stopping a ring cannot read the report a waiting worker needs
+    // (the front-end may even wait for the stop before it sends it).
+    void cancel_waits() {
+        {
+            std::lock_guard lock(mu_);
+            cancelled_ = true;
+        }
+        cv_.notify_all();
+    }
+    void resume_waits() {
+        std::lock_guard lock(mu_);
+        cancelled_ = false;
     }
 
   private:
@@ -93,6 +118,7 @@ class WindowFiles {
     std::map<FileId, uint32_t> counts_;
     uint64_t reports_ = 0;
     Reporting reporting_ = Reporting::kUnknown;
+    bool cancelled_ = false;
 };
 
 }  // namespace vfs::host::memory

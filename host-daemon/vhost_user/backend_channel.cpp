@@ -25,17 +25,26 @@ Status BackendChannel::shmem_unmap(const ShmemMap& m) {
 }
 
 void BackendChannel::cancel() {
+    cancelled_.store(true, std::memory_order_release);
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(cancel_.get(), &one, sizeof(one));
+}
+
+void BackendChannel::resume() {
+    // The eventfd stays readable while cancelled, so every wait sees it (poll does not
+    // consume it); only this ends it.
+    cancelled_.store(false, std::memory_order_release);
+    uint64_t drained = 0;
+    [[maybe_unused]] ssize_t n = ::read(cancel_.get(), &drained, sizeof(drained));
 }
 
 Status BackendChannel::request(BackendRequest req, const ShmemMap& m, const int* fds,
                                uint32_t nfds) {
     std::lock_guard lock(mu_);
     if (broken_ || !conn_.valid() || !cancel_.valid()) return Error{EIO};
-    // A cancel meant for an earlier wait must not fail this one.
-    uint64_t drained = 0;
-    [[maybe_unused]] ssize_t n = ::read(cancel_.get(), &drained, sizeof(drained));
+    // A cancel is never drained here: it may be meant for this very request (its ring is
+    // stopping and the front-end may not answer until the stop is done).
+    if (cancelled()) return Error{ECANCELED};
     Header h;
     h.request = static_cast<uint32_t>(req);
     h.flags = kVersion | kFlagNeedReply;

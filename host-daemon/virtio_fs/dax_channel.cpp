@@ -10,12 +10,19 @@ namespace pf = vhost_user::protocol_feature;
 
 void DaxChannel::set_channel(UniqueFd channel) {
     auto next = std::make_shared<vhost_user::BackendChannel>(std::move(channel));
+    if (stopping_.load()) next->cancel();  // a ring is stopping: so is the new channel
     std::shared_ptr<vhost_user::BackendChannel> old;
     {
         std::lock_guard lock(mu_);
         old = std::exchange(channel_, std::move(next));
     }
     if (old) old->cancel();
+}
+
+void DaxChannel::ring_started() {
+    stopping_.store(false);
+    rings_.fetch_add(1);
+    if (auto c = channel()) c->resume();
 }
 
 void DaxChannel::cancel_waits() {

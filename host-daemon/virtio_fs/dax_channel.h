@@ -31,10 +31,8 @@ class DaxChannel final : public DaxMapper {
     void window_asked() { window_asked_.store(true); }
     void set_channel(UniqueFd channel);
     void set_protocol_features(uint64_t acked) { acked_.store(acked); }
-    void ring_started() {
-        stopping_.store(false);
-        rings_.fetch_add(1);
-    }
+    // A ring started: maps are sent again (ends cancel_waits()).
+    void ring_started();
     void ring_stopped() { rings_.fetch_sub(1); }
     // Frees a worker waiting for the front-end's answer (before its ring is stopped), and
     // refuses new maps until a ring starts again.

@@ -91,6 +91,7 @@ vfs::wire::Status VirtioFsDevice::start_queue(vhost_user::QueueSetup q) {
     }
     workers_[q.index] = std::move(*w);
     if (cfg_.dax_channel) cfg_.dax_channel->ring_started();
+    if (cfg_.window_files) cfg_.window_files->resume_waits();
     return {};
 }
 
@@ -99,6 +100,9 @@ uint16_t VirtioFsDevice::stop_queue(uint32_t index) {
     // A worker waiting for the front-end's answer to a map would hold the stop up, and
     // QEMU may not answer while it waits for this stop.
     if (cfg_.dax_channel) cfg_.dax_channel->cancel_waits();
+    // Nor can a worker waiting for the front-end's report of a mapping (ADD_MEM_REG) get it
+    // while this thread is here.
+    if (cfg_.window_files) cfg_.window_files->cancel_waits();
     const uint16_t next = workers_[index]->stop();
     // A worker stuck in a syscall cannot be freed under its thread: kept aside until that
     // thread is done (queue/queue_worker.h), deleted at a later stop.

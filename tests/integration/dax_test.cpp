@@ -56,6 +56,8 @@ class Dax : public ::testing::Test {
         o.num_queues = 4;
         o.shmem = shmem;
         o.qemu_shmem_rules = rules_;
+        o.report_shmem = report_shmem_;
+        o.mem_slots = mem_slots_;
         auto f = Frontend::connect(socket_, o);
         ASSERT_TRUE(f);
         fe_ = std::move(*f);
@@ -155,6 +157,8 @@ class Dax : public ::testing::Test {
 
     std::string dir_, socket_, share_;
     QemuShmemRules rules_ = QemuShmemRules::kOn;  // the window refuses what QEMU 11.1.3 does
+    bool report_shmem_ = true;  // the frontend reports mappings as memory, as QEMU 11.1
+    bool mem_slots_ = true;     // ... with ADD_MEM_REG/REM_MEM_REG (else SET_MEM_TABLE)
     DaemonProcess daemon_;
     std::unique_ptr<Frontend> fe_;
 };
@@ -380,6 +384,85 @@ TEST_F(Dax, RingStopDropsTheMappingsAndTheRangeIsReusable) {
     EXPECT_EQ(c.refused, 0u);
     EXPECT_EQ(fe_->dax_window()->base()[5], pattern(kRange + 5));
     EXPECT_NE(daemon_.log().find("ring stopped"), std::string::npos);
+}
+
+// QEMU 11.1 reports each mapping as a memory region (ADD_MEM_REG) after it answered the
+// map, and the daemon waits for that report before it answers SETUPMAPPING; so must
+// tools/frontend, or every hosted run's first SETUPMAPPING waits the daemon's 500 ms.
+TEST_F(Dax, EachMappingIsReportedAsMemoryAfterTheMapAndWithdrawnAfterTheUnmap) {
+    start();
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t data = lookup("data");
+    ASSERT_EQ(setup(data, kOwnFile, 0, kRange, 2 * kMiB, true), 0) << daemon_.log();
+    ASSERT_EQ(setup(data, kOwnFile, kRange, kRange, 6 * kMiB, false), 0) << daemon_.log();
+    // The report goes out after the map's reply, its counter moves at the backend's ack:
+    // the daemon may answer SETUPMAPPING in between.
+    const auto reports_reach = [&](uint64_t added, uint64_t removed) {
+        for (int i = 0; i < 10000; ++i) {
+            const auto c = fe_->shmem_reports();
+            if (c.added >= added && c.removed >= removed) return;
+            usleep(1000);
+        }
+    };
+    reports_reach(2, 0);
+    auto r = fe_->shmem_reports();
+    EXPECT_EQ(r.added, 2u);
+    EXPECT_EQ(r.live, 2u);
+    EXPECT_EQ(r.failed, 0u);
+    ASSERT_EQ(remove({{2 * kMiB, kRange}}), 0) << daemon_.log();
+    reports_reach(2, 1);
+    r = fe_->shmem_reports();
+    EXPECT_EQ(r.removed, 1u);
+    EXPECT_EQ(r.live, 1u);
+    const std::string log = daemon_.log();
+    // The region sits in the window's BAR (mmap_offset the file offset, not mapped by the
+    // daemon), and the daemon never had to wait the report out.
+    EXPECT_NE(log.find("memory region added: gpa 0x10000200000 size 0x200000"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("memory region removed: gpa 0x10000200000 size 0x200000"), std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("did not report the mapping"), std::string::npos) << log;
+    // The daemon still maps the window's neighbour: the reported region is no guest RAM.
+    ASSERT_EQ(setup(data, kOwnFile, 0, kRange, 0, false), 0) << daemon_.log();
+    reports_reach(3, 1);
+    EXPECT_EQ(fe_->shmem_reports().live, 2u);
+    expect_serving();
+}
+
+// Without CONFIGURE_MEM_SLOTS QEMU sends the whole table again: RAM and the mappings.
+TEST_F(Dax, WithoutMemSlotsEachMappingIsReportedInAWholeMemoryTable) {
+    mem_slots_ = false;
+    start();
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t data = lookup("data");
+    ASSERT_EQ(setup(data, kOwnFile, 0, kRange, 0, true), 0) << daemon_.log();
+    ASSERT_EQ(remove({{0, kRange}}), 0) << daemon_.log();
+    for (int i = 0; i < 10000 && fe_->shmem_reports().removed < 1; ++i)
+        usleep(1000);
+    const auto r = fe_->shmem_reports();
+    EXPECT_EQ(r.added, 1u);
+    EXPECT_EQ(r.removed, 1u);
+    EXPECT_EQ(r.failed, 0u);
+    const std::string log = daemon_.log();
+    EXPECT_NE(log.find("memory table received: 2 regions"), std::string::npos) << log;
+    EXPECT_EQ(log.find("did not report the mapping"), std::string::npos) << log;
+    expect_serving();
+}
+
+// A front-end that never reports (not QEMU) costs one bounded wait, logged, not one per map.
+TEST_F(Dax, AFrontendThatNeverReportsCostsOneLoggedWaitNotOnePerMap) {
+    report_shmem_ = false;
+    start();
+    ASSERT_TRUE(init().flags & FUSE_MAP_ALIGNMENT);
+    const uint64_t data = lookup("data");
+    for (uint64_t i = 0; i < 4; ++i)
+        ASSERT_EQ(setup(data, kOwnFile, 0, kRange, i * kRange, false), 0) << daemon_.log();
+    EXPECT_EQ(fe_->shmem_reports().added, 0u);
+    const std::string log = daemon_.log();
+    const auto first = log.find("did not report the mapping at 0x0 as memory");
+    ASSERT_NE(first, std::string::npos) << log;
+    EXPECT_EQ(log.find("did not report the mapping", first + 1), std::string::npos) << log;
+    expect_serving();
 }
 
 }  // namespace

@@ -7,7 +7,7 @@ namespace vfs::frontend {
 
 namespace vu = vfs::host::vhost_user;
 
-Result<std::unique_ptr<BackendChannel>> BackendChannel::create(Hook hook) {
+Result<std::unique_ptr<BackendChannel>> BackendChannel::create(Hook hook, AfterReply after) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return vfs::wire::Error{errno};
@@ -15,6 +15,7 @@ Result<std::unique_ptr<BackendChannel>> BackendChannel::create(Hook hook) {
     c->ours_ = vu::Connection(UniqueFd(sv[0]));
     c->backend_end_.reset(sv[1]);
     c->hook_ = std::move(hook);
+    c->after_ = std::move(after);
     c->thread_ = std::thread([raw = c.get()] { raw->run(); });
     return c;
 }
@@ -43,10 +44,11 @@ void BackendChannel::run() {
                 msg->hdr, std::vector<uint8_t>(msg->payload, msg->payload + msg->hdr.size),
                 msg->nfds});
         }
-        msg->clear_fds();
         if (msg->hdr.flags & vu::kFlagNeedReply) {
             if (!ours_.send_reply(msg->hdr.request, &result, sizeof(result))) return;
         }
+        if (after_) after_(*msg, result);
+        msg->clear_fds();
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <utility>
 
@@ -22,7 +23,8 @@ constexpr uint64_t kWantedProtocolFeatures = pf::kMq | pf::kReplyAck | pf::kBack
 
 Result<std::unique_ptr<Frontend>> Frontend::connect(const std::string& socket_path,
                                                     FrontendOptions opts) {
-    if (opts.num_queues == 0 || opts.num_queues > 256) return Error{EINVAL};
+    if (opts.num_queues == 0 || opts.num_queues > 256 || opts.memory_bytes >= kShmemGpa)
+        return Error{EINVAL};
     std::unique_ptr<Frontend> f(new Frontend());
     f->opts_ = opts;
     auto c = VhostUserClient::connect(socket_path);
@@ -38,16 +40,22 @@ Result<std::unique_ptr<Frontend>> Frontend::connect(const std::string& socket_pa
     }
     f->bases_.assign(opts.num_queues, 0);
     // The window exists only after the handshake; the listener serves maps in it then.
-    auto bc = BackendChannel::create([raw = f.get()](const vu::Message& m) -> uint64_t {
-        return raw->window_ ? raw->window_->serve(m) : 1;
-    });
+    auto bc = BackendChannel::create(
+        [raw = f.get()](const vu::Message& m) -> uint64_t {
+            return raw->window_ ? raw->window_->serve(m) : 1;
+        },
+        [raw = f.get()](const vu::Message& m, uint64_t result) { raw->report_shmem(m, result); });
     if (!bc) return Error{bc.error()};
     f->backend_ = std::move(*bc);
     return f;
 }
 
 Frontend::~Frontend() {
-    // Close the socket first so the backend stops before guest memory goes away.
+    // Shut the socket first so the backend stops before guest memory goes away, and a
+    // report the backend channel's listener is sending fails instead of waiting; the
+    // listener (which uses the window and the socket) ends before either is freed.
+    if (client_) ::shutdown(client_->connection().fd(), SHUT_RDWR);
+    backend_.reset();
     if (client_) client_->connection().close();
 }
 
@@ -61,6 +69,7 @@ Status Frontend::handshake() {
         neg_.offered_protocol_features = *pfs;
         uint64_t want = kWantedProtocolFeatures | (opts_.ack_config ? pf::kConfig : 0) |
                         (opts_.shmem ? pf::kShmem : 0) | (opts_.log_shmfd ? pf::kLogShmfd : 0);
+        if (!opts_.mem_slots) want &= ~pf::kConfigureMemSlots;
         neg_.protocol_features = *pfs & want;
         if (Status s = client_->send_obj(Request::kSetProtocolFeatures, neg_.protocol_features); !s)
             return s;
@@ -104,18 +113,8 @@ Status Frontend::handshake() {
 }
 
 Status Frontend::set_mem_table() {
-    const auto& regions = ram_->regions();
-    if (regions.size() > vu::kMaxTableRegions) return Error{EINVAL};
-    vu::MemoryTable t;
-    t.num_regions = static_cast<uint32_t>(regions.size());
-    int fds[vu::kMaxTableRegions];
-    for (uint32_t i = 0; i < t.num_regions; ++i) {
-        t.regions[i] = regions[i];
-        fds[i] = ram_->fd();
-    }
-    const uint32_t size = static_cast<uint32_t>(vu::kMemoryTableHeaderBytes +
-                                                t.num_regions * sizeof(vu::MemoryRegion));
-    return client_->send(Request::kSetMemTable, &t, size, fds, t.num_regions);
+    std::lock_guard lock(shmem_mu_);
+    return send_mem_table_locked();
 }
 
 Result<AttachedRings> Frontend::attach_queue(uint32_t q, const RingPlacement& where, uint16_t base,

@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -37,6 +39,14 @@ struct FrontendOptions {
     // window with GET_SHMEM_CONFIG and serve the backend's SHMEM_MAP/UNMAP in it
     // (dax_window()). Without it, backend requests are recorded and refused.
     bool shmem = false;
+    // As QEMU 11.1 after answering a SHMEM_MAP: report the mapping as guest memory, an
+    // ADD_MEM_REG with the mapping's fd (a whole SET_MEM_TABLE without CONFIGURE_MEM_SLOTS),
+    // and a REM_MEM_REG after an unmap (shmem_reports.cpp). false: a front-end that never
+    // reports, which the daemon waits for a bounded time once.
+    bool report_shmem = true;
+    // Ack CONFIGURE_MEM_SLOTS if offered, as QEMU does; false: memory changes (the DAX
+    // reports) go as whole SET_MEM_TABLEs, as QEMU's without the feature.
+    bool mem_slots = true;
     // The window also refuses what QEMU 11.1.3 refuses (a fd not open read-write, a range
     // past the file's end; see dax_window.h). Off: a front-end that honours the flags.
     QemuShmemRules qemu_shmem_rules = QemuShmemRules::kOn;
@@ -59,8 +69,20 @@ struct NegotiatedFeatures {
     uint64_t shmem_size = 0;     // region 0 of GET_SHMEM_CONFIG; 0 without SHMEM
 };
 
+// The DAX mappings the frontend reported as guest memory (FrontendOptions::report_shmem).
+struct ShmemReportCounters {
+    uint64_t added = 0;    // regions reported (ADD_MEM_REG, or in a SET_MEM_TABLE)
+    uint64_t removed = 0;  // regions withdrawn (REM_MEM_REG, or left out of a SET_MEM_TABLE)
+    uint64_t failed = 0;   // reports the backend refused, or that did not fit the table
+    uint64_t live = 0;     // regions reported now
+};
+
 class Frontend {
   public:
+    // Where the DAX window sits in guest-physical space (a 64-bit BAR, above any guest RAM
+    // this frontend allocates): a mapping at window offset o is reported at kShmemGpa + o.
+    static constexpr uint64_t kShmemGpa = 1ull << 40;
+
     struct Ticket {
         uint32_t queue = 0;
         uint64_t token = 0;
@@ -74,7 +96,7 @@ class Frontend {
     // GET_SHMEM_CONFIG (with opts.shmem; reserves the DAX window), SET_OWNER,
     // SET_BACKEND_REQ_FD, SET_FEATURES.
     Status handshake();
-    // SET_MEM_TABLE with every region of the guest memory.
+    // SET_MEM_TABLE with every region of the guest memory (and the DAX mappings reported).
     Status set_mem_table();
     // SET_VRING_NUM/BASE/ADDR/KICK/CALL/ERR and SET_VRING_ENABLE for queue q, whose
     // rings are already in guest memory at `where`, resuming at `base`. Returns the rings
@@ -129,6 +151,7 @@ class Frontend {
     // The DAX window (opts.shmem and the backend offered SHMEM with a region 0), else
     // null. base()[0, size()) is what a guest sees of the device's shared-memory BAR.
     DaxWindow* dax_window() { return window_.get(); }
+    ShmemReportCounters shmem_reports() const;
     uint64_t next_unique() { return unique_.fetch_add(1); }
 
   private:
@@ -141,6 +164,15 @@ class Frontend {
 
     // SET_VRING_ADDR for one of our started queues, with the log flag or without.
     Status set_queue_log(uint32_t q, bool log);
+    // After the backend channel answered a map or unmap: reports it (shmem_reports.cpp).
+    void report_shmem(const vu::Message& msg, uint64_t result);
+    // SET_MEM_TABLE of guest RAM and the reported mappings; shmem_mu_ held.
+    Status send_mem_table_locked();
+
+    struct ReportedRegion {
+        vu::MemoryRegion region;
+        UniqueFd fd;  // the mapped file, as QEMU keeps the RAMBlock's fd
+    };
 
     FrontendOptions opts_;
     NegotiatedFeatures neg_;
@@ -151,6 +183,9 @@ class Frontend {
     std::unique_ptr<BackendChannel> backend_;
     std::unique_ptr<DaxWindow> window_;  // set in handshake(), before the channel is sent
     std::unique_ptr<DirtyBitmap> log_;
+    mutable std::mutex shmem_mu_;                  // taken before the client's own lock
+    std::map<uint64_t, ReportedRegion> reported_;  // by window offset
+    ShmemReportCounters report_counters_;
     std::mutex inflight_mu_;
     std::unordered_map<uint64_t, InFlight> inflight_;
     std::atomic<uint64_t> token_{1};

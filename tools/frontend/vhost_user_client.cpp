@@ -40,18 +40,21 @@ Status VhostUserClient::read_reply(uint32_t request, void* out, uint32_t size) {
 Status VhostUserClient::send(vu::Request req, const void* payload, uint32_t size, const int* fds,
                              uint32_t nfds) {
     vu::Header h{static_cast<uint32_t>(req), vu::kVersion, size};
-    if (reply_ack_) h.flags |= vu::kFlagNeedReply;
+    const bool ack = reply_ack_.load();
+    if (ack) h.flags |= vu::kFlagNeedReply;
+    std::lock_guard lock(mu_);
     if (Status s = conn_.send(h, payload, fds, nfds); !s) return s;
-    if (!reply_ack_) return {};
-    uint64_t ack = 0;
-    if (Status s = read_reply(h.request, &ack, sizeof(ack)); !s) return s;
-    if (ack != 0) return Error{EIO};
+    if (!ack) return {};
+    uint64_t answer = 0;
+    if (Status s = read_reply(h.request, &answer, sizeof(answer)); !s) return s;
+    if (answer != 0) return Error{EIO};
     return {};
 }
 
 Status VhostUserClient::call(vu::Request req, const void* payload, uint32_t size, void* reply,
                              uint32_t reply_size, const int* fds, uint32_t nfds) {
     vu::Header h{static_cast<uint32_t>(req), vu::kVersion, size};
+    std::lock_guard lock(mu_);
     if (Status s = conn_.send(h, payload, fds, nfds); !s) return s;
     return read_reply(h.request, reply, reply_size);
 }

@@ -3,12 +3,16 @@
 //
 // It checks every reply against the request it answers (request number, REPLY flag,
 // size), so a misbehaving backend is an error, never a misread. It keeps no device state
-// beyond whether REPLY_ACK is on.
+// beyond whether REPLY_ACK is on. Requests from several threads (the caller's, and the
+// backend channel's listener reporting a DAX mapping as QEMU does) go one at a time, each
+// with its reply.
 #pragma once
 
 #include <stdint.h>
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "vhost_user/connection.h"
@@ -58,9 +62,10 @@ class VhostUserClient {
   private:
     Status read_reply(uint32_t request, void* out, uint32_t size);
 
+    std::mutex mu_;  // a request and its reply
     vu::Connection conn_;
     std::unique_ptr<vu::Message> msg_;
-    bool reply_ack_ = false;
+    std::atomic<bool> reply_ack_{false};
 };
 
 }  // namespace vfs::frontend

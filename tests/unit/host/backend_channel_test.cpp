@@ -1,10 +1,11 @@
 // vhost_user::BackendChannel over a socketpair, the test playing the front-end: a map is
 // sent with its fd and NEED_REPLY and waits for the u64; a refusal is EIO; a wait can be
 // cancelled from another thread, and the reply it gave up on is dropped, not taken for the
-// next request's; a malformed reply breaks the channel.
+// next request's; a cancel holds until resume(); a malformed reply breaks the channel.
 #include "vhost_user/backend_channel.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -71,6 +72,7 @@ TEST_F(BackendChannelTest, CancelledWaitsOweTheirReplyWhichIsDropped) {
     ASSERT_NE(m1, nullptr);
     channel_->cancel();
     EXPECT_EQ(first.get().error(), ECANCELED);
+    channel_->resume();  // the ring started again
     // The late answer to the first (a refusal) must not be read as the second's.
     auto second =
         std::async(std::launch::async, [&] { return channel_->shmem_unmap(range(4096)); });
@@ -79,6 +81,34 @@ TEST_F(BackendChannelTest, CancelledWaitsOweTheirReplyWhichIsDropped) {
     reply(m1->hdr.request, 1);
     reply(m2->hdr.request, 0);
     EXPECT_TRUE(second.get());
+}
+
+// The cancel is for the worker whose ring is stopping, which may not be waiting yet (queued
+// behind another request, or just past the ready check): a request after it must fail
+// at once, unsent, not drain the cancel and wait out the 10 s bound for a front-end that
+// waits for the stop.
+TEST_F(BackendChannelTest, ACancelHoldsUntilResumeSoALaterRequestIsNotSent) {
+    channel_->cancel();
+    EXPECT_EQ(channel_->shmem_map(range(0), STDIN_FILENO).error(), ECANCELED);
+    EXPECT_EQ(channel_->shmem_unmap(range(0)).error(), ECANCELED);
+    pollfd p{frontend_.fd(), POLLIN, 0};
+    EXPECT_EQ(::poll(&p, 1, 0), 0) << "a request reached the front-end";
+    channel_->resume();
+    auto done = std::async(std::launch::async, [&] { return channel_->shmem_unmap(range(0)); });
+    auto m = next_request();
+    ASSERT_NE(m, nullptr);
+    reply(m->hdr.request, 0);
+    EXPECT_TRUE(done.get());
+}
+
+// Every waiter sees the cancel, not just the first to poll it.
+TEST_F(BackendChannelTest, ACancelEndsTheWaitAndTheNextRequestBoth) {
+    auto first = std::async(std::launch::async, [&] { return channel_->shmem_unmap(range(0)); });
+    ASSERT_NE(next_request(), nullptr);
+    channel_->cancel();
+    EXPECT_EQ(first.get().error(), ECANCELED);
+    EXPECT_EQ(channel_->shmem_unmap(range(4096)).error(), ECANCELED);
+    EXPECT_TRUE(channel_->cancelled());
 }
 
 TEST_F(BackendChannelTest, AMalformedReplyBreaksTheChannel) {

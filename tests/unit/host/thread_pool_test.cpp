@@ -1,9 +1,12 @@
 // The queue's thread pool on its own: every job runs and its result comes back once, N
 // jobs really run at once, a blocked job holds up no other, the capacity is a hard limit,
-// wait_idle() waits for running jobs, and destruction lets queued jobs finish.
+// wait_idle() waits for running jobs, destruction lets queued jobs finish, and a bounded
+// stop gives up on a stuck job without the thread touching freed memory afterwards.
 #include "queue/thread_pool.h"
 
 #include <gtest/gtest.h>
+
+#include <memory>
 
 #include <atomic>
 #include <chrono>
@@ -182,6 +185,67 @@ TEST(ThreadPool, RefusesZeroThreadsOrCapacity) {
         0, 4, [](uint32_t) { return 0u; }, [] {}));
     EXPECT_FALSE(ThreadPool::start(
         2, 0, [](uint32_t) { return 0u; }, [] {}));
+}
+
+// A job stuck in a call (a hung mount) must not hold the pool's owner up past the bound
+// given at start: the destructor gives up and returns. The detached thread, once its job
+// returns, starts no queued job and never calls notify (the owner is gone), and the
+// pool's state it still uses stays valid until it ends (checked by ASan, and by the state,
+// which holds the work function, being freed only then).
+TEST(ThreadPool, ABoundedStopGivesUpOnAStuckJobAndItsThreadTouchesNothingFreed) {
+    struct Probe {
+        Gate release;
+        Gate started;
+    };
+    struct Counts {
+        std::atomic<int> ran{0};
+        std::atomic<int> notified{0};
+    };
+    auto probe = std::make_shared<Probe>();
+    auto counts = std::make_shared<Counts>();
+    std::weak_ptr<Probe> alive = probe;
+    {
+        auto pool = ThreadPool::start(
+            1, 4,
+            [p = probe, c = counts](uint32_t) {
+                ++c->ran;
+                p->started.open();
+                p->release.wait();
+                return 0u;
+            },
+            [c = counts] { ++c->notified; }, "vfs-pool-test", 50);
+        ASSERT_TRUE(pool);
+        ASSERT_TRUE((*pool)->submit(0));
+        ASSERT_TRUE((*pool)->submit(1));  // queued behind the stuck one
+        ASSERT_TRUE(probe->started.wait());
+        EXPECT_FALSE((*pool)->idle());
+    }  // the destructor gives up at 50 ms
+    Gate* release = &probe->release;
+    std::shared_ptr<Probe> keep = probe;  // the gate must outlive the open() below
+    probe.reset();
+    release->open();
+    keep.reset();
+    // Only the work function the state holds keeps the probe now: it goes when the thread
+    // ends and drops the state.
+    for (int i = 0; i < 10000 && !alive.expired(); ++i)
+        std::this_thread::sleep_for(1ms);
+    ASSERT_TRUE(alive.expired()) << "the detached thread never let go of the pool's state";
+    EXPECT_EQ(counts->ran.load(), 1);       // the queued job never started
+    EXPECT_EQ(counts->notified.load(), 0);  // nor was the gone owner notified
+}
+
+TEST(ThreadPool, AStopIsAnsweredOnceAndAStoppedPoolTakesNoJob) {
+    auto pool = ThreadPool::start(
+        2, 4, [](uint32_t j) { return j; }, [] {});
+    ASSERT_TRUE(pool);
+    ASSERT_TRUE((*pool)->submit(7));
+    EXPECT_TRUE((*pool)->stop(1000));
+    EXPECT_TRUE((*pool)->stop(1000));
+    EXPECT_FALSE((*pool)->submit(8));
+    uint32_t got = 0;
+    EXPECT_EQ((*pool)->take_finished([&](uint32_t, uint32_t r) { got = r; }), 1u);
+    EXPECT_EQ(got, 7u);
+    EXPECT_TRUE((*pool)->idle());
 }
 
 }  // namespace
