@@ -109,7 +109,8 @@ bool op(const Env& e, const std::string& recipe, uint32_t t, uint64_t i) {
         const uid_t uid = ::geteuid();
         ::setfsgid(0);
         ::setfsuid(uid);
-        if (::setfsgid(static_cast<gid_t>(-1)) != 0 || ::setfsuid(static_cast<uid_t>(-1)) != uid)
+        if (::setfsgid(static_cast<gid_t>(-1)) != 0 ||
+            static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) != uid)
             return false;
         const int fd = ::openat(e.create_dir, n, kCreateFlags, 0644);
         ::setfsuid(uid);
