@@ -24,13 +24,21 @@ gid_t current_fsgid() {
 }  // namespace
 
 ScopedFsCredentials::ScopedFsCredentials(uid_t uid, gid_t gid) {
+    old_gid_ = current_fsgid();
+    old_uid_ = current_fsuid();
+    switched_ = old_gid_ != gid || old_uid_ != uid;
+    if (!switched_) {
+        ok_ = true;
+        return;
+    }
     // Group first: once the fsuid is no longer root we may lack the right to change it.
-    old_gid_ = set_fsgid(gid);
-    old_uid_ = set_fsuid(uid);
+    set_fsgid(gid);
+    set_fsuid(uid);
     ok_ = current_fsgid() == gid && current_fsuid() == uid;
 }
 
 ScopedFsCredentials::~ScopedFsCredentials() {
+    if (!switched_) return;
     set_fsuid(old_uid_);
     set_fsgid(old_gid_);
 }

@@ -1,8 +1,10 @@
 #include "backend_process.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,6 +127,16 @@ std::string BackendProcess::start(const BackendConfig& cfg, const BackendPaths& 
         if (fd >= 0) {
             ::dup2(fd, 1);
             ::dup2(fd, 2);
+        }
+        if (!cfg.join_cgroup_procs.empty()) {
+            const int cg = ::open(cfg.join_cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+            const std::string pid = std::to_string(::getpid());
+            if (cg < 0 || ::write(cg, pid.data(), pid.size()) != static_cast<ssize_t>(pid.size())) {
+                dprintf(2, "vfs-bench: cannot join the cgroup %s: %s\n",
+                        cfg.join_cgroup_procs.c_str(), strerror(errno));
+                ::_exit(126);
+            }
+            ::close(cg);
         }
         std::vector<char*> args;
         for (auto& a : argv)

@@ -28,6 +28,9 @@ struct BackendConfig {
     std::string cache = "auto";
     uint32_t request_queues = 1;          // what the benchmark will use (ours serves several)
     std::vector<std::string> extra_args;  // appended to the daemon's command line
+    // If set, the child writes its pid here (a cgroup's cgroup.procs) before exec, so the
+    // daemon and all it starts run in that cgroup; start() fails if it cannot.
+    std::string join_cgroup_procs;
 };
 
 // Parses a --backends item; false if unknown.
