@@ -9,11 +9,31 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "queue/queue_worker.h"
 
 namespace vfs::host {
+
+namespace {
+
+int64_t now_ns() {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+}
+
+}  // namespace
 
 vfs::wire::Result<std::shared_ptr<QueueThread>> QueueThread::start(QueueWorker* first) {
     std::shared_ptr<QueueThread> t(new QueueThread());
@@ -91,9 +111,10 @@ void QueueThread::run() {
                 return;
             }
         }
+        const int64_t now = now_ns() / 1000000;
         for (size_t i = 0; i < served.size();) {
             QueueWorker* w = served[i];
-            if (w->take_due() && w->turn()) {
+            if (w->take_due(now) && w->turn()) {
                 w->finish();
                 served.erase(served.begin() + static_cast<ptrdiff_t>(i));
                 leave(w);
@@ -118,6 +139,13 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
             w->due_ = true;
         return;
     }
+    bool any_due = false;  // a turn stopped at kMaxPopsPerTurn: look, don't sleep
+    for (QueueWorker* w : served)
+        any_due = any_due || w->due_;
+    if (!any_due && spin(served)) return;
+    // Kicks back on (and each ring looked at once more) before the thread sleeps on them.
+    for (QueueWorker* w : served)
+        if (w->rearm_kicks()) any_due = true;
     // Every fd of every worker, then the thread's own.
     pollfd fds[QueueWorker::kMaxPollFds * 4 + 1];
     std::vector<pollfd> many;
@@ -129,12 +157,11 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
     }
     nfds_t n = 0;
     int timeout = -1;
-    bool any_due = false;  // a turn stopped at kMaxPopsPerTurn: look, don't sleep
+    const int64_t now = now_ns() / 1000000;
     for (QueueWorker* w : served) {
         n += w->add_poll_fds(p, n);
-        const int t = w->poll_timeout_ms();
+        const int t = w->poll_timeout_ms(now);
         if (t >= 0 && (timeout < 0 || t < timeout)) timeout = t;
-        any_due = any_due || w->due_;
     }
     if (any_due) timeout = 0;
     const nfds_t wake_at = n;
@@ -160,6 +187,40 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
         uint64_t v;
         [[maybe_unused]] ssize_t r = ::read(wake_.get(), &v, sizeof(v));
     }
+}
+
+}  // namespace vfs::host
+
+namespace vfs::host {
+
+// --poll-us: like vhost's busyloop, watch the rings (and what else would wake the thread)
+// for up to the workers' poll_us before sleeping. The guest's kicks are off meanwhile, so
+// a request costs it no exit and the thread no wake-up. Bounded by the clock; a pause per
+// look keeps the sibling hyperthread and the bus quiet.
+bool QueueThread::spin(std::vector<QueueWorker*>& served) {
+    uint32_t us = 0;
+    for (QueueWorker* w : served)
+        us = std::max(us, w->cfg_.poll_us);
+    if (us == 0) return false;
+    for (QueueWorker* w : served)
+        w->begin_spin();
+    const int64_t deadline = now_ns() + int64_t{us} * 1000;
+    for (;;) {
+        bool found = false;
+        for (QueueWorker* w : served) {
+            if (w->spin_sees_work()) {
+                w->due_ = true;
+                found = true;
+            }
+        }
+        // A worker attached meanwhile is picked up by run().
+        if (found || has_pending_.load(std::memory_order_acquire)) return true;
+        if (now_ns() >= deadline) break;
+        cpu_relax();
+    }
+    for (QueueWorker* w : served)
+        if (w->cfg_.spin_ended_for_test) w->cfg_.spin_ended_for_test();
+    return false;
 }
 
 }  // namespace vfs::host
