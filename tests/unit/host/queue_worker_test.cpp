@@ -977,18 +977,20 @@ TEST_P(QueueSpin, AChainPublishedAsTheSpinEndsIsFound) {
     std::atomic<bool> armed{false}, published{false}, kick_asked{false};
     h.spin_ended = [&] {
         if (!armed.exchange(false)) return;
-        kick_asked = publish_unkicked(h, 3);
+        kick_asked = publish_unkicked(h, 4);
         published = true;
     };
     InlineEcho handler;
     h.start(&handler);
     ASSERT_FALSE(::testing::Test::HasFatalFailure());
     echo_many(h, 2);
+    // The spin after those is over (the driver side is the test's alone again) ...
+    ASSERT_TRUE(eventually([&] { return kicks_enabled(h, 2); }));
     armed = true;
-    h.worker_->set_enabled(true);  // a wake-up: one more turn, spin and end of spin
+    publish_tokens(h, 3, 1);  // ... and request 3 starts one more, whose end publishes 4
     ASSERT_TRUE(eventually([&] { return published.load(); })) << "the spin never ended";
     EXPECT_FALSE(kick_asked.load());
-    EXPECT_EQ(reclaim_for(h, 1, 5000), std::vector<uint64_t>{3}) << "lost in the race";
+    EXPECT_EQ(reclaim_for(h, 2, 5000), (std::vector<uint64_t>{3, 4})) << "4 lost in the race";
 }
 
 // GET_VRING_BASE during a spin: stop() returns at once, not when the spin would end, and
