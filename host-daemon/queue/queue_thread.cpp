@@ -202,6 +202,14 @@ bool QueueThread::spin(std::vector<QueueWorker*>& served) {
     for (QueueWorker* w : served)
         us = std::max(us, w->cfg_.poll_us);
     if (us == 0) return false;
+    // Only after requests: a wake-up that found none (a re-scan, a control request) goes
+    // back to sleep at once, so an idle daemon does not spin on every re-scan timeout.
+    bool after_requests = false;
+    for (QueueWorker* w : served) {
+        after_requests = after_requests || w->popped_;
+        w->popped_ = false;
+    }
+    if (!after_requests) return false;
     for (QueueWorker* w : served)
         w->begin_spin();
     const int64_t deadline = now_ns() + int64_t{us} * 1000;

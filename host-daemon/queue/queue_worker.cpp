@@ -341,6 +341,7 @@ void QueueWorker::process_available() {
             free_slots_.pop_back();
             ++in_flight_;
             ++popped_this_turn;
+            popped_ = true;
             next_avail_.store(dq_.last_avail_idx(), std::memory_order_release);
             slot.memory = mem_;
             handler_->handle(*this, slot);

@@ -209,6 +209,7 @@ class QueueWorker final : private QueueContext {
     bool polled_kick_ = false;
     bool polled_ring_ = false;
     bool kicks_off_ = false;  // process_available left kicks suppressed for a spin
+    bool popped_ = false;     // popped a chain since the thread's last spin decision
     // A control request (wake()) came: a spin gives way to the wait that reads it.
     std::atomic<bool> poked_{false};
     // Something may be there for turn(): one of its fds fired, the wait timed out or was

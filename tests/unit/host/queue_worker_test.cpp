@@ -1046,6 +1046,21 @@ TEST_P(QueueSpin, APoolCompletionEndsTheSpin) {
     EXPECT_FALSE(handler.no_pool);
 }
 
+// A wake-up that finds no request (a re-scan timeout, a control request) does not start
+// a spin: an idle daemon sleeps at once, kicks on. Request 1 then needs, and gets, a kick.
+TEST_P(QueueSpin, AWakeUpWithoutRequestsDoesNotSpin) {
+    WorkerHarness h(16, GetParam());
+    h.poll_us = kSpinForever;
+    InlineEcho handler;
+    h.start(&handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    for (int i = 0; i < 3; ++i)
+        h.worker_->set_enabled(true);
+    ASSERT_TRUE(eventually([&] { return kicks_enabled(h, 0); })) << "it spun with no request";
+    publish_tokens(h, 1, 1);
+    EXPECT_EQ(reclaim_for(h, 1, 10000), std::vector<uint64_t>{1});
+}
+
 INSTANTIATE_TEST_SUITE_P(EventIdxOrNot, QueueSpin, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "EventIdx" : "Flags"; });
 
