@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -24,6 +25,9 @@ int64_t now_ns() {
     ::clock_gettime(CLOCK_MONOTONIC, &t);
     return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec;
 }
+
+// How often a spin offers its CPU to other runnable tasks (sched_yield).
+constexpr int64_t kSpinYieldNs = 5000;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -212,7 +216,8 @@ bool QueueThread::spin(std::vector<QueueWorker*>& served) {
     if (!after_requests) return false;
     for (QueueWorker* w : served)
         w->begin_spin();
-    const int64_t deadline = now_ns() + int64_t{us} * 1000;
+    const int64_t start = now_ns(), deadline = start + int64_t{us} * 1000;
+    int64_t yield_at = start + kSpinYieldNs;
     for (;;) {
         bool found = false;
         for (QueueWorker* w : served) {
@@ -223,7 +228,16 @@ bool QueueThread::spin(std::vector<QueueWorker*>& served) {
         }
         // A worker attached meanwhile is picked up by run().
         if (found || has_pending_.load(std::memory_order_acquire)) return true;
-        if (now_ns() >= deadline) break;
+        const int64_t now = now_ns();
+        if (now >= deadline) break;
+        // vhost's busyloop stops when the CPU is wanted (need_resched); user space cannot
+        // see that, so it offers the CPU every few microseconds: on a small machine the
+        // task that would publish the next request (the guest's vCPU thread, a client)
+        // may be waiting for this very CPU. With nothing else runnable it returns at once.
+        if (now >= yield_at) {
+            ::sched_yield();
+            yield_at = now + kSpinYieldNs;
+        }
         cpu_relax();
     }
     for (QueueWorker* w : served)
