@@ -253,6 +253,10 @@ int main(int argc, char** argv) {
         dc.window_files = &window_files;
     }
     dc.thread_pool_size = opt.thread_pool_size;
+    dc.poll_us = opt.poll_us;
+    if (opt.poll_us != 0)
+        spdlog::info("queue threads spin up to {} us on their rings before sleeping (--poll-us)",
+                     opt.poll_us);
     dc.share_hiprio_thread = !opt.hiprio_own_thread;
     // Migration: DEVICE_STATE is offered except with a DAX window, whose mappings live in
     // the front-end and are not part of the state.

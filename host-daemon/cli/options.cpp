@@ -181,6 +181,13 @@ CommandLine::CommandLine(Options& o) {
                    "every request on the queue's worker thread, as virtiofsd's default does "
                    "[default: 0]")
         ->option_text("<N>");
+    app.add_option("--poll-us", o.poll_us,
+                   "After the last request, each queue thread spins on its rings for up to N "
+                   "microseconds (the guest's kicks off) before it sleeps, like vhost's "
+                   "busyloop: a synchronous request then needs no wake-up, at the cost of a "
+                   "CPU kept busy while requests keep coming; 0 to 1000000 [default: 0, off]")
+        ->check(CLI::Range(0u, 1000000u))
+        ->option_text("<N>");
     app.add_option_function<std::string>(
            "--hiprio-thread", [&o](const std::string& v) { o.hiprio_own_thread = v == "own"; },
            "Which thread serves the high-priority queue (FORGET, INTERRUPT): shared, the first "

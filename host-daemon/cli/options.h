@@ -33,6 +33,7 @@ struct Options {
     std::optional<std::string> tag;  // --tag: offers CONFIG (the virtio-fs tag)
     unsigned num_queues = 65;        // queues offered: hiprio + request queues
     unsigned thread_pool_size = 0;   // --thread-pool-size, -o max_idle_threads (no pool)
+    uint32_t poll_us = 0;            // --poll-us: spin on the rings before sleeping (0: off)
     bool hiprio_own_thread = false;  // --hiprio-thread=own: queue 0 gets a thread of its own
     uint64_t dax_window = 0;         // --dax-window: DAX window bytes; 0 = no DAX
     migration::Options migration;    // --migration-mode, -on-error, -verify-handles, -confirm-paths

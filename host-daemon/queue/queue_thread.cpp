@@ -3,17 +3,41 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "queue/queue_worker.h"
 
 namespace vfs::host {
+
+namespace {
+
+int64_t now_ns() {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec;
+}
+
+// How often a spin offers its CPU to other runnable tasks (sched_yield).
+constexpr int64_t kSpinYieldNs = 5000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+}
+
+}  // namespace
 
 vfs::wire::Result<std::shared_ptr<QueueThread>> QueueThread::start(QueueWorker* first) {
     std::shared_ptr<QueueThread> t(new QueueThread());
@@ -91,9 +115,10 @@ void QueueThread::run() {
                 return;
             }
         }
+        const int64_t now = now_ns() / 1000000;
         for (size_t i = 0; i < served.size();) {
             QueueWorker* w = served[i];
-            if (w->take_due() && w->turn()) {
+            if (w->take_due(now) && w->turn()) {
                 w->finish();
                 served.erase(served.begin() + static_cast<ptrdiff_t>(i));
                 leave(w);
@@ -118,6 +143,13 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
             w->due_ = true;
         return;
     }
+    bool any_due = false;  // a turn stopped at kMaxPopsPerTurn: look, don't sleep
+    for (QueueWorker* w : served)
+        any_due = any_due || w->due_;
+    if (!any_due && spin(served)) return;
+    // Kicks back on (and each ring looked at once more) before the thread sleeps on them.
+    for (QueueWorker* w : served)
+        if (w->rearm_kicks()) any_due = true;
     // Every fd of every worker, then the thread's own.
     pollfd fds[QueueWorker::kMaxPollFds * 4 + 1];
     std::vector<pollfd> many;
@@ -129,12 +161,11 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
     }
     nfds_t n = 0;
     int timeout = -1;
-    bool any_due = false;  // a turn stopped at kMaxPopsPerTurn: look, don't sleep
+    const int64_t now = now_ns() / 1000000;
     for (QueueWorker* w : served) {
         n += w->add_poll_fds(p, n);
-        const int t = w->poll_timeout_ms();
+        const int t = w->poll_timeout_ms(now);
         if (t >= 0 && (timeout < 0 || t < timeout)) timeout = t;
-        any_due = any_due || w->due_;
     }
     if (any_due) timeout = 0;
     const nfds_t wake_at = n;
@@ -160,6 +191,58 @@ void QueueThread::wait(std::vector<QueueWorker*>& served) {
         uint64_t v;
         [[maybe_unused]] ssize_t r = ::read(wake_.get(), &v, sizeof(v));
     }
+}
+
+}  // namespace vfs::host
+
+namespace vfs::host {
+
+// --poll-us: like vhost's busyloop, watch the rings (and what else would wake the thread)
+// for up to the workers' poll_us before sleeping. The guest's kicks are off meanwhile, so
+// a request costs it no exit and the thread no wake-up. Bounded by the clock; a pause per
+// look keeps the sibling hyperthread and the bus quiet.
+bool QueueThread::spin(std::vector<QueueWorker*>& served) {
+    uint32_t us = 0;
+    for (QueueWorker* w : served)
+        us = std::max(us, w->cfg_.poll_us);
+    if (us == 0) return false;
+    // Only after requests: a wake-up that found none (a re-scan, a control request) goes
+    // back to sleep at once, so an idle daemon does not spin on every re-scan timeout.
+    bool after_requests = false;
+    for (QueueWorker* w : served) {
+        after_requests = after_requests || w->popped_;
+        w->popped_ = false;
+    }
+    if (!after_requests) return false;
+    for (QueueWorker* w : served)
+        w->begin_spin();
+    const int64_t start = now_ns(), deadline = start + int64_t{us} * 1000;
+    int64_t yield_at = start + kSpinYieldNs;
+    for (;;) {
+        bool found = false;
+        for (QueueWorker* w : served) {
+            if (w->spin_sees_work()) {
+                w->due_ = true;
+                found = true;
+            }
+        }
+        // A worker attached meanwhile is picked up by run().
+        if (found || has_pending_.load(std::memory_order_acquire)) return true;
+        const int64_t now = now_ns();
+        if (now >= deadline) break;
+        // vhost's busyloop stops when the CPU is wanted (need_resched); user space cannot
+        // see that, so it offers the CPU every few microseconds: on a small machine the
+        // task that would publish the next request (the guest's vCPU thread, a client)
+        // may be waiting for this very CPU. With nothing else runnable it returns at once.
+        if (now >= yield_at) {
+            ::sched_yield();
+            yield_at = now + kSpinYieldNs;
+        }
+        cpu_relax();
+    }
+    for (QueueWorker* w : served)
+        if (w->cfg_.spin_ended_for_test) w->cfg_.spin_ended_for_test();
+    return false;
 }
 
 }  // namespace vfs::host

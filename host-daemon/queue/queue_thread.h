@@ -59,6 +59,9 @@ class QueueThread final : public std::enable_shared_from_this<QueueThread> {
     void run();
     // One poll over every worker's fds and the thread's own wake eventfd.
     void wait(std::vector<QueueWorker*>& served);
+    // Spins on every worker's ring for up to their poll_us (0: not at all); true when
+    // something wants a turn (the workers concerned are then due).
+    bool spin(std::vector<QueueWorker*>& served);
     void leave(QueueWorker* worker);
 
     UniqueFd wake_;  // eventfd: a worker was attached

@@ -110,6 +110,7 @@ QueueWorker::~QueueWorker() {
 }
 
 void QueueWorker::wake() {
+    poked_.store(true, std::memory_order_release);
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(control_.get(), &one, sizeof(one));
 }
@@ -194,6 +195,9 @@ void QueueWorker::refresh_memory() {
 
 bool QueueWorker::turn() {
     due_ = false;
+    // Before the state it stands for is read: a wake() after this sets it again.
+    poked_.store(false, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     const bool stopping = stopping_.load(std::memory_order_acquire);
     refresh_memory();
     take_offloaded();
@@ -248,11 +252,13 @@ size_t QueueWorker::add_poll_fds(pollfd* all, size_t at) {
     return n;
 }
 
-int QueueWorker::poll_timeout_ms() const {
-    // Bounded by lost_kick_rescan_ms (see QueueWorkerConfig): a lost kick costs a delay,
-    // not the queue. Stopping, the worker keeps an eye on the clock
+int QueueWorker::poll_timeout_ms(int64_t now_ms) const {
+    // Bounded by the worker's next re-scan (see QueueWorkerConfig::lost_kick_rescan_ms): a
+    // lost kick costs a delay, not the queue. Stopping, the worker keeps an eye on the clock
     // (give_up_on_stuck_requests).
-    int timeout = cfg_.lost_kick_rescan_ms == 0 ? -1 : int(cfg_.lost_kick_rescan_ms);
+    int timeout = -1;
+    if (cfg_.lost_kick_rescan_ms != 0)
+        timeout = int(std::clamp<int64_t>(rescan_at_ms_ - now_ms, 0, cfg_.lost_kick_rescan_ms));
     if (stopping_.load(std::memory_order_acquire) && (timeout < 0 || timeout > int(kStopPollMs)))
         timeout = int(kStopPollMs);
     return timeout;
@@ -335,6 +341,7 @@ void QueueWorker::process_available() {
             free_slots_.pop_back();
             ++in_flight_;
             ++popped_this_turn;
+            popped_ = true;
             next_avail_.store(dq_.last_avail_idx(), std::memory_order_release);
             slot.memory = mem_;
             handler_->handle(*this, slot);
@@ -347,8 +354,41 @@ void QueueWorker::process_available() {
         }
         // Out of slots: completions will call us again; keep the guest from kicking.
         if (free_slots_.empty()) return;
+        if (cfg_.poll_us != 0) {
+            // The thread spins on the ring next: no kicks until it gives up (rearm_kicks).
+            dq_.suppress_kicks();
+            kicks_off_ = true;
+            return;
+        }
         if (!dq_.enable_notifications()) return;
     }
+}
+
+bool QueueWorker::spin_sees_work() const {
+    if (poked_.load(std::memory_order_acquire) || stopping_.load(std::memory_order_acquire))
+        return true;
+    if (io_->outstanding() != 0 && io_->completions_ready()) return true;
+    if (!kicks_off_) return false;
+    const auto pending = dq_.pending();
+    return !pending.ok() || *pending != 0;
+}
+
+void QueueWorker::begin_spin() {
+    // A partner not scanned this turn still has its kicks on: its ring is watched too.
+    if (kicks_off_ || broken() || stopping_.load(std::memory_order_acquire) ||
+        !enabled_.load(std::memory_order_acquire))
+        return;
+    dq_.suppress_kicks();
+    kicks_off_ = true;
+}
+
+bool QueueWorker::rearm_kicks() {
+    if (!kicks_off_) return false;
+    kicks_off_ = false;
+    if (abandoned()) return false;  // the ring may be someone else's by now
+    if (!dq_.enable_notifications()) return false;
+    due_ = true;
+    return true;
 }
 
 bool QueueWorker::others_waiting() const {

@@ -31,6 +31,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,6 +87,13 @@ struct QueueWorkerConfig {
     // before 8.1 under TCG with one vCPU); under EVENT_IDX the guest then never kicks that
     // queue again, and only a re-scan turns the stall into a short delay.
     uint32_t lost_kick_rescan_ms = 100;
+    // --poll-us: once the ring is empty, the thread spins on it (and its partner's) for up
+    // to this many microseconds, the guest's kicks off, before it sleeps (0: sleep at once).
+    // Saves the cross-CPU wake-up of a synchronous request, at the cost of a busy CPU.
+    uint32_t poll_us = 0;
+    // Tests only: run on the thread when a spin ends without work, before notifications
+    // are re-enabled (where a chain published unkicked must still be found).
+    std::function<void()> spin_ended_for_test;
     // The most stop() waits for in-flight requests (see the top).
     uint32_t stop_timeout_ms = 5000;
     // Threads for the requests the handler offloads (queue/thread_pool.h); 0: none, every
@@ -134,13 +142,21 @@ class QueueWorker final : private QueueContext {
     bool submit_io();
     // The fds this worker's wait watches, written at all[at]; how many.
     size_t add_poll_fds(pollfd* all, size_t at);
-    // The longest the worker may sleep (ms; -1: until woken).
-    int poll_timeout_ms() const;
+    // The longest the worker may sleep from now_ms (ms; -1: until woken).
+    int poll_timeout_ms(int64_t now_ms) const;
     // The poll's results for the fds add_poll_fds wrote into `all` (timed_out: nothing
     // fired at all).
     void take_poll_events(const pollfd* all, bool timed_out);
     // Runs the completions of this worker's ring operations.
     void reap();
+    // Before a spin: kicks off for this worker too, so its ring is watched without them.
+    void begin_spin();
+    // Spinning (--poll-us): whether anything wants a turn: a chain on the ring, a
+    // completion, a control request (stop, enable, pool), a stop.
+    bool spin_sees_work() const;
+    // Before sleeping: kicks back on where a spin left them off, and the ring re-checked;
+    // true when work came in meanwhile (the worker is then due).
+    bool rearm_kicks();
     // The thread let go of the worker: stop() may return, the worker may be freed.
     void left_thread();
     void process_available();
@@ -192,17 +208,28 @@ class QueueWorker final : private QueueContext {
     size_t poll_at_ = 0;       // where add_poll_fds put this worker's fds in the thread's set
     bool polled_kick_ = false;
     bool polled_ring_ = false;
+    bool kicks_off_ = false;  // process_available left kicks suppressed for a spin
+    bool popped_ = false;     // popped a chain since the thread's last spin decision
+    // A control request (wake()) came: a spin gives way to the wait that reads it.
+    std::atomic<bool> poked_{false};
     // Something may be there for turn(): one of its fds fired, the wait timed out or was
     // skipped, or it just joined. A worker sharing a thread is not scanned on the other's
     // wake-ups (a scan re-arms notifications: a fence and the ring's cache lines).
     bool due_ = true;
     uint32_t skipped_ = 0;  // turns of the thread this worker sat out
+    // When the lost-kick re-scan is next due (ms, CLOCK_MONOTONIC): lost_kick_rescan_ms
+    // after the worker's last scan, whatever its partner does.
+    int64_t rescan_at_ms_ = 0;
     // Whether this turn scans the worker: when due_, while it stops (give_up_on_stuck_requests
-    // watches the clock), and every 64th turn anyway, so a lost kick (see
-    // lost_kick_rescan_ms) is found even while a partner's wake-ups keep the wait from timing out.
-    bool take_due() {
-        if (due_ || ++skipped_ >= 64 || stopping_.load(std::memory_order_relaxed)) {
+    // watches the clock), every 64th turn, and once its re-scan time has come, so a lost kick
+    // (see lost_kick_rescan_ms) is found within that time even while a partner's wake-ups keep
+    // the wait from timing out (and within 64 of them, whichever is sooner).
+    bool take_due(int64_t now_ms) {
+        const bool rescan = cfg_.lost_kick_rescan_ms != 0 && now_ms >= rescan_at_ms_;
+        if (due_ || rescan || ++skipped_ >= 64 || stopping_.load(std::memory_order_relaxed)) {
+            if (rescan && !due_) rescanning_ = true;
             skipped_ = 0;
+            if (cfg_.lost_kick_rescan_ms != 0) rescan_at_ms_ = now_ms + cfg_.lost_kick_rescan_ms;
             return true;
         }
         return false;

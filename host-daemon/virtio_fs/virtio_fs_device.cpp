@@ -79,6 +79,7 @@ vfs::wire::Status VirtioFsDevice::start_queue(vhost_user::QueueSetup q) {
     c.used_log = q.used_log;
     c.handler = cfg_.handler;
     c.thread_pool_size = q.index == 0 ? 0 : cfg_.thread_pool_size;
+    c.poll_us = cfg_.poll_us;
     // The high-priority queue and the first request queue share a thread
     // (queue/queue_thread.h): whichever starts second joins the other's.
     if (cfg_.share_hiprio_thread && q.index <= 1 && cfg_.num_queues > 1)

@@ -38,6 +38,8 @@ struct DeviceConfig {
     // --thread-pool-size: threads per request queue for blocking requests (0: none). The
     // high-priority queue (0) gets none: FORGET and INTERRUPT never block.
     unsigned thread_pool_size = 0;
+    // --poll-us: each queue thread spins this long on its rings before sleeping (0: never).
+    uint32_t poll_us = 0;
     // The high-priority queue (0) is served by the first request queue's (1) thread, as
     // Rust virtiofsd serves both from one: at queue depth 1 a LOOKUP and its FORGET then
     // wake one thread, not two. Queues 2 and up, when a front-end starts them, have a

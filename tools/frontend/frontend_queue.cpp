@@ -132,6 +132,11 @@ Result<uint32_t> FrontendQueue::wait(uint64_t token, int timeout_ms) {
     }
 }
 
+void FrontendQueue::disable_interrupts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    dq_.disable_interrupts();
+}
+
 Result<uint32_t> FrontendQueue::take_used(vfs::wire::DriverCompletion* out, uint32_t max) {
     std::lock_guard<std::mutex> lock(mu_);
     if (failed_) return Error{EPROTO};

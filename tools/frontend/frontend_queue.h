@@ -56,6 +56,10 @@ class FrontendQueue {
     // queue would miss the chains taken here, so use one style per queue.
     Result<uint32_t> take_used(vfs::wire::DriverCompletion* out, uint32_t max);
 
+    // A driver that polls the used ring (take_used) wants no call signals: see
+    // vfs::wire::DriverQueue::disable_interrupts.
+    void disable_interrupts();
+
     // True if the backend signalled the err eventfd (a broken queue) within timeout_ms.
     bool wait_error(int timeout_ms);
 

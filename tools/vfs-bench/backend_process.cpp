@@ -52,6 +52,10 @@ std::string rust_path(const BackendPaths& paths) {
 bool parse_backend(const std::string& name, BackendConfig* out) {
     if (name == "ours") {
         out->kind = BackendKind::kOurs;
+    } else if (name.rfind("ours-poll", 0) == 0 && name.size() > 9 &&
+               name.find_first_not_of("0123456789", 9) == std::string::npos) {
+        out->kind = BackendKind::kOurs;  // ours-pollN: ours with --poll-us=N
+        out->extra_args.push_back("--poll-us=" + name.substr(9));
     } else if (name == "rust") {
         out->kind = BackendKind::kRust;
     } else if (name == "qemu-c") {

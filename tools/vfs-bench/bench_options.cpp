@@ -54,6 +54,10 @@ bool parse_options(int argc, char** argv, BenchOptions* o, int* exit_code) {
                    "two cores shared with the client costs more than it gives")
         ->check(CLI::Range(1, 16))
         ->capture_default_str();
+    app.add_flag("--client-poll", o->client_poll,
+                 "Wait for replies by spinning on the used rings with interrupts off, as the "
+                 "unikernel guest does, instead of sleeping on the call eventfds (the default, "
+                 "as a Linux guest's vCPU halts)");
     app.add_flag("--verify-all", o->verify_all,
                  "Compare every byte of every read (default: every block's first word, and every "
                  "byte of one read in 8)");

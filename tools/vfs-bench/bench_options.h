@@ -22,6 +22,7 @@ struct BenchOptions {
     std::string markdown_path;
     uint32_t ours_request_queues = 1;  // as the peers and the Linux driver use
     bool verify_all = false;
+    bool client_poll = false;  // --client-poll: spin on the used rings (fuse_pipeline.h)
     // Run each daemon under callgrind and report instructions and system calls per
     // operation (instruction_counter.h); rates are then the emulator's, not the daemon's.
     bool instructions = false;

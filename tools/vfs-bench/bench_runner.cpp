@@ -2,7 +2,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <memory>
 #include <optional>
@@ -24,9 +26,11 @@ void print_progress(const CellResult& c) {
         return;
     }
     fprintf(stderr,
-            "  %-8s %-16s qd%-3u  %10.0f ops/s %9.1f MiB/s  p50 %8.1f us  p99 %8.1f us  %s%s\n",
+            "  %-8s %-16s qd%-3u  %10.0f ops/s %9.1f MiB/s  p50 %8.1f us  p99 %8.1f us  cpu "
+            "%.1f+%.1f us/op  %s%s\n",
             c.backend.c_str(), c.workload.c_str(), c.qd, c.ops_per_s, c.mib_per_s, c.p50_us,
-            c.p99_us, c.good() ? "verified" : "NOT VERIFIED: ",
+            c.p99_us, c.daemon_cpu_us_per_op, c.client_cpu_us_per_op,
+            c.good() ? "verified" : "NOT VERIFIED: ",
             c.good() ? "" : (c.error.empty() ? c.verify.first_failure : c.error).c_str());
 }
 
@@ -63,6 +67,7 @@ class DaemonSession {
         po.request_queues = b_.request_queues;
         po.max_depth = kMaxDepth;
         po.max_reply_data = 1u << 20;
+        po.client_poll = o_.client_poll;
         auto p = FusePipeline::connect(socket, po);
         if (!p) return std::string("vhost-user set-up failed: ") + strerror(p.error());
         if (Status s = (*p)->init(); !s)
@@ -91,6 +96,31 @@ class DaemonSession {
 };
 
 // Where --instructions counts a cell: the daemon's pid and the counter.
+// CPU seconds a process has used (user + system, all threads); -1 if unreadable.
+double process_cpu_s(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
+    FILE* f = fopen(path, "r");
+    if (!f) return -1;
+    char buf[1024];
+    const size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char* p = strrchr(buf, ')');  // the name may hold spaces
+    unsigned long utime = 0, stime = 0;
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return -1;
+    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+double self_cpu_s() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 struct CountedDaemon {
     const InstructionCounter* counter = nullptr;
     pid_t pid = -1;
@@ -113,8 +143,14 @@ void run_fuse_cell(FusePipeline& f, const BenchOptions& o, const WorkloadSpec& w
             return;
         }
     }
+    const double daemon_cpu0 = process_cpu_s(daemon.pid), client_cpu0 = self_cpu_s();
     RunResult r = f.run(*wl, ctx.depth, o.duration_s);
+    const double daemon_cpu1 = process_cpu_s(daemon.pid), client_cpu1 = self_cpu_s();
     c->ran = true;
+    if (r.ops > 0 && daemon_cpu0 >= 0 && daemon_cpu1 >= 0) {
+        c->daemon_cpu_us_per_op = (daemon_cpu1 - daemon_cpu0) * 1e6 / double(r.ops);
+        c->client_cpu_us_per_op = (client_cpu1 - client_cpu0) * 1e6 / double(r.ops);
+    }
     if (daemon.counter && r.error.empty()) {
         InstructionCounts n;
         if (std::string err = daemon.counter->dump(daemon.pid, c->backend, &n); !err.empty()) {

@@ -26,6 +26,10 @@ struct CellResult {
     bool counted = false;
     double instructions_per_op = 0;  // user space, every daemon thread
     double syscalls_per_op = 0;
+    // CPU time per operation (us) over the timed run: the daemon's (all its threads, from
+    // /proc/PID/stat, 10 ms ticks) and the client's (getrusage); -1 where not measured.
+    double daemon_cpu_us_per_op = -1;
+    double client_cpu_us_per_op = -1;
     Verification verify;
     std::string error;  // why it did not run, or what went wrong in it
 

@@ -76,8 +76,10 @@ Result<std::unique_ptr<FusePipeline>> FusePipeline::connect(const std::string& s
     auto scratch = ram.allocate(opts.scratch_bytes);
     if (!scratch) return Error{scratch.error()};
     p->scratch_ = *scratch;
-    for (uint32_t q = 0; q < p->fe_->num_queues(); ++q)
+    for (uint32_t q = 0; q < p->fe_->num_queues(); ++q) {
         p->call_fds_.push_back(pollfd{p->fe_->queue(q).call_fd(), POLLIN, 0});
+        if (opts.client_poll) p->fe_->queue(q).disable_interrupts();
+    }
     return p;
 }
 
@@ -167,6 +169,8 @@ Status FusePipeline::reap(std::vector<DriverCompletion>* done) {
     done->clear();
     const uint32_t nq = fe_->num_queues();
     DriverCompletion buf[64];
+    uint64_t looks = 0;
+    uint64_t spin_deadline = 0;
     for (;;) {
         for (uint32_t q = 0; q < nq; ++q) {
             for (;;) {
@@ -177,6 +181,17 @@ Status FusePipeline::reap(std::vector<DriverCompletion>* done) {
             }
         }
         if (!done->empty()) return {};
+        if (opts_.client_poll) {
+            // Look again after a pause; the clock every 256 looks, bounded like the sleep.
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+            if (++looks % 256 == 0) {
+                if (looks == 256) spin_deadline = now_ns() + uint64_t(opts_.timeout_ms) * 1000000;
+                if (now_ns() >= spin_deadline) return Error{ETIMEDOUT};
+            }
+            continue;
+        }
         // Sleep on every call eventfd; clear the ones that fired before looking again, so
         // a signal that comes after the look wakes the next poll.
         pollfd* pfd = call_fds_.data();

@@ -28,6 +28,10 @@ struct PipelineOptions {
     uint32_t queue_size = 256;
     uint64_t scratch_bytes = 32ull << 20;  // guest memory for WRITE payloads
     int timeout_ms = 10000;                // no completion for this long fails the run
+    // Spin on the used rings, interrupts off, instead of sleeping on the call eventfds: the
+    // unikernel guest's way (it only polls), which spares the daemon the wake-up of a
+    // sleeping client.
+    bool client_poll = false;
 };
 
 // A synchronous reply (untimed set-up): the reply struct and data copied out.

@@ -68,6 +68,9 @@ bool write_json(const std::vector<CellResult>& cells, const BenchOptions& o,
           << ", \"seconds\": " << num(c.seconds) << ", \"ops_per_s\": " << num(c.ops_per_s)
           << ", \"mib_per_s\": " << num(c.mib_per_s) << ", \"p50_us\": " << num(c.p50_us)
           << ", \"p99_us\": " << num(c.p99_us);
+        if (c.daemon_cpu_us_per_op >= 0)
+            f << ", \"daemon_cpu_us_per_op\": " << num(c.daemon_cpu_us_per_op)
+              << ", \"client_cpu_us_per_op\": " << num(c.client_cpu_us_per_op);
         if (c.counted)
             f << ", \"instructions_per_op\": " << num(c.instructions_per_op)
               << ", \"syscalls_per_op\": " << num(c.syscalls_per_op);

@@ -83,6 +83,20 @@ TEST(CliCommandLines, HiprioThreadIsSharedByDefault) {
     EXPECT_FALSE(refused({"--socket-path=/s", "--shared-dir=/d", "--hiprio-thread=both"}).empty());
 }
 
+// --poll-us: off unless asked for, 0..1000000, and a value out of range names the flag.
+TEST(CliCommandLines, PollUsIsOffByDefaultAndRangeChecked) {
+    EXPECT_EQ(accepted({"--socket-path=/s", "--shared-dir=/d"}).poll_us, 0u);
+    EXPECT_EQ(accepted({"--socket-path=/s", "--shared-dir=/d", "--poll-us=50"}).poll_us, 50u);
+    EXPECT_EQ(accepted({"--socket-path=/s", "--shared-dir=/d", "--poll-us", "0"}).poll_us, 0u);
+    EXPECT_EQ(accepted({"--socket-path=/s", "--shared-dir=/d", "--poll-us=1000000"}).poll_us,
+              1000000u);
+    for (const char* bad : {"--poll-us=1000001", "--poll-us=-1", "--poll-us=soon",
+                            "--poll-us=4294967346", "--poll-us="}) {
+        const std::string msg = refused({"--socket-path=/s", "--shared-dir=/d", bad});
+        EXPECT_NE(msg.find("--poll-us"), std::string::npos) << bad << ": " << msg;
+    }
+}
+
 // libvirt passes a listening socket by fd and the rest as -o.
 TEST(CliCommandLines, LibvirtFdForm) {
     const Options o = accepted({"--fd=3", "-o", "source=/var/lib/share", "-o", "cache=always", "-o",

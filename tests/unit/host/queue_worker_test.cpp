@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -39,7 +40,8 @@ bool readable_within(int fd, int timeout_ms) {
 // Guest memory (gpa 0, one region), the rings at its start, and the eventfds.
 class WorkerHarness {
   public:
-    explicit WorkerHarness(uint32_t size) : size_(size), slots_(size) {
+    explicit WorkerHarness(uint32_t size, bool event_idx = true)
+        : size_(size), event_idx_(event_idx), slots_(size) {
         UniqueFd mem(::memfd_create("queue-worker-test", MFD_CLOEXEC));
         EXPECT_TRUE(mem.valid());
         EXPECT_EQ(::ftruncate(mem.get(), kMem), 0);
@@ -56,7 +58,8 @@ class WorkerHarness {
         rings_.avail = reinterpret_cast<vring_avail*>(at(layout_.avail_offset));
         rings_.used = reinterpret_cast<vring_used*>(at(layout_.used_offset));
         EXPECT_TRUE(
-            drv_.init(size, {rings_.desc, rings_.avail, rings_.used}, slots_.data(), true).ok());
+            drv_.init(size, {rings_.desc, rings_.avail, rings_.used}, slots_.data(), event_idx)
+                .ok());
 
         kick_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
         call_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -80,8 +83,10 @@ class WorkerHarness {
         c.size = size_;
         c.rings = rings_;
         c.ring_memory = map_;
-        c.event_idx = true;
+        c.event_idx = event_idx_;
         c.enabled = true;
+        c.poll_us = poll_us;
+        c.spin_ended_for_test = spin_ended;
         c.kick = UniqueFd(::fcntl(kick_fd < 0 ? kick_.get() : kick_fd, F_DUPFD_CLOEXEC, 0));
         c.call = &call_notifier_;
         c.err = &err_notifier_;
@@ -113,7 +118,10 @@ class WorkerHarness {
     uint32_t queue_index = 1;
     uint16_t base = 0;  // where a restarted worker resumes (what stop() returned)
     uint32_t stop_timeout_ms = 5000;
+    uint32_t poll_us = 0;              // --poll-us
+    std::function<void()> spin_ended;  // QueueWorkerConfig::spin_ended_for_test
     uint32_t size_;
+    bool event_idx_;
     std::vector<DriverSlot> slots_;
     std::shared_ptr<const memory::MemoryMap> map_;
     memory::MemoryHandle memory_;
@@ -864,6 +872,202 @@ TEST(SharedQueueThread, ARestartedQueueDoesNotJoinAStuckThread) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     EXPECT_EQ(p.request.used_idx(), 1u);
 }
+
+// A hiprio request whose kick was lost is found within its own re-scan time even while the
+// partner wakes the thread more often than that (so the wait never times out) and fewer
+// than 64 times (so the turn rule does not reach it). Before each worker had its own
+// re-scan clock, it waited for the 64th turn: minutes, if the partner kept coming slowly.
+TEST(SharedQueueThread, ALostHiprioKickIsFoundInItsRescanTimeWhileThePartnerIsBusy) {
+    SharedPair p;
+    InlineEcho request_handler, hiprio_handler;
+    p.request.start(&request_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    p.hiprio.start(&hiprio_handler, -1, /*rescan_ms=*/30, 0, p.request.worker_.get());
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(p.hiprio, 1);  // its notifications are on; the next request goes unkicked
+    const uint64_t out = WorkerHarness::kDataOffset + 16, in = out + 8;
+    DriverBuffer o{out, 8}, r{in, 8};
+    ASSERT_TRUE(p.hiprio.drv_.add(&o, 1, &r, 1, 2).ok());
+    p.hiprio.drv_.publish();
+    // 20 partner requests 10 ms apart: 200 ms, well past the 30 ms re-scan, in fewer than
+    // 64 turns, each wake-up sooner than the wait's 30 ms timeout.
+    for (int i = 0; i < 20 && !::testing::Test::HasFailure(); ++i) {
+        echo_many(p.request, 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(p.hiprio.used_idx(), 2u) << "the unkicked hiprio request waited for the turn rule";
+}
+
+// ---- --poll-us: the thread spins on its rings before it sleeps ----------------------------
+
+constexpr uint32_t kSpinForever = 60u * 1000 * 1000;  // 60 s: never over within a test
+
+uint16_t avail_event(WorkerHarness& h) {
+    return __atomic_load_n(vfs::wire::avail_event_word(h.rings_.used, h.size_), __ATOMIC_ACQUIRE);
+}
+uint16_t used_flags(WorkerHarness& h) {
+    return __atomic_load_n(&h.rings_.used->flags, __ATOMIC_ACQUIRE);
+}
+// Whether the device has its kicks off as a spin leaves them, `popped` chains in.
+bool kicks_suppressed(WorkerHarness& h, uint16_t popped) {
+    return h.event_idx_ ? avail_event(h) == uint16_t(popped - 1)
+                        : (used_flags(h) & VRING_USED_F_NO_NOTIFY) != 0;
+}
+// ... and back on, as the thread leaves them before it sleeps.
+bool kicks_enabled(WorkerHarness& h, uint16_t popped) {
+    return h.event_idx_ ? avail_event(h) == popped : (used_flags(h) & VRING_USED_F_NO_NOTIFY) == 0;
+}
+bool eventually(const std::function<bool()>& f) {
+    for (int i = 0; i < 5000; ++i) {
+        if (f()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+}
+// Publishes request `token` without kicking; returns whether the driver was asked to kick.
+bool publish_unkicked(WorkerHarness& h, uint64_t token) {
+    const uint64_t out = WorkerHarness::kDataOffset + 16 * ((token - 1) % 32), in = out + 8;
+    memcpy(h.at(out), &token, 8);
+    DriverBuffer o{out, 8}, r{in, 8};
+    EXPECT_TRUE(h.drv_.add(&o, 1, &r, 1, token).ok()) << token;
+    h.drv_.publish();
+    return h.drv_.kick_needed();
+}
+
+class QueueSpin : public ::testing::TestWithParam<bool> {};  // EVENT_IDX or not
+
+// While the thread spins, the guest is told not to kick (avail_event kept behind, or
+// NO_NOTIFY), and requests it publishes without a kick are served. Nothing but the spin
+// can serve them: no re-scan, no kick.
+TEST_P(QueueSpin, KicksAreOffWhileSpinningAndUnkickedRequestsAreServed) {
+    WorkerHarness h(16, GetParam());
+    h.poll_us = kSpinForever;
+    InlineEcho handler;
+    h.start(&handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(h, 2);
+    ASSERT_TRUE(eventually([&] { return kicks_suppressed(h, 2); })) << "kicks never turned off";
+    for (uint64_t t = 3; t < 40 && !::testing::Test::HasFailure(); ++t) {
+        EXPECT_FALSE(publish_unkicked(h, t)) << "asked for a kick while spinning, request " << t;
+        EXPECT_EQ(reclaim_for(h, 1, 10000), std::vector<uint64_t>{t}) << "not served by the spin";
+    }
+    EXPECT_FALSE(h.worker_->broken());
+}
+
+// Once the spin is over, the kicks are back on before the thread sleeps: the next request
+// asks for a kick, and the kick gets it served.
+TEST_P(QueueSpin, KicksAreBackOnWhenTheSpinEnds) {
+    WorkerHarness h(16, GetParam());
+    h.poll_us = 1000;
+    InlineEcho handler;
+    h.start(&handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    for (uint16_t round = 1; round <= 5 && !::testing::Test::HasFailure(); ++round) {
+        echo_many(h, 2);
+        ASSERT_TRUE(eventually([&] { return kicks_enabled(h, uint16_t(2 * round)); }))
+            << "the thread went to sleep with the kicks off";
+    }
+    publish_tokens(h, 1, 1);  // kicks if asked to
+    EXPECT_EQ(reclaim_for(h, 1, 10000).size(), 1u);
+}
+
+// A chain published unkicked just as the spin ends (after its last look, before the kicks
+// are back on) is found by the look the thread takes once they are on. Without that look
+// the thread sleeps with the request in the ring and nothing to wake it.
+TEST_P(QueueSpin, AChainPublishedAsTheSpinEndsIsFound) {
+    WorkerHarness h(16, GetParam());
+    h.poll_us = 100;
+    std::atomic<bool> armed{false}, published{false}, kick_asked{false};
+    h.spin_ended = [&] {
+        if (!armed.exchange(false)) return;
+        kick_asked = publish_unkicked(h, 4);
+        published = true;
+    };
+    InlineEcho handler;
+    h.start(&handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(h, 2);
+    // The spin after those is over (the driver side is the test's alone again) ...
+    ASSERT_TRUE(eventually([&] { return kicks_enabled(h, 2); }));
+    armed = true;
+    publish_tokens(h, 3, 1);  // ... and request 3 starts one more, whose end publishes 4
+    ASSERT_TRUE(eventually([&] { return published.load(); })) << "the spin never ended";
+    EXPECT_FALSE(kick_asked.load());
+    EXPECT_EQ(reclaim_for(h, 2, 5000), (std::vector<uint64_t>{3, 4})) << "4 lost in the race";
+}
+
+// GET_VRING_BASE during a spin: stop() returns at once, not when the spin would end, and
+// with the index of the last chain popped.
+TEST_P(QueueSpin, StopDuringASpinReturnsPromptly) {
+    WorkerHarness h(16, GetParam());
+    h.poll_us = kSpinForever;
+    h.stop_timeout_ms = 3000;  // a stop that waited for the spin would be abandoned here
+    InlineEcho handler;
+    h.start(&handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(h, 2);
+    ASSERT_TRUE(eventually([&] { return kicks_suppressed(h, 2); }));
+    EXPECT_EQ(h.worker_->stop(), 2u);
+    EXPECT_FALSE(h.worker_->abandoned()) << "stop() waited for the spin";
+}
+
+// Both rings of a shared thread are watched while it spins: the hiprio queue's too, though
+// only the request queue had work in the turn before.
+TEST_P(QueueSpin, TheSpinWatchesEveryRingOfTheThread) {
+    WorkerHarness request(16, GetParam()), hiprio(16, GetParam());
+    hiprio.queue_index = 0;
+    request.poll_us = hiprio.poll_us = kSpinForever;
+    InlineEcho request_handler, hiprio_handler;
+    request.start(&request_handler);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    hiprio.start(&hiprio_handler, -1, 0, 0, request.worker_.get());
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    echo_many(hiprio, 2);
+    echo_many(request, 2);
+    ASSERT_TRUE(eventually([&] { return kicks_suppressed(request, 2); }));
+    for (uint64_t t = 3; t < 30 && !::testing::Test::HasFailure(); ++t) {
+        EXPECT_FALSE(publish_unkicked(hiprio, t)) << t;
+        EXPECT_EQ(reclaim_for(hiprio, 1, 10000), std::vector<uint64_t>{t}) << "hiprio unseen";
+        EXPECT_FALSE(publish_unkicked(request, t)) << t;
+        EXPECT_EQ(reclaim_for(request, 1, 10000), std::vector<uint64_t>{t}) << "request unseen";
+    }
+}
+
+// A request offloaded to the pool completes while the thread spins: the pool's wake-up
+// ends the spin and its reply goes out at once.
+TEST_P(QueueSpin, APoolCompletionEndsTheSpin) {
+    WorkerHarness h(16, GetParam());
+    h.poll_us = kSpinForever;
+    PooledEcho handler;
+    h.start(&handler, -1, 0, /*pool_threads=*/1);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    handler.open();
+    for (uint64_t t = 1; t <= 20 && !::testing::Test::HasFailure(); ++t) {
+        publish_tokens(h, t, 1);
+        EXPECT_EQ(reclaim_for(h, 1, 10000), std::vector<uint64_t>{t});
+    }
+    EXPECT_FALSE(handler.no_pool);
+}
+
+// A wake-up that finds no request (here the lost-kick re-scan, every millisecond) does not
+// start a spin: an idle daemon goes back to sleep at once. The hook counts spins that ran
+// out; none may happen before the first request, one does after it.
+TEST_P(QueueSpin, AnIdleWakeUpDoesNotSpin) {
+    WorkerHarness h(16, GetParam());
+    h.poll_us = 100;
+    std::atomic<int> spins{0};
+    h.spin_ended = [&] { ++spins; };
+    InlineEcho handler;
+    h.start(&handler, -1, /*rescan_ms=*/1);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // ~100 idle re-scans
+    EXPECT_EQ(spins.load(), 0) << "spun on a wake-up that found no request";
+    echo_many(h, 1);
+    EXPECT_TRUE(eventually([&] { return spins.load() >= 1; })) << "no spin after a request";
+}
+
+INSTANTIATE_TEST_SUITE_P(EventIdxOrNot, QueueSpin, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "EventIdx" : "Flags"; });
 
 }  // namespace
 }  // namespace vfs::host

@@ -180,6 +180,18 @@ class DeviceQueue {
         if (!event_idx_) store_relaxed(&r_.used->flags, uint16_t{VRING_USED_F_NO_NOTIFY});
     }
 
+    // While the device spins on the ring (--poll-us): no kick at all, with EVENT_IDX too.
+    // There, avail_event one behind the next chain to pop is behind every index the
+    // driver can publish from, so vring_need_event never fires; enable_notifications()
+    // then moves it up and re-checks.
+    void suppress_kicks() {
+        if (event_idx_) {
+            store_relaxed(avail_event_word(r_.used, size_), static_cast<uint16_t>(last_avail_ - 1));
+        } else {
+            store_relaxed(&r_.used->flags, uint16_t{VRING_USED_F_NO_NOTIFY});
+        }
+    }
+
   private:
     uint32_t size_ = 0;
     Rings r_;
