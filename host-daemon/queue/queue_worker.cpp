@@ -147,12 +147,27 @@ uint16_t QueueWorker::stop() {
     }
     // The thread no longer touches this worker; it ends if no other worker is left on it.
     thread_->join_if_idle();
+    // A job the turn gave up on may still be in a pool thread, running in this worker's
+    // slots and handler: stop the pool within what is left of the bound, and if a job is
+    // still stuck then, the worker is abandoned (kept, not freed, until finished()), so
+    // GET_VRING_BASE is answered instead of the pool's destructor waiting without bound.
+    if (pool_) {
+        const int64_t waited = now_ms() - stop_called_ms_.load(std::memory_order_acquire);
+        const int64_t left = std::max<int64_t>(int64_t{cfg_.stop_timeout_ms} - waited, kStopPollMs);
+        if (!pool_->stop(static_cast<uint32_t>(left))) {
+            abandoned_.store(true, std::memory_order_release);
+            spdlog::error(
+                "queue {}: a pool thread is stuck in a request after {} ms of stopping; "
+                "abandoned (the worker is kept until it returns)",
+                cfg_.queue_index, cfg_.stop_timeout_ms);
+        }
+    }
     return dq_.last_avail_idx();
 }
 
 bool QueueWorker::finished() const {
     std::lock_guard<std::mutex> lock(exit_->mu);
-    return exit_->done;
+    return exit_->done && (!pool_ || pool_->idle());
 }
 
 void QueueWorker::left_thread() {
@@ -212,6 +227,12 @@ bool QueueWorker::turn() {
 }
 
 void QueueWorker::finish() {
+    // A stop during a spin: kicks back on for whoever serves the ring next (another
+    // backend waits for a kick before it looks); publish_used() then logs the write.
+    if (kicks_off_ && !abandoned()) {
+        (void)dq_.enable_notifications();
+        kicks_off_ = false;
+    }
     publish_used();
     if (lost_kicks_ != 0)
         spdlog::info("queue {}: {} time(s) the re-scan found requests no kick announced",

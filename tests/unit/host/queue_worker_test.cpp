@@ -569,6 +569,28 @@ TEST(QueueWorker, StopWaitsForRequestsOnThePool) {
     EXPECT_EQ(used[0], 1u);
 }
 
+// A request stuck on a pool thread past the stop's bound (a hung mount): stop() still
+// returns at its bound, with the worker abandoned, not freed; the pool's destructor would
+// otherwise wait for the job without bound and GET_VRING_BASE would never be answered.
+TEST(QueueWorkerStop, AbandonsAWorkerWhosePoolJobIsStuck) {
+    WorkerHarness h(16);
+    h.stop_timeout_ms = 300;
+    PooledEcho handler;
+    h.start(&handler, -1, 0, /*pool_threads=*/1);
+    publish_tokens(h, 1, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // on the pool by now
+    EXPECT_EQ(h.worker_->stop(), 1u);
+    ASSERT_TRUE(h.worker_->abandoned()) << "the stuck pool job was not given up on";
+    EXPECT_FALSE(h.worker_->finished()) << "freeable while its job still runs in it";
+    handler.open();
+    for (int i = 0; i < 5000 && !h.worker_->finished(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(h.worker_->finished());
+    EXPECT_TRUE(handler.finished_slow.load());
+    EXPECT_EQ(h.used_idx(), 0u);  // the late completion never reached the ring
+    h.worker_.reset();
+}
+
 // Without a pool (--thread-pool-size=0) the handler is told so and serves inline.
 TEST(QueueWorker, NoPoolByDefault) {
     WorkerHarness h(16);
@@ -1009,6 +1031,9 @@ TEST_P(QueueSpin, StopDuringASpinReturnsPromptly) {
     ASSERT_TRUE(eventually([&] { return kicks_suppressed(h, 2); }));
     EXPECT_EQ(h.worker_->stop(), 2u);
     EXPECT_FALSE(h.worker_->abandoned()) << "stop() waited for the spin";
+    // Whoever serves the ring next (another daemon after a migration or a reconnect)
+    // waits for a kick before it looks: the stop must leave the kicks on.
+    EXPECT_TRUE(kicks_enabled(h, 2)) << "the stop left the guest's kicks off";
 }
 
 // Both rings of a shared thread are watched while it spins: the hiprio queue's too, though
