@@ -540,8 +540,9 @@ uint32_t FuseServer::start_read(QueueContext& ctx, RequestSlot& slot, RequestSta
     auto n = take_iovecs(w, size, ctx.io().iovecs(slot));
     if (!n) return finish_io(st, kCookieRead, -EINVAL);
     st.writer = w;
-    return started(ctx.io().read(slot, kCookieRead, std::move(*file), in.offset, *n), st,
-                   kCookieRead, async);
+    return started(
+        ctx.io().read(slot, kCookieRead, std::move(*file), in.offset, *n, !ctx.others_waiting()),
+        st, kCookieRead, async);
 }
 
 uint32_t FuseServer::start_write(QueueContext& ctx, RequestSlot& slot, RequestState& st,

@@ -111,7 +111,7 @@ int32_t IoEngine::finish(uint32_t slot, int32_t ring_result) {
 }
 
 IoOutcome IoEngine::read(const RequestSlot& slot, uint32_t cookie, DataFile file, uint64_t offset,
-                         uint32_t iov_count) {
+                         uint32_t iov_count, bool alone) {
     if (!file.allows(DataAccess::kRead)) return IoOutcome::done(-EBADF);
     if (slot.index >= slot_count_ || iov_count > kMaxChainSegments || !fits_off_t(offset))
         return IoOutcome::done(-EINVAL);
@@ -138,8 +138,13 @@ IoOutcome IoEngine::read(const RequestSlot& slot, uint32_t cookie, DataFile file
                 ++stats_.reads_inline;
                 return IoOutcome::done(static_cast<int32_t>(got));
             }
-            if (errno == EAGAIN || errno == EOPNOTSUPP) break;  // would wait: the ring
-            return IoOutcome::done(read_result(got, -errno));
+            if (errno != EAGAIN && errno != EOPNOTSUPP)
+                return IoOutcome::done(read_result(got, -errno));
+            if (!alone) break;  // would wait, with others queued: the ring
+            ++stats_.reads_waited;
+            const ssize_t w = preadv(fd, rest.iov, static_cast<int>(rest.count),
+                                     static_cast<off_t>(offset + got));
+            return IoOutcome::done(read_result(got, syscall_result(w)));
         }
     }
     io_uring_sqe* s = sqe(slot.index + 1, cookie);

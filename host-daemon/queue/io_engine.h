@@ -4,16 +4,19 @@
 //
 // Policy: a buffered read first copies what the page cache holds (RWF_NOWAIT never
 // blocks, and it saves a ring round trip); only the part that would wait for the disk goes
-// to the ring. Buffered writes up to kInlineWriteMax are copied inline: most filesystems
-// cannot do them without blocking (RWF_NOWAIT gives EOPNOTSUPP: ext4), so io_uring would
-// punt each to a kernel worker thread, a context switch per write. Larger buffered writes
-// are copied inline too when nothing else waits on the queue (`alone`: a guest writing
-// synchronously, as a Linux guest's write(2) does, gains nothing from the ring and pays
-// two thread hand-offs per write, which cost most where CPUs are scarce: 0.66x on 256 KiB
-// writes in a TCG guest, docs/benchmarks.md "session 6"); with others waiting they go on
-// the ring, so they overlap each other and the rest. O_DIRECT I/O, fsync and fallocate
-// always go on the ring, so the worker never waits on a device while other requests
-// queue. With the ring full, an operation runs inline: same result, later.
+// to the ring, unless nothing else waits on the queue (`alone`): then a blocking preadv
+// reads it, as a guest reading synchronously gains nothing from the ring and would pay
+// its round trip and a wake-up per miss (0.87x Rust's qd 1 random reads from the disk,
+// docs/benchmarks.md "session 7"). Buffered writes up to kInlineWriteMax are copied inline: most
+// filesystems cannot do them without blocking (RWF_NOWAIT gives EOPNOTSUPP: ext4), so io_uring
+// would punt each to a kernel worker thread, a context switch per write. Larger buffered writes are
+// copied inline too when nothing else waits on the queue (`alone`: a guest writing synchronously,
+// as a Linux guest's write(2) does, gains nothing from the ring and pays two thread hand-offs per
+// write, which cost most where CPUs are scarce: 0.66x on 256 KiB writes in a TCG guest,
+// docs/benchmarks.md "session 6"); with others waiting they go on the ring, so they overlap each
+// other and the rest. O_DIRECT I/O, fsync and fallocate always go on the ring, so the worker never
+// waits on a device while other requests queue. With the ring full, an operation runs inline: same
+// result, later.
 //
 // The worker's own loop (its eventfd reads and its wait) shares the ring. For each request
 // slot the engine keeps, preallocated, the iovecs of the slot's operation and the file
@@ -60,6 +63,7 @@ struct IoCompletion {
 struct IoStats {
     uint64_t reads_inline = 0;        // wholly from the page cache, or up to the end of file
     uint64_t reads_on_ring = 0;       // with some part left for the ring
+    uint64_t reads_waited = 0;        // a part not cached, read inline as the queue was idle
     uint64_t read_bytes_on_ring = 0;  // what those asked of the ring: remainders only
     uint64_t writes_inline = 0;
     uint64_t ops_on_ring = 0;  // data operations of any kind queued on the ring
@@ -82,10 +86,11 @@ class IoEngine {
 
     // Each needs a grant for its own DataAccess (EBADF otherwise) and takes the grant,
     // keeping the file open until the operation is over.
-    IoOutcome read(const RequestSlot& slot, uint32_t cookie, DataFile file, uint64_t offset,
-                   uint32_t iov_count);
     // `alone`: no other request waits on the queue (QueueContext::others_waiting()), so a
-    // buffered write of any size is copied inline.
+    // buffered read's uncached part is read inline, and a buffered write of any size is
+    // copied inline.
+    IoOutcome read(const RequestSlot& slot, uint32_t cookie, DataFile file, uint64_t offset,
+                   uint32_t iov_count, bool alone = false);
     IoOutcome write(const RequestSlot& slot, uint32_t cookie, DataFile file, uint64_t offset,
                     uint32_t iov_count, bool alone = false);
     // The write the engine does inline, for a thread other than the worker's (the queue's

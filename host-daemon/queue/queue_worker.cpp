@@ -239,9 +239,9 @@ void QueueWorker::finish() {
                      cfg_.queue_index, lost_kicks_);
     const IoStats& st = io_->stats();
     spdlog::debug(
-        "queue {}: reads {} inline, {} with {} bytes left for the ring; writes {} "
-        "inline; {} data operations on the ring",
-        cfg_.queue_index, st.reads_inline, st.reads_on_ring, st.read_bytes_on_ring,
+        "queue {}: reads {} inline, {} waited for inline, {} with {} bytes left for the ring; "
+        "writes {} inline; {} data operations on the ring",
+        cfg_.queue_index, st.reads_inline, st.reads_waited, st.reads_on_ring, st.read_bytes_on_ring,
         st.writes_inline, st.ops_on_ring);
 }
 

@@ -5,8 +5,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -127,6 +129,56 @@ TEST_F(IoEngineTest, ALargeBufferedWriteAloneIsInline) {
     EXPECT_EQ(completion(3), static_cast<int32_t>(big.size()));
     EXPECT_EQ(io_->stats().ops_on_ring, 2u);
     EXPECT_EQ(io_->stats().writes_inline, 1u);
+}
+
+// Whether every page of the file's first `len` bytes is out of the page cache (mincore:
+// looking does not read them in).
+bool none_cached(int fd, size_t len) {
+    void* map = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) return false;
+    std::vector<unsigned char> resident((len + 4095) / 4096);
+    const bool ok = ::mincore(map, len, resident.data()) == 0;
+    ::munmap(map, len);
+    for (unsigned char r : resident)
+        if (r & 1) return false;
+    return ok;
+}
+
+// A read the page cache cannot answer, with nothing else waiting on the queue, is read
+// inline with a blocking preadv (a synchronous guest gains nothing from the ring's round
+// trip and wake-up); with others waiting, it goes on the ring. On a file system whose
+// pages cannot be dropped (tmpfs) both are cache hits, answered inline.
+TEST_F(IoEngineTest, AnUncachedReadAloneIsReadInline) {
+    std::vector<char> data(64u << 10);
+    for (size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<char>(i * 7 + 1);
+    ASSERT_EQ(::pwrite(file_.get(), data.data(), data.size(), 0), ssize_t(data.size()));
+    ASSERT_EQ(::fdatasync(file_.get()), 0);
+    const auto drop = [&] {
+        return ::posix_fadvise(file_.get(), 0, 0, POSIX_FADV_DONTNEED) == 0 &&
+               none_cached(file_.get(), data.size());
+    };
+    std::vector<char> back(data.size());
+    io_->iovecs(slot_)[0] = {back.data(), back.size()};
+    const bool dropped = drop();
+    IoOutcome o = io_->read(slot_, 1, grant(DataAccess::kRead), 0, 1, /*alone=*/true);
+    ASSERT_FALSE(o.is_queued()) << "a read alone on the queue went to the ring";
+    EXPECT_EQ(o.result(), int32_t(data.size()));
+    EXPECT_EQ(back, data);
+    EXPECT_EQ(io_->stats().reads_waited, dropped ? 1u : 0u);
+
+    std::fill(back.begin(), back.end(), 0);
+    io_->iovecs(slot_)[0] = {back.data(), back.size()};
+    if (drop()) {
+        o = io_->read(slot_, 2, grant(DataAccess::kRead), 0, 1, /*alone=*/false);
+        ASSERT_TRUE(o.is_queued()) << "a miss with others waiting did not go to the ring";
+        EXPECT_EQ(completion(2), int32_t(data.size()));
+    } else {
+        o = io_->read(slot_, 2, grant(DataAccess::kRead), 0, 1, /*alone=*/false);
+        ASSERT_FALSE(o.is_queued());
+        EXPECT_EQ(o.result(), int32_t(data.size()));
+    }
+    EXPECT_EQ(back, data);
 }
 
 // A read of cached data across the end of the file is answered inline, its iovecs filled
