@@ -37,18 +37,11 @@ class PollUs : public ::testing::Test {
         if (HasFatalFailure()) return;
         ASSERT_TRUE(fe_->fuse_init(kRequest)) << daemon_.log();
     }
-    void TearDown() override {
-        fe_.reset();
-        (void)daemon_.wait_exit(5000);
-        daemon_.terminate();
-        if (!dir_.empty()) fs::remove_all(dir_);
-    }
+    void TearDown() override { disconnect_and_stop(fe_, daemon_, dir_); }
 
     uint64_t unique() { return fe_->next_unique(); }
     std::vector<uint8_t> call(uint32_t q, const std::vector<uint8_t>& req) {
-        auto r = fe_->request(q, req, kCap);
-        EXPECT_TRUE(r) << strerror(r.error()) << "\n" << daemon_.log();
-        return r ? *r : std::vector<uint8_t>{};
+        return call_daemon(*fe_, daemon_, q, req, kCap);
     }
     uint64_t lookup_f() {
         auto r = call(kRequest, lookup_request(unique(), FUSE_ROOT_ID, "f"));

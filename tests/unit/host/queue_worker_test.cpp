@@ -706,6 +706,16 @@ class InlineEcho : public TestHandler {
     }
 };
 
+// Publishes request `token` without kicking; returns whether the driver was asked to kick.
+bool publish_unkicked(WorkerHarness& h, uint64_t token) {
+    const uint64_t out = WorkerHarness::kDataOffset + 16 * ((token - 1) % 32), in = out + 8;
+    memcpy(h.at(out), &token, 8);
+    DriverBuffer o{out, 8}, r{in, 8};
+    EXPECT_TRUE(h.drv_.add(&o, 1, &r, 1, token).ok()) << token;
+    h.drv_.publish();
+    return h.drv_.kick_needed();
+}
+
 TEST(SharedQueueThread, ALostHiprioKickIsFoundWhileThePartnerIsBusy) {
     SharedPair p;
     InlineEcho request_handler, hiprio_handler;
@@ -714,10 +724,7 @@ TEST(SharedQueueThread, ALostHiprioKickIsFoundWhileThePartnerIsBusy) {
     p.hiprio.start(&hiprio_handler, -1, /*rescan_ms=*/60000, 0, p.request.worker_.get());
     ASSERT_FALSE(::testing::Test::HasFatalFailure());
     echo_many(p.hiprio, 1);  // its notifications are on; the next request goes unkicked
-    const uint64_t out = WorkerHarness::kDataOffset + 16, in = out + 8;
-    DriverBuffer o{out, 8}, r{in, 8};
-    ASSERT_TRUE(p.hiprio.drv_.add(&o, 1, &r, 1, 2).ok());
-    p.hiprio.drv_.publish();
+    (void)publish_unkicked(p.hiprio, 2);
     for (int i = 0; i < 2000 && p.hiprio.used_idx() != 2 && !::testing::Test::HasFailure(); ++i)
         echo_many(p.request, 1);
     EXPECT_EQ(p.hiprio.used_idx(), 2u) << "the unkicked hiprio request was never scanned for";
@@ -907,10 +914,7 @@ TEST(SharedQueueThread, ALostHiprioKickIsFoundInItsRescanTimeWhileThePartnerIsBu
     p.hiprio.start(&hiprio_handler, -1, /*rescan_ms=*/30, 0, p.request.worker_.get());
     ASSERT_FALSE(::testing::Test::HasFatalFailure());
     echo_many(p.hiprio, 1);  // its notifications are on; the next request goes unkicked
-    const uint64_t out = WorkerHarness::kDataOffset + 16, in = out + 8;
-    DriverBuffer o{out, 8}, r{in, 8};
-    ASSERT_TRUE(p.hiprio.drv_.add(&o, 1, &r, 1, 2).ok());
-    p.hiprio.drv_.publish();
+    (void)publish_unkicked(p.hiprio, 2);
     // 20 partner requests 10 ms apart: 200 ms, well past the 30 ms re-scan, in fewer than
     // 64 turns, each wake-up sooner than the wait's 30 ms timeout.
     for (int i = 0; i < 20 && !::testing::Test::HasFailure(); ++i) {
@@ -945,15 +949,6 @@ bool eventually(const std::function<bool()>& f) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     return false;
-}
-// Publishes request `token` without kicking; returns whether the driver was asked to kick.
-bool publish_unkicked(WorkerHarness& h, uint64_t token) {
-    const uint64_t out = WorkerHarness::kDataOffset + 16 * ((token - 1) % 32), in = out + 8;
-    memcpy(h.at(out), &token, 8);
-    DriverBuffer o{out, 8}, r{in, 8};
-    EXPECT_TRUE(h.drv_.add(&o, 1, &r, 1, token).ok()) << token;
-    h.drv_.publish();
-    return h.drv_.kick_needed();
 }
 
 class QueueSpin : public ::testing::TestWithParam<bool> {};  // EVENT_IDX or not
